@@ -1,0 +1,78 @@
+"""``Idempotency-Key``: a retried POST returns the first response instead of acting twice.
+
+The key is reserved before the view runs, so two concurrent requests with the
+same key cannot both create something; the second gets 409 until the first ends,
+then the first response. A request that fails releases its key, so a retry runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, json, request
+from flask_smorest import abort
+
+from relumap_service.api.context import services
+
+__all__ = ["idempotent"]
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+REPLAYED_HEADERS = ("Location", "Content-Type")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string, request.get_data()):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _replay(key: str, fingerprint: str) -> Response:
+    record = services().store.get_idempotent(key)
+    if record is None:  # released by a failed first attempt between our two reads
+        abort(409, message=f"the request with {HEADER} {key!r} failed; send it again")
+    assert record is not None
+    if record.fingerprint != fingerprint:
+        abort(422, message=f"{HEADER} {key!r} was used for a different request; "
+              "use a new key for each new request")
+    if record.status_code == 0:
+        abort(409, message=f"a request with {HEADER} {key!r} is still in progress; retry soon",
+              headers={"Retry-After": "1"})
+    body = "" if record.body is None else json.dumps(record.body)
+    response = Response(body, status=record.status_code, headers=record.headers)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a creating POST view honour ``Idempotency-Key``; put it outermost."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not key or len(key) > MAX_KEY_LENGTH:
+            abort(400, message=f"{HEADER} must have 1 to {MAX_KEY_LENGTH} characters")
+        store = services().store
+        fingerprint = _fingerprint()
+        if not store.reserve_idempotent(key, fingerprint):
+            return _replay(key, fingerprint)
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except BaseException:
+            store.release_idempotent(key)
+            raise
+        if response.status_code >= 400:
+            store.release_idempotent(key)
+            return response
+        headers = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
+        store.complete_idempotent(key, response.status_code, response.get_json(), headers)
+        return response
+
+    return wrapper

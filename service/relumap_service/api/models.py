@@ -1,0 +1,241 @@
+"""``/v1/models``: fit on the queue, then read status, metrics and weights, predict, delete."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from relumap_service.api.context import get_model_or_404, page_bounds, services
+from relumap_service.api.idempotency import idempotent
+from relumap_service.api.schemas import (
+    FitSchema,
+    ModelListQuerySchema,
+    ModelSchema,
+    PredictionSchema,
+    PredictSchema,
+    WaitQuerySchema,
+    WeightsSchema,
+)
+from relumap_service.core.network import Network
+from relumap_service.store import ModelRecord
+
+blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Fitted networks")
+
+FINISHED = ("succeeded", "failed")
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
+def model_document(record: ModelRecord) -> dict[str, Any]:
+    """Everything reported about a model, as the ``Model`` schema expects it."""
+    result = record.result or {}
+    network = result.get("network")
+    return {
+        "id": record.id,
+        "dataset_id": record.dataset_id,
+        "source": record.source,
+        "status": record.status,
+        "task": record.task,
+        "params": record.params,
+        "error": record.error,
+        "created_at": record.created_at,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "attempts": record.attempts,
+        "n_features": len(network["coefs"][0]) if network else None,
+        **{
+            key: result.get(key)
+            for key in (
+                "classes", "n_iter", "converged", "loss", "loss_curve", "restarts", "warnings",
+                "metrics", "baseline", "equivalent_linear_map", "n_train", "n_test",
+            )
+        },
+        "timings": {
+            "queued_seconds": _seconds(record.created_at, record.started_at),
+            "run_seconds": _seconds(record.started_at, record.finished_at),
+            "fit_seconds": result.get("fit_seconds"),
+        },
+    }
+
+
+def _check_limits(args: dict[str, Any]) -> None:
+    config = services().config
+    errors: dict[str, list[str]] = {}
+    sizes = args["hidden_layer_sizes"]
+    if len(sizes) > config["MAX_LAYERS"]:
+        errors["hidden_layer_sizes"] = [
+            f"{len(sizes)} hidden layers exceed the limit of {config['MAX_LAYERS']}"
+        ]
+    elif sum(sizes) > config["MAX_HIDDEN_UNITS"]:
+        errors["hidden_layer_sizes"] = [
+            f"{sum(sizes)} hidden units in all exceed the limit of {config['MAX_HIDDEN_UNITS']}"
+        ]
+    for field, key in (("max_iter", "MAX_ITER"), ("n_restarts", "MAX_RESTARTS")):
+        if args[field] > config[key]:
+            errors[field] = [f"{args[field]} exceeds the limit of {config[key]}"]
+    if errors:
+        abort(422, errors=errors)
+
+
+def _resolve_task(args: dict[str, Any]) -> str:
+    dataset = services().store.get_dataset(args["dataset_id"])
+    if dataset is None:
+        abort(404, message=f"no dataset with id {args['dataset_id']!r}")
+    assert dataset is not None
+    task: str = dataset.task_hint if args["task"] == "auto" else args["task"]
+    if task == "classification":
+        n_classes = len(set(dataset.y))
+        if n_classes < 2:
+            abort(422, message=f"dataset {dataset.id} holds a single class; "
+                  "a classifier needs two or more", errors={"task": ["single class"]})
+    elif any(isinstance(v, str | bool) for v in dataset.y):
+        abort(422, message=f"dataset {dataset.id} has text labels; fit it with "
+              "task 'classification'", errors={"task": ["labels are not numbers"]})
+    return task
+
+
+def _wait_for(model_id: str, seconds: float) -> ModelRecord | None:
+    deadline = time.monotonic() + seconds
+    delay = 0.02
+    while True:
+        record = services().store.get_model(model_id)
+        if record is None or record.status in FINISHED or time.monotonic() >= deadline:
+            return record
+        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 1.5, 0.25)
+
+
+@blp.route("")
+class Models(MethodView):
+    """The collection of models."""
+
+    @blp.arguments(ModelListQuerySchema, location="query")
+    @blp.response(200, ModelSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List models, newest first; filter by ``dataset_id`` and ``status``."""
+        offset, limit = page_bounds(pagination_parameters)
+        rows, total = services().store.list_models(offset, limit, **args)
+        pagination_parameters.item_count = total
+        return [model_document(row) for row in rows]
+
+    @idempotent
+    @blp.arguments(FitSchema)
+    @blp.arguments(WaitQuerySchema, location="query", as_kwargs=True)
+    @blp.response(202, ModelSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(201, schema=ModelSchema, success=True,
+                      description="The fit finished within ?wait seconds")
+    def post(self, args: dict[str, Any], wait: float) -> Any:
+        """Fit a network on the queue; 202 at once, or 201 if it finished within ``?wait``."""
+        svc = services()
+        if wait > svc.config["MAX_WAIT_SECONDS"]:
+            abort(422, errors={"wait": [f"at most {svc.config['MAX_WAIT_SECONDS']} seconds"]})
+        _check_limits(args)
+        task = _resolve_task(args)
+        params = {key: value for key, value in args.items() if key not in ("dataset_id", "task")}
+        record = ModelRecord(
+            dataset_id=args["dataset_id"], source="fit", status="queued", task=task, params=params
+        )
+        svc.store.add(record)
+        try:
+            svc.queue.submit(record.id)
+        except Exception:
+            svc.store.delete_model(record.id)
+            abort(503, message="the fit queue is unreachable; try again later",
+                  headers={"Retry-After": "5"})
+        if wait > 0:
+            record = _wait_for(record.id, wait) or record
+        status = 201 if record.status in FINISHED else 202
+        location = url_for("models.Model", model_id=record.id)
+        return model_document(record), status, {"Location": location}
+
+
+@blp.route("/<model_id>")
+class Model(MethodView):
+    """One model."""
+
+    @blp.response(200, ModelSchema)
+    def get(self, model_id: str) -> dict[str, Any]:
+        """Fetch a model: status, parameters, timings, warnings and metrics."""
+        return model_document(get_model_or_404(model_id))
+
+    @blp.response(204)
+    def delete(self, model_id: str) -> None:
+        """Delete a model; a fit still queued or running is dropped."""
+        if not services().store.delete_model(model_id):
+            abort(404, message=f"no model with id {model_id!r}")
+
+
+def succeeded_network(record: ModelRecord) -> Network:
+    """Return the network of a succeeded model, or answer 409."""
+    if record.status != "succeeded" or not record.result:
+        detail = f"model {record.id} is {record.status}"
+        if record.error:
+            detail += f": {record.error}"
+        abort(409, message=detail + "; only a succeeded model has weights")
+    assert record.result is not None
+    return Network.from_dict(record.result["network"])
+
+
+@blp.route("/<model_id>/weights")
+class Weights(MethodView):
+    """The weights of a model."""
+
+    @blp.response(200, WeightsSchema)
+    def get(self, model_id: str) -> dict[str, Any]:
+        """Export the weights in scikit-learn's layout; ``POST /v1/networks`` takes them back."""
+        record = get_model_or_404(model_id)
+        network = succeeded_network(record)
+        assert record.result is not None
+        return {
+            **network.to_dict(),
+            "classes": record.result.get("classes"),
+            "task": record.task,
+            "n_features": network.n_inputs,
+        }
+
+
+def _points(args: dict[str, Any]) -> list[list[float]]:
+    if "dataframe_split" in args:
+        rows: list[list[float]] = args["dataframe_split"]["data"]
+        return rows
+    return args["X"] if "X" in args else args["inputs"]
+
+
+@blp.route("/<model_id>/predict")
+class Predict(MethodView):
+    """Predictions of a model."""
+
+    @blp.arguments(PredictSchema)
+    @blp.response(200, PredictionSchema)
+    def post(self, args: dict[str, Any], model_id: str) -> dict[str, Any]:
+        """Predict ``{"X": [[...]]}`` (or MLflow's ``inputs`` / ``dataframe_split``)."""
+        record = get_model_or_404(model_id)
+        network = succeeded_network(record)
+        rows = _points(args)
+        limit = services().config["MAX_PREDICT_ROWS"]
+        if len(rows) > limit:
+            abort(413, message=f"{len(rows)} rows exceed the limit of {limit} per request "
+                  "(RELUMAP_MAX_PREDICT_ROWS); send them in smaller batches")
+        widths = {len(row) for row in rows}
+        if rows and widths != {network.n_inputs}:
+            abort(422, message=f"the model takes {network.n_inputs} feature(s) per row, "
+                  f"got rows of length {sorted(widths)}", errors={"X": ["dimension mismatch"]})
+        X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
+        if record.task == "regression":
+            return {"predictions": network.predict(X)[:, 0].tolist()}
+        assert record.result is not None
+        classes = record.result["classes"]
+        proba = network.predict_proba(X)
+        return {
+            "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
+            "probabilities": proba.tolist(),
+            "classes": classes,
+        }

@@ -1,0 +1,193 @@
+"""The fit queue: Huey storage chosen by URL, the fit task, and the embedded consumer.
+
+A fit never runs inside an HTTP request. The API stores a ``queued`` model and
+enqueues its id; a consumer claims it (``queued`` -> ``running``), fits, and
+stores the outcome. Python's warning filters are process-global, so a fit must
+have its process to itself for its warnings to be captured without touching
+anyone else's: Huey's process workers give that; the consumer embedded in the
+web process runs its threads' fits in a small process pool instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from relumap_service.core.fitting import FitError, FitParams, fit_network
+from relumap_service.store import ModelRecord, Store
+
+__all__ = ["FitQueue", "make_huey", "run_fit"]
+
+log = logging.getLogger(__name__)
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def make_huey(queue_url: str, name: str) -> Huey:
+    """Create Huey for ``sqlite:///path`` or ``redis://host:port/db`` storage."""
+    scheme = urlparse(queue_url).scheme
+    if scheme == "sqlite":
+        path = Path(queue_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(name, filename=str(path), results=False)
+    if scheme in ("redis", "rediss"):
+        return RedisHuey(name, url=queue_url, results=False)
+    raise ValueError(f"RELUMAP_QUEUE_URL={queue_url!r}: use sqlite:///path or redis://host:port/db")
+
+
+def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Fit from a JSON-ready payload; the unit of work sent to a fit process."""
+    X = np.asarray(payload["X"], dtype=np.float64)
+    return fit_network(
+        X,
+        np.asarray(payload["y"]),
+        FitParams.from_dict(payload["params"]),
+        payload["task"],
+        payload.get("classes"),
+    )
+
+
+def _fit_pool(max_workers: int) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # forkserver: never fork a process that runs threads (the consumer's).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["relumap_service.jobs"])
+            _pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=context)
+        return _pool
+
+
+def _reset_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def fit_payload(store: Store, model: ModelRecord) -> dict[str, Any]:
+    """Gather what a fit needs from the store: data, encoded labels and parameters."""
+    dataset = store.get_dataset(model.dataset_id or "")
+    if dataset is None:
+        raise FitError(f"dataset {model.dataset_id} was deleted before the fit started")
+    y: list[Any] = dataset.y
+    classes = None
+    if model.task == "classification":
+        classes = dataset.classes or sorted(set(y))
+        index = {label: i for i, label in enumerate(classes)}
+        y = [index[label] for label in y]
+    return {"X": dataset.X, "y": y, "params": model.params, "task": model.task, "classes": classes}
+
+
+class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """A Huey consumer that lives in a thread of the web process.
+
+    The web server owns the process's signals, so this consumer sets none.
+    """
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class FitQueue:
+    """Submit fits to Huey and run them.
+
+    Parameters
+    ----------
+    config : mapping
+        The service configuration (``QUEUE_URL``, ``QUEUE_NAME``, ``FIT_WORKERS``,
+        ``FIT_LEASE_SECONDS``).
+    store : Store
+        Where models and datasets live.
+    isolate : bool, default=True
+        Run each fit in a pool process (needed in the web process, whose
+        threads share warning filters); False in Huey's process workers.
+    """
+
+    def __init__(self, config: dict[str, Any], store: Store, *, isolate: bool = True) -> None:
+        self.config = config
+        self.store = store
+        self.isolate = isolate
+        self.huey = make_huey(config["QUEUE_URL"], config["QUEUE_NAME"])
+        self._task = self.huey.task(name="relumap.fit")(self.execute)
+        self._consumer: _EmbeddedConsumer | None = None
+
+    def submit(self, model_id: str) -> None:
+        """Enqueue the fit of a stored ``queued`` model."""
+        self._task(model_id)
+
+    def ping(self) -> None:
+        """Raise if the queue's storage is unreachable."""
+        self.huey.pending_count()
+
+    def pending(self) -> int:
+        """Return how many fits wait in the queue."""
+        return int(self.huey.pending_count())
+
+    def start_embedded_consumer(self) -> None:
+        """Start thread workers that consume this queue inside the current process."""
+        if self._consumer is None:
+            self._consumer = _EmbeddedConsumer(
+                self.huey,
+                workers=int(self.config["FIT_WORKERS"]),
+                worker_type="thread",
+                periodic=False,
+                check_worker_health=False,
+                max_delay=1.0,
+            )
+            self._consumer.start()
+
+    def stop(self) -> None:
+        """Stop the embedded consumer, if any, and let its threads end."""
+        if self._consumer is not None:
+            self._consumer.stop(graceful=False)
+            self._consumer = None
+
+    def execute(self, model_id: str) -> None:
+        """Claim, fit and record one model; the body of the Huey task."""
+        lease = float(self.config["FIT_LEASE_SECONDS"])
+        if not self.store.claim_model(model_id, lease):
+            log.info("fit %s not claimed: deleted or taken by another worker", model_id)
+            return
+        model = self.store.get_model(model_id)
+        if model is None:
+            return
+        try:
+            payload = fit_payload(self.store, model)
+            result = self._run(model_id, payload, lease)
+        except FitError as exc:
+            self.store.finish_model(model_id, error=str(exc))
+        except BrokenProcessPool:
+            _reset_pool()
+            self.store.finish_model(
+                model_id, error="the fit process died (out of memory or killed); try again"
+            )
+        except Exception as exc:  # the model must end failed, whatever broke
+            log.exception("fit %s failed", model_id)
+            self.store.finish_model(model_id, error=f"internal error during the fit: {exc!r}")
+        else:
+            self.store.finish_model(model_id, result=result)
+
+    def _run(self, model_id: str, payload: dict[str, Any], lease: float) -> dict[str, Any]:
+        if not self.isolate:
+            return run_fit(payload)
+        future: Future[dict[str, Any]] = _fit_pool(int(self.config["FIT_WORKERS"])).submit(
+            run_fit, payload
+        )
+        while True:
+            try:
+                return future.result(timeout=lease / 3)
+            except TimeoutError:
+                self.store.renew_lease(model_id, lease)
