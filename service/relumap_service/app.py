@@ -38,8 +38,11 @@ def _require_json() -> None:
     if (request.content_length or request.headers.get("Transfer-Encoding")) and (
         request.mimetype != "application/json"
     ):
-        abort(415, message=f"send the body as application/json, "
-              f"not {request.mimetype or 'no content type'}")
+        abort(
+            415,
+            message=f"send the body as application/json, "
+            f"not {request.mimetype or 'no content type'}",
+        )
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -45,9 +45,7 @@ def test_string_labels_are_kept_as_classes(client: FlaskClient) -> None:
 
 def test_csv_body_and_multipart_upload_with_named_target(client: FlaskClient) -> None:
     text = "x1,x2,label\n0,1,a\n1,0,b\n2,2,a\n"
-    raw = client.post(
-        "/v1/datasets?target=label", data=text, content_type="text/csv"
-    ).get_json()
+    raw = client.post("/v1/datasets?target=label", data=text, content_type="text/csv").get_json()
     assert (raw["n_samples"], raw["n_features"], raw["classes"]) == (3, 2, ["a", "b"])
     multipart = client.post(
         "/v1/datasets",

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.routing import BaseConverter
 
 from relumap_service.api import datasets, meta, models
 from relumap_service.api.errors import ProblemApi
 
 __all__ = ["init_api"]
 
+
+class IdConverter(BaseConverter):
+    """A resource id: 32 lowercase hex digits, so ``/v1/datasets/generate`` is no id."""
+
+    regex = "[0-9a-f]{32}"
+
+
+def _id_schema(converter: Any) -> dict[str, str]:
+    return {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+
+
 def init_api(app: Flask) -> ProblemApi:
     """Register the blueprints and the OpenAPI document on ``app``."""
+    app.url_map.converters["id"] = IdConverter
     api = ProblemApi(app)
+    api.register_converter(IdConverter, _id_schema)
     for blueprint in (meta.blp, datasets.blp, models.blp):
         api.register_blueprint(blueprint)
     return api

@@ -23,6 +23,9 @@ class Services:
     queue: FitQueue
 
 
+_MAX_OFFSET = 2**62
+
+
 def services() -> Services:
     """Return the services of the current app."""
     found: Services = current_app.extensions["relumap"]
@@ -48,5 +51,8 @@ def get_model_or_404(model_id: str) -> ModelRecord:
 
 
 def page_bounds(pagination_parameters: Any) -> tuple[int, int]:
-    """Return (offset, limit) from flask-smorest's pagination parameters."""
-    return pagination_parameters.first_item, pagination_parameters.page_size
+    """Return (offset, limit) from flask-smorest's pagination parameters.
+
+    Pages far past the end are empty, not an overflow of the database's integers.
+    """
+    return min(pagination_parameters.first_item, _MAX_OFFSET), pagination_parameters.page_size

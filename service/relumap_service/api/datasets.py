@@ -79,8 +79,11 @@ def _csv_upload(query: dict[str, Any]) -> DatasetRecord:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            abort(422, message="send the CSV in the multipart field 'file'",
-                  errors={"file": ["missing"]})
+            abort(
+                422,
+                message="send the CSV in the multipart field 'file'",
+                errors={"file": ["missing"]},
+            )
         raw = upload.read()
         target = request.form.get("target", query["target"])
         name = request.form.get("name") or query.get("name") or upload.filename or "uploaded.csv"
@@ -123,8 +126,11 @@ class Datasets(MethodView):
         if request.mimetype in ("text/csv", "multipart/form-data"):
             return _created(_csv_upload(query))
         if request.mimetype != "application/json":
-            abort(415, message=f"send application/json, text/csv or multipart/form-data, "
-                  f"not {request.mimetype or 'no content type'}")
+            abort(
+                415,
+                message=f"send application/json, text/csv or multipart/form-data, "
+                f"not {request.mimetype or 'no content type'}",
+            )
         body = request.get_json(silent=True)
         if body is None:
             abort(400, message="the body is not valid JSON")
@@ -146,8 +152,11 @@ class GeneratedDatasets(MethodView):
         """Generate a built-in data set; the same ``random_state`` gives the same data."""
         limit = int(services().config["MAX_SAMPLES"])
         if args["n_samples"] > limit:
-            abort(413, message=f"n_samples={args['n_samples']} exceeds the limit of {limit} "
-                  "(RELUMAP_MAX_SAMPLES)")
+            abort(
+                413,
+                message=f"n_samples={args['n_samples']} exceeds the limit of {limit} "
+                "(RELUMAP_MAX_SAMPLES)",
+            )
         data = generate(args["kind"], args["n_samples"], args["noise"], args["random_state"])
         generator = {k: args[k] for k in ("kind", "n_samples", "noise", "random_state")}
         generator["task"] = data.task
@@ -156,7 +165,7 @@ class GeneratedDatasets(MethodView):
         return _created(_store_dataset(name, "generated", data.X, y, generator))
 
 
-@blp.route("/<dataset_id>")
+@blp.route("/<id:dataset_id>")
 class Dataset(MethodView):
     """One data set."""
 
@@ -167,7 +176,7 @@ class Dataset(MethodView):
         record = get_dataset_or_404(dataset_id)
         if args.get("include") == "data":
             return record
-        return DatasetSummarySchema().dump(record)
+        return {name: getattr(record, name) for name in DatasetSummarySchema().fields}
 
     @blp.arguments(DeleteDatasetQuerySchema, location="query")
     @blp.response(204)
@@ -177,6 +186,9 @@ class Dataset(MethodView):
         store = services().store
         n_models = store.count_models_of(dataset_id)
         if n_models and not args["cascade"]:
-            abort(409, message=f"{n_models} model(s) were fitted on dataset {dataset_id}; "
-                  "delete them first or pass ?cascade=true")
+            abort(
+                409,
+                message=f"{n_models} model(s) were fitted on dataset {dataset_id}; "
+                "delete them first or pass ?cascade=true",
+            )
         store.delete_dataset(dataset_id, cascade=args["cascade"])

@@ -84,6 +84,19 @@ class ProblemApi(Api):  # type: ignore[misc]
         prepare_response(response, self.spec, PROBLEM_MIMETYPE)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
+    def _register_pagination_header(self) -> None:
+        # The header carries JSON text; documented as an object, OpenAPI's
+        # "simple" header style would read it as comma-separated pairs.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata as JSON: total, total_pages, first_page, "
+                "last_page, page, previous_page, next_page",
+                "schema": {"type": "string"},
+            },
+            lazy=True,
+        )
+
     def handle_http_exception(self, error: HTTPException) -> Response:
         """Turn any HTTP error, including uncaught exceptions, into a problem document."""
         status = error.code or 500
@@ -92,11 +105,9 @@ class ProblemApi(Api):  # type: ignore[misc]
         if isinstance(errors, dict) and len(errors) == 1:
             # webargs nests field errors under their location ("json", "query").
             errors = next(iter(errors.values())) if next(iter(errors)) in _LOCATIONS else errors
-        if status >= 500:
-            original = getattr(error, "original_exception", None)
-            if original is not None:
-                log.error("unhandled error on %s %s", request.method, request.path,
-                          exc_info=original)
+        original = getattr(error, "original_exception", None)
+        if original is not None:
+            log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
             detail = "the service failed to handle this request; the error is logged"
         elif "message" in data:
             detail = data["message"]
@@ -104,7 +115,8 @@ class ProblemApi(Api):  # type: ignore[misc]
             detail = _first_message(errors)
         else:
             detail = error.description or http.HTTPStatus(status).phrase
-        response = problem(status, detail, errors=errors)
+        # Field errors are a mapping; webargs reports a bad body as a bare list.
+        response = problem(status, detail, errors=errors if isinstance(errors, dict) else None)
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         if getattr(error, "response", None) is None:

@@ -38,11 +38,17 @@ def _replay(key: str, fingerprint: str) -> Response:
         abort(409, message=f"the request with {HEADER} {key!r} failed; send it again")
     assert record is not None
     if record.fingerprint != fingerprint:
-        abort(422, message=f"{HEADER} {key!r} was used for a different request; "
-              "use a new key for each new request")
+        abort(
+            422,
+            message=f"{HEADER} {key!r} was used for a different request; "
+            "use a new key for each new request",
+        )
     if record.status_code == 0:
-        abort(409, message=f"a request with {HEADER} {key!r} is still in progress; retry soon",
-              headers={"Retry-After": "1"})
+        abort(
+            409,
+            message=f"a request with {HEADER} {key!r} is still in progress; retry soon",
+            headers={"Retry-After": "1"},
+        )
     body = "" if record.body is None else json.dumps(record.body)
     response = Response(body, status=record.status_code, headers=record.headers)
     response.headers["Idempotent-Replayed"] = "true"

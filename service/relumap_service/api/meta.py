@@ -29,8 +29,11 @@ class ServiceInfo(MethodView):
             "version": __version__,
             "limits": {key.removeprefix("MAX_").lower(): config[key] for key in LIMIT_KEYS},
             "dataset_kinds": {
-                name: {"n_features": spec.n_features, "task": spec.task,
-                       "description": spec.description}
+                name: {
+                    "n_features": spec.n_features,
+                    "task": spec.task,
+                    "description": spec.description,
+                }
                 for name, spec in KINDS.items()
             },
             "links": {
@@ -69,6 +72,9 @@ class Readiness(MethodView):
             else:
                 checks[name] = "ok"
         if any(value != "ok" for value in checks.values()):
-            abort(503, message="not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
-                  headers={"Retry-After": "5"})
+            abort(
+                503,
+                message="not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
+                headers={"Retry-After": "5"},
+            )
         return {"status": "ok", "checks": checks}

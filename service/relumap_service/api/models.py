@@ -53,8 +53,18 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
         **{
             key: result.get(key)
             for key in (
-                "classes", "n_iter", "converged", "loss", "loss_curve", "restarts", "warnings",
-                "metrics", "baseline", "equivalent_linear_map", "n_train", "n_test",
+                "classes",
+                "n_iter",
+                "converged",
+                "loss",
+                "loss_curve",
+                "restarts",
+                "warnings",
+                "metrics",
+                "baseline",
+                "equivalent_linear_map",
+                "n_train",
+                "n_test",
             )
         },
         "timings": {
@@ -93,11 +103,18 @@ def _resolve_task(args: dict[str, Any]) -> str:
     if task == "classification":
         n_classes = len(set(dataset.y))
         if n_classes < 2:
-            abort(422, message=f"dataset {dataset.id} holds a single class; "
-                  "a classifier needs two or more", errors={"task": ["single class"]})
+            abort(
+                422,
+                message=f"dataset {dataset.id} holds a single class; "
+                "a classifier needs two or more",
+                errors={"task": ["single class"]},
+            )
     elif any(isinstance(v, str | bool) for v in dataset.y):
-        abort(422, message=f"dataset {dataset.id} has text labels; fit it with "
-              "task 'classification'", errors={"task": ["labels are not numbers"]})
+        abort(
+            422,
+            message=f"dataset {dataset.id} has text labels; fit it with task 'classification'",
+            errors={"task": ["labels are not numbers"]},
+        )
     return task
 
 
@@ -130,8 +147,9 @@ class Models(MethodView):
     @blp.arguments(FitSchema)
     @blp.arguments(WaitQuerySchema, location="query", as_kwargs=True)
     @blp.response(202, ModelSchema, headers={"Location": {"schema": {"type": "string"}}})
-    @blp.alt_response(201, schema=ModelSchema, success=True,
-                      description="The fit finished within ?wait seconds")
+    @blp.alt_response(
+        201, schema=ModelSchema, success=True, description="The fit finished within ?wait seconds"
+    )
     def post(self, args: dict[str, Any], wait: float) -> Any:
         """Fit a network on the queue; 202 at once, or 201 if it finished within ``?wait``."""
         svc = services()
@@ -148,8 +166,11 @@ class Models(MethodView):
             svc.queue.submit(record.id)
         except Exception:
             svc.store.delete_model(record.id)
-            abort(503, message="the fit queue is unreachable; try again later",
-                  headers={"Retry-After": "5"})
+            abort(
+                503,
+                message="the fit queue is unreachable; try again later",
+                headers={"Retry-After": "5"},
+            )
         if wait > 0:
             record = _wait_for(record.id, wait) or record
         status = 201 if record.status in FINISHED else 202
@@ -157,7 +178,7 @@ class Models(MethodView):
         return model_document(record), status, {"Location": location}
 
 
-@blp.route("/<model_id>")
+@blp.route("/<id:model_id>")
 class Model(MethodView):
     """One model."""
 
@@ -184,7 +205,7 @@ def succeeded_network(record: ModelRecord) -> Network:
     return Network.from_dict(record.result["network"])
 
 
-@blp.route("/<model_id>/weights")
+@blp.route("/<id:model_id>/weights")
 class Weights(MethodView):
     """The weights of a model."""
 
@@ -209,7 +230,7 @@ def _points(args: dict[str, Any]) -> list[list[float]]:
     return args["X"] if "X" in args else args["inputs"]
 
 
-@blp.route("/<model_id>/predict")
+@blp.route("/<id:model_id>/predict")
 class Predict(MethodView):
     """Predictions of a model."""
 
@@ -222,12 +243,19 @@ class Predict(MethodView):
         rows = _points(args)
         limit = services().config["MAX_PREDICT_ROWS"]
         if len(rows) > limit:
-            abort(413, message=f"{len(rows)} rows exceed the limit of {limit} per request "
-                  "(RELUMAP_MAX_PREDICT_ROWS); send them in smaller batches")
+            abort(
+                413,
+                message=f"{len(rows)} rows exceed the limit of {limit} per request "
+                "(RELUMAP_MAX_PREDICT_ROWS); send them in smaller batches",
+            )
         widths = {len(row) for row in rows}
         if rows and widths != {network.n_inputs}:
-            abort(422, message=f"the model takes {network.n_inputs} feature(s) per row, "
-                  f"got rows of length {sorted(widths)}", errors={"X": ["dimension mismatch"]})
+            abort(
+                422,
+                message=f"the model takes {network.n_inputs} feature(s) per row, "
+                f"got rows of length {sorted(widths)}",
+                errors={"X": ["dimension mismatch"]},
+            )
         X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
         if record.task == "regression":
             return {"predictions": network.predict(X)[:, 0].tolist()}

@@ -54,9 +54,11 @@ class DatasetGenerateSchema(StrictSchema):
     """A built-in data set to generate."""
 
     kind = fields.String(required=True, validate=validate.OneOf(sorted(KINDS)))
-    n_samples = fields.Integer(load_default=200, validate=validate.Range(min=2))
+    n_samples = fields.Integer(strict=True, load_default=200, validate=validate.Range(min=2))
     noise = fields.Float(load_default=0.0, validate=validate.Range(min=0.0, max=10.0))
-    random_state = fields.Integer(load_default=0, allow_none=True, validate=validate.Range(0))
+    random_state = fields.Integer(
+        strict=True, load_default=0, allow_none=True, validate=validate.Range(0, 2**32 - 1)
+    )
     name = fields.String(validate=validate.Length(1, 200))
 
 
@@ -92,8 +94,8 @@ class DatasetSummarySchema(ma.Schema):
     id = fields.String()
     name = fields.String()
     source = fields.String()
-    n_samples = fields.Integer()
-    n_features = fields.Integer()
+    n_samples = fields.Integer(strict=True)
+    n_features = fields.Integer(strict=True)
     task_hint = fields.String()
     classes = fields.List(Label(), allow_none=True)
     bounds = fields.Nested(BoundsSchema)
@@ -116,7 +118,7 @@ class FitSchema(StrictSchema):
         load_default="auto", validate=validate.OneOf(["auto", "regression", "classification"])
     )
     hidden_layer_sizes = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1)),
         load_default=[16],
         validate=validate.Length(min=1),
     )
@@ -126,14 +128,14 @@ class FitSchema(StrictSchema):
     learning_rate_init = fields.Float(
         load_default=1e-3, validate=validate.Range(min=0.0, max=10.0, min_inclusive=False)
     )
-    max_iter = fields.Integer(load_default=1000, validate=validate.Range(min=1))
+    max_iter = fields.Integer(strict=True, load_default=1000, validate=validate.Range(min=1))
     tol = fields.Float(load_default=1e-4, validate=validate.Range(min=0.0, max=1.0))
     early_stopping = fields.Boolean(load_default=False)
     random_state = fields.Integer(
-        load_default=0, allow_none=True, validate=validate.Range(0, 2**31 - 1)
+        strict=True, load_default=0, allow_none=True, validate=validate.Range(0, 2**31 - 1)
     )
     test_fraction = fields.Float(load_default=0.2, validate=validate.Range(min=0.0, max=0.9))
-    n_restarts = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    n_restarts = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
     standardize = fields.Boolean(load_default=True)
 
 
@@ -163,10 +165,10 @@ class ModelSchema(ma.Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    attempts = fields.Integer()
-    n_features = fields.Integer(allow_none=True)
+    attempts = fields.Integer(strict=True)
+    n_features = fields.Integer(strict=True, allow_none=True)
     classes = fields.List(Label(), allow_none=True)
-    n_iter = fields.Integer(allow_none=True)
+    n_iter = fields.Integer(strict=True, allow_none=True)
     converged = fields.Boolean(allow_none=True)
     loss = fields.Float(allow_none=True)
     loss_curve = fields.List(fields.Float(), allow_none=True)
@@ -174,8 +176,8 @@ class ModelSchema(ma.Schema):
         fields.Dict(), allow_none=True, metadata={"description": "loss of each random restart"}
     )
     warnings = fields.List(fields.Dict(), allow_none=True)
-    n_train = fields.Integer(allow_none=True)
-    n_test = fields.Integer(allow_none=True)
+    n_train = fields.Integer(strict=True, allow_none=True)
+    n_test = fields.Integer(strict=True, allow_none=True)
     metrics = fields.Dict(allow_none=True, metadata={"description": "train and test metrics"})
     baseline = fields.Dict(
         allow_none=True, metadata={"description": "the best linear model on the same split"}
@@ -195,7 +197,7 @@ class WeightsSchema(ma.Schema):
     negative_slope = fields.Float()
     classes = fields.List(Label(), allow_none=True)
     task = fields.String()
-    n_features = fields.Integer()
+    n_features = fields.Integer(strict=True)
 
 
 class DataframeSplitSchema(StrictSchema):
@@ -235,7 +237,7 @@ class ServiceInfoSchema(ma.Schema):
 
     name = fields.String()
     version = fields.String()
-    limits = fields.Dict(keys=fields.String(), values=fields.Integer())
+    limits = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
     dataset_kinds = fields.Dict()
     links = fields.Dict(keys=fields.String(), values=fields.String())
 

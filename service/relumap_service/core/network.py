@@ -322,7 +322,5 @@ class Network:
         if array.ndim == 1 and self.n_inputs == 1:
             array = array.reshape(-1, 1)
         if array.ndim != 2 or array.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"X must have shape (n_samples, {self.n_inputs}), got {array.shape}"
-            )
+            raise ValueError(f"X must have shape (n_samples, {self.n_inputs}), got {array.shape}")
         return array

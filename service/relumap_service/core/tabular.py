@@ -159,8 +159,9 @@ def parse_csv(text: str, target: str = "y") -> tuple[list[list[float]], list[Any
     header = [name.strip() for name in rows[0]]
     if target not in header:
         raise DataError(
-            "target", f"no target column {target!r} in the CSV header {header}; "
-            "name it with the 'target' parameter"
+            "target",
+            f"no target column {target!r} in the CSV header {header}; "
+            "name it with the 'target' parameter",
         )
     column = header.index(target)
     features = [i for i in range(len(header)) if i != column]
