@@ -205,6 +205,13 @@ class Network:
             return np.where(pre > 0.0, pre, self.negative_slope * pre)
         return pre
 
+    def activation_slope(self, pre: FloatArray) -> FloatArray:
+        """Slope of the hidden activation at each pre-activation (1 on the positive side)."""
+        if self.hidden_activation == "identity":
+            return np.ones_like(pre)
+        negative = 0.0 if self.hidden_activation == "relu" else self.negative_slope
+        return np.where(pre > 0.0, 1.0, negative)
+
     def forward(
         self, X: ArrayLike, *, return_patterns: bool = False
     ) -> FloatArray | tuple[FloatArray, list[BoolArray]]:
@@ -279,6 +286,35 @@ class Network:
         if self.output_activation == "logistic":
             return np.column_stack([1.0 - p[:, 0], p[:, 0]])
         return p
+
+    def local_affine(self, X: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Return the affine map of the logits on the activation region of each point.
+
+        Near a point whose pre-activations are all non-zero the network equals
+        ``gradient @ x + intercept``; this is that map.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_inputs)
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_samples, n_outputs, n_inputs)
+        intercepts : ndarray of shape (n_samples, n_outputs)
+        """
+        X = self._check_input(X)
+        n = X.shape[0]
+        slope = np.broadcast_to(np.eye(self.n_inputs), (n, self.n_inputs, self.n_inputs))
+        offset = np.zeros((n, self.n_inputs))
+        x = X
+        for i, (w, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
+            pre = x @ w + b
+            slope, offset = slope @ w, offset @ w + b
+            if i < len(self.coefs) - 1:
+                gain = self.activation_slope(pre)
+                slope, offset = slope * gain[:, None, :], offset * gain
+                x = self.activate(pre)
+        return np.transpose(slope, (0, 2, 1)), offset
 
     def equivalent_linear_map(self) -> tuple[FloatArray, FloatArray]:
         """Collapse an identity network into one affine map ``X @ W + b``.

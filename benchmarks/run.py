@@ -1,0 +1,133 @@
+"""Time the exact geometry engine on seeded He-initialised networks.
+
+Run with ``make bench`` or ``.venv/bin/python benchmarks/run.py [--json]``. See
+benchmarks/README.md for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: BLAS threads would otherwise compete with the measurement.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from relumap_service.core import Network, knots_1d, regions_2d  # noqa: E402
+
+BOX = ((-3.0, -3.0), (3.0, 3.0))
+CASES: list[tuple[str, tuple[int, ...]]] = [
+    ("regions", (2, 64, 1)),
+    ("regions", (2, 64, 64, 1)),
+    ("regions", (2, 64, 64, 64, 1)),
+    ("regions", (2, 128, 128, 1)),
+    ("knots", (1, 256, 256, 256, 1)),
+]
+BIG = ("regions", (2, 320, 320, 1))
+
+
+def he_network(sizes: tuple[int, ...], seed: int = 0) -> Network:
+    """Weights N(0, 2 / n_in) (He et al. 2015), biases N(0, 0.1^2), seeded."""
+    rng = np.random.default_rng(seed)
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    coefs = [rng.normal(0.0, np.sqrt(2.0 / a), (a, b)) for a, b in pairs]
+    intercepts = [rng.normal(0.0, 0.1, b) for b in sizes[1:]]
+    return Network(coefs, intercepts)
+
+
+def runner(kind: str, net: Network) -> Callable[[], int]:
+    if kind == "knots":
+        return lambda: knots_1d(net, -3.0, 3.0).n_knots
+    return lambda: regions_2d(net, BOX, max_regions=1_000_000).n_regions
+
+
+def measure(kind: str, sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:
+    net = he_network(sizes)
+    call = runner(kind, net)
+    count = call()  # warm-up
+    times, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        call()
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    tracemalloc.start()
+    call()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    median = statistics.median(times)
+    return {
+        "kind": kind,
+        "network": "-".join(map(str, sizes)),
+        "domain": "[-3,3]" if kind == "knots" else "[-3,3]^2",
+        "count": count,
+        "unit": "knots" if kind == "knots" else "regions",
+        "repeats": repeats,
+        "median_s": median,
+        "min_s": min(times),
+        "cpu_median_s": statistics.median(cpu),
+        "per_second": count / median,
+        "tracemalloc_peak_mb": peak / 2**20,
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'what':8} {'network':20} {'count':>7} {'median ms':>10} {'min ms':>8} {'cpu ms':>8} "
+    head += f"{'per second':>11} {'peak MB':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['kind']:8} {r['network']:20} {r['count']:>7} {1e3 * r['median_s']:>10.1f} "
+            f"{1e3 * r['min_s']:>8.1f} {1e3 * r['cpu_median_s']:>8.1f} {r['per_second']:>11,.0f} "
+            f"{r['tracemalloc_peak_mb']:>8.1f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (default 7)")
+    parser.add_argument("--no-big", action="store_true", help="skip the ~200,000-region run")
+    args = parser.parse_args(argv)
+
+    rows = [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
+    if not args.no_big:
+        rows.append(measure(*BIG, repeats=1))
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    meta = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "threads": os.environ["OPENBLAS_NUM_THREADS"],
+        "process_maxrss_mb": maxrss_mb,
+        "load_average_1min": os.getloadavg()[0],
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "results": rows}, indent=2))
+    else:
+        print(table(rows))
+        print(
+            f"\nwall-clock median and minimum of {args.repeats} runs after one warm-up (the big "
+            f"run: 1 run); cpu ms: median process CPU time;\nper second: count / median; peak "
+            f"MB: tracemalloc peak of one extra call (numpy buffers included);\nwhole-process "
+            f"max RSS {maxrss_mb:.0f} MB; one BLAS thread; numpy {np.__version__}, "
+            f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Neighbouring regions and their grouping into linear regions.
+
+Every edge made by a cut carries the id of its chord, and both sides of a chord
+are tiled by edges carrying that id. Sorting the edges of each chord by their
+position along it and pairing each edge with the last edge of the other side
+that starts before it finds every pair of regions sharing a piece of the chord
+(a sweep, as in interval-overlap joins). Neighbours whose affine maps agree
+are then joined with a vectorised union-find (hooking and pointer jumping,
+Shiloach and Vishkin, "An O(log n) parallel connectivity algorithm",
+J. Algorithms 3, 1982).
+
+Examples
+--------
+>>> import numpy as np
+>>> connected_labels(4, np.array([0, 2]), np.array([1, 3])).tolist()
+[0, 0, 1, 1]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["adjacent_pairs", "connected_labels", "linear_region_labels"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+TagArray = NDArray[np.signedinteger[Any]]
+
+
+def adjacent_pairs(
+    verts: FloatArray, tags: TagArray, counts: IntArray, chord_dirs: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Pairs of polygons that share a piece of a chord of positive length.
+
+    Parameters
+    ----------
+    verts : ndarray of shape (n_polygons, max_vertices, 2)
+        Padded counter-clockwise polygons.
+    tags : ndarray of int of shape (n_polygons, max_vertices)
+        Chord id of the edge leaving each vertex, -1 for the box's edges.
+    counts : ndarray of int of shape (n_polygons,)
+    chord_dirs : ndarray of shape (n_chords, 2)
+        Unit direction of each chord, with its positive side on the left.
+
+    Returns
+    -------
+    left, right : ndarray of int of shape (n_pairs,)
+        Polygon on the positive and on the negative side of a shared edge.
+    """
+    width = verts.shape[1]
+    valid = np.arange(width) < counts[:, None]
+    edge = valid & (tags >= 0)
+    poly, col = np.nonzero(edge)
+    if poly.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nxt = np.where(col + 1 < counts[poly], col + 1, 0)
+    start, end = verts[poly, col], verts[poly, nxt]
+    chord = tags[poly, col]
+    d = chord_dirs[chord]
+    s0 = (start * d).sum(axis=1)
+    s1 = (end * d).sum(axis=1)
+    positive = s1 > s0
+    lo, hi = np.minimum(s0, s1), np.maximum(s0, s1)
+    order = np.lexsort((lo, chord))
+    poly, chord, positive, lo, hi = poly[order], chord[order], positive[order], lo[order], hi[order]
+    index = np.arange(poly.size)
+    last_pos = np.maximum.accumulate(np.where(positive, index, -1))
+    last_neg = np.maximum.accumulate(np.where(positive, -1, index))
+    partner = np.where(positive, last_neg, last_pos)
+    has = partner >= 0
+    partner = np.where(has, partner, 0)
+    length = np.maximum(hi - lo, hi[partner] - lo[partner])
+    overlap = np.minimum(hi, hi[partner]) - np.maximum(lo, lo[partner])
+    ok = has & (chord[partner] == chord) & (overlap > 1e-9 * length)
+    a, b = poly[ok], poly[partner[ok]]
+    flip = ~positive[ok]
+    return np.where(flip, b, a), np.where(flip, a, b)
+
+
+def connected_labels(n: int, a: IntArray, b: IntArray) -> IntArray:
+    """Label the connected components of a graph given by its edges.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    a, b : ndarray of int of shape (n_edges,)
+        Edge ends.
+
+    Returns
+    -------
+    ndarray of int of shape (n,)
+        Component of each node, numbered from 0 in order of first node.
+    """
+    labels = np.arange(n, dtype=np.int64)
+    while a.size:
+        la, lb = labels[a], labels[b]
+        differ = la != lb
+        if not differ.any():
+            break
+        low = np.minimum(la[differ], lb[differ])
+        high = np.maximum(la[differ], lb[differ])
+        np.minimum.at(labels, high, low)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+    _, inverse = np.unique(labels, return_inverse=True)
+    return inverse.astype(np.int64)
+
+
+def linear_region_labels(
+    verts: FloatArray,
+    tags: TagArray,
+    counts: IntArray,
+    chord_dirs: FloatArray,
+    gradients: FloatArray,
+    intercepts: FloatArray,
+    reach: FloatArray,
+    rtol: float = 1e-9,
+) -> IntArray:
+    """Group activation regions into linear regions.
+
+    Two neighbouring regions are joined when their affine maps differ by at
+    most ``rtol`` times the largest logit magnitude on the box, measured as
+    ``|dg_x| reach_x + |dg_y| reach_y + |dc|`` over all outputs.
+
+    Parameters
+    ----------
+    verts, tags, counts, chord_dirs
+        As for :func:`adjacent_pairs`.
+    gradients : ndarray of shape (n_polygons, n_outputs, 2)
+    intercepts : ndarray of shape (n_polygons, n_outputs)
+    reach : ndarray of shape (2,)
+        Largest ``|x|`` and ``|y|`` on the box.
+    rtol : float, default=1e-9
+
+    Returns
+    -------
+    ndarray of int of shape (n_polygons,)
+    """
+    n = counts.shape[0]
+    a, b = adjacent_pairs(verts, tags, counts, chord_dirs)
+    size = np.abs(gradients) @ reach + np.abs(intercepts)
+    scale = float(size.max(initial=0.0))
+    diff = np.abs(gradients[a] - gradients[b]) @ reach + np.abs(intercepts[a] - intercepts[b])
+    same = diff.max(axis=1, initial=0.0) <= rtol * scale
+    return connected_labels(n, a[same], b[same])

@@ -1,0 +1,200 @@
+"""Dead, always-active and data-starved hidden units, and affine networks.
+
+A hidden unit is *dead on the domain* when it is off on every piece (1-D) or
+region (2-D) of the exact partition, and *always active* when it is on
+everywhere, where it only passes its input through (it acts linearly). Since
+the partition is exact, both are exact statements about the whole domain,
+not about samples. On training data the fraction of points where each unit
+is on is also reported.
+
+Examples
+--------
+>>> import numpy as np
+>>> from relumap_service.core.network import Network
+>>> from relumap_service.core.knots import knots_1d
+>>> net = Network([np.ones((1, 3)), np.ones((3, 1))], [np.array([-10.0, 10.0, 10.0]), [0.0]])
+>>> d = neuron_diagnostics(net, knots_1d(net, -4, 4))
+>>> d.dead_units(), d.always_active_units()
+([[1, 0]], [[1, 1], [1, 2]])
+>>> d.affine_on_domain.gradient.tolist(), d.affine_on_domain.intercept.tolist()
+([[2.0]], [20.0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from relumap_service.core.knots import Knots1D
+from relumap_service.core.network import Network
+from relumap_service.core.patterns import unit_labels
+from relumap_service.core.region_map import Regions2D
+
+__all__ = ["AffineMap", "NeuronDiagnostics", "neuron_diagnostics"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class AffineMap:
+    """The logits as one affine map ``gradient @ x + intercept`` on the whole domain.
+
+    Attributes
+    ----------
+    gradient : ndarray of shape (n_outputs, n_inputs)
+        For one input, ``gradient[:, 0]`` is the slope of each output.
+    intercept : ndarray of shape (n_outputs,)
+    """
+
+    gradient: FloatArray
+    intercept: FloatArray
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"gradient": ..., "intercept": ...}`` as lists."""
+        return {"gradient": self.gradient.tolist(), "intercept": self.intercept.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronDiagnostics:
+    """Per hidden unit facts on a domain and, optionally, on training data.
+
+    Attributes
+    ----------
+    layer, unit : ndarray of int of shape (n_hidden_total,)
+        Each unit's hidden layer (from 1) and index in the layer (from 0).
+    dead_on_domain : ndarray of bool of shape (n_hidden_total,)
+        Off on every piece or region.
+    always_active_on_domain : ndarray of bool of shape (n_hidden_total,)
+        On on every piece or region.
+    active_fraction : ndarray of shape (n_hidden_total,) or None
+        Fraction of training points where the pre-activation is positive.
+    dead_on_data : ndarray of bool of shape (n_hidden_total,) or None
+        Active on no training point.
+    affine_on_domain : AffineMap or None
+        The network's single affine map when it has one linear region on the
+        domain (always for identity activations), else None.
+    """
+
+    layer: IntArray
+    unit: IntArray
+    dead_on_domain: BoolArray
+    always_active_on_domain: BoolArray
+    active_fraction: FloatArray | None
+    dead_on_data: BoolArray | None
+    affine_on_domain: AffineMap | None
+
+    def _pairs(self, mask: BoolArray) -> list[list[int]]:
+        return np.stack([self.layer[mask], self.unit[mask]], axis=1).tolist()  # type: ignore[no-any-return]
+
+    def dead_units(self) -> list[list[int]]:
+        """``[layer, unit]`` of every unit dead on the domain."""
+        return self._pairs(self.dead_on_domain)
+
+    def always_active_units(self) -> list[list[int]]:
+        """``[layer, unit]`` of every unit always active on the domain."""
+        return self._pairs(self.always_active_on_domain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary of lists.
+
+        Keys: ``layer``, ``unit``, ``dead_on_domain``, ``always_active_on_domain``,
+        ``active_fraction``, ``dead_on_data`` (None without data),
+        ``dead_units`` and ``always_active_units`` (lists of ``[layer, unit]``),
+        ``affine_on_domain`` (None or ``{"gradient", "intercept"}``).
+        """
+        return {
+            "layer": self.layer.tolist(),
+            "unit": self.unit.tolist(),
+            "dead_on_domain": self.dead_on_domain.tolist(),
+            "always_active_on_domain": self.always_active_on_domain.tolist(),
+            "active_fraction": None
+            if self.active_fraction is None
+            else self.active_fraction.tolist(),
+            "dead_on_data": None if self.dead_on_data is None else self.dead_on_data.tolist(),
+            "dead_units": self.dead_units(),
+            "always_active_units": self.always_active_units(),
+            "affine_on_domain": None
+            if self.affine_on_domain is None
+            else self.affine_on_domain.to_dict(),
+        }
+
+
+def _affine(partition: Knots1D | Regions2D, network: Network) -> AffineMap | None:
+    if network.hidden_activation == "identity":
+        weight, bias = network.equivalent_linear_map()
+        return AffineMap(np.ascontiguousarray(weight.T), bias)
+    if isinstance(partition, Knots1D):
+        if partition.n_knots:
+            return None
+        # All pieces share one map; take the widest, whose coefficients are best conditioned.
+        p = int(np.argmax(partition.piece_hi - partition.piece_lo))
+        return AffineMap(partition.slopes[p][:, None].copy(), partition.intercepts[p].copy())
+    if partition.n_linear_regions != 1:
+        return None
+    p = int(np.argmax(partition.areas))
+    return AffineMap(partition.gradients[p].copy(), partition.intercepts[p].copy())
+
+
+def neuron_diagnostics(
+    network: Network, knots_or_regions: Knots1D | Regions2D, X_train: ArrayLike | None = None
+) -> NeuronDiagnostics:
+    """Find dead and always-active hidden units and whether the network is affine.
+
+    Parameters
+    ----------
+    network : Network
+        The network the partition was computed for.
+    knots_or_regions : Knots1D or Regions2D
+        Exact partition of the domain (from :func:`knots_1d` or :func:`regions_2d`).
+    X_train : array-like of shape (n_samples, n_inputs), optional
+        Training inputs for the activity fractions.
+
+    Returns
+    -------
+    NeuronDiagnostics
+
+    Raises
+    ------
+    ValueError
+        If the partition does not match the network's hidden layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relumap_service.core.network import Network
+    >>> from relumap_service.core.knots import knots_1d
+    >>> net = Network([np.array([[1.0, -1.0]]), np.ones((2, 1))], [np.zeros(2), [0.0]])
+    >>> d = neuron_diagnostics(net, knots_1d(net, -1, 1), X_train=[[-0.5], [0.2], [0.7]])
+    >>> d.active_fraction.round(3).tolist()
+    [0.667, 0.333]
+    """
+    patterns = knots_or_regions.patterns
+    if knots_or_regions.hidden_layer_sizes != network.hidden_layer_sizes:
+        raise ValueError(
+            f"the partition was computed for hidden layers {knots_or_regions.hidden_layer_sizes} "
+            f"but the network has {network.hidden_layer_sizes}"
+        )
+    layer, unit = unit_labels(network)
+    active_fraction: FloatArray | None = None
+    dead_on_data: BoolArray | None = None
+    if X_train is not None:
+        _, per_layer = network.forward(X_train, return_patterns=True)
+        on = np.concatenate(per_layer, axis=1) if per_layer else np.zeros((0, 0), dtype=bool)
+        if on.shape[0] == 0:
+            raise ValueError("X_train has no rows; pass None to skip the data diagnostics")
+        active_fraction = on.mean(axis=0)
+        dead_on_data = np.logical_not(on.any(axis=0))
+    return NeuronDiagnostics(
+        layer=layer,
+        unit=unit,
+        dead_on_domain=np.logical_not(patterns.any(axis=0)),
+        always_active_on_domain=np.asarray(patterns.all(axis=0)),
+        active_fraction=active_fraction,
+        dead_on_data=dead_on_data,
+        affine_on_domain=_affine(knots_or_regions, network),
+    )

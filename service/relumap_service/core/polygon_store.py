@@ -1,0 +1,94 @@
+"""A growable table of padded convex polygons, used while a box is being cut.
+
+Rows hold the polygon's vertices (padded with copies of its first vertex, see
+:mod:`relumap_service.core.clipping`), edge tags, vertex count, the index of
+its ancestor at the start of the current layer (its *root*) and the activation
+pattern of the current layer's units (earlier layers' patterns are those of
+the root). Capacity grows by half as needed but never exceeds the region
+limit, so memory stays bounded by ``limit * max_vertices``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from relumap_service.core.region_map import Box
+
+__all__ = ["PolygonStore"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+class PolygonStore:
+    """Padded polygons with their tags, roots and activation patterns.
+
+    Parameters
+    ----------
+    box : ((float, float), (float, float))
+        The first polygon.
+    n_units : int
+        Number of units of the first layer (pattern columns).
+    limit : int
+        Largest number of rows ever allocated.
+    """
+
+    def __init__(self, box: Box, n_units: int, limit: int) -> None:
+        (x0, y0), (x1, y1) = box
+        cap = min(limit, 1024)
+        self.limit = limit
+        self.verts = np.empty((cap, 8, 2))
+        self.verts[0, :4] = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+        self.verts[0, 4:] = self.verts[0, 0]
+        self.tags = np.full((cap, 8), -1, dtype=np.int32)
+        self.counts = np.zeros(cap, dtype=np.int64)
+        self.counts[0] = 4
+        self.root = np.zeros(cap, dtype=np.int64)
+        self.patterns = np.zeros((cap, n_units), dtype=bool)
+        # A disc around each polygon: a line missing it misses the polygon.
+        self.centre = np.zeros((cap, 2))
+        self.radius = np.zeros(cap)
+        self.centre[0] = [(x0 + x1) / 2, (y0 + y1) / 2]
+        self.radius[0] = np.hypot(x1 - x0, y1 - y0) / 2
+        self.size = 1
+
+    def reserve(self, size: int, width: int) -> None:
+        """Make room for ``size`` polygons of up to ``width`` vertices."""
+        cap, old_width = self.verts.shape[:2]
+        if size > cap:
+            new_cap = min(max(size, cap + cap // 2), self.limit)
+            grow = new_cap - cap
+            self.verts = np.concatenate([self.verts, np.zeros((grow, old_width, 2))])
+            self.tags = np.concatenate([self.tags, np.full((grow, old_width), -1, np.int32)])
+            self.counts = np.concatenate([self.counts, np.zeros(grow, dtype=np.int64)])
+            self.root = np.concatenate([self.root, np.zeros(grow, dtype=np.int64)])
+            self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
+            self.radius = np.concatenate([self.radius, np.zeros(grow)])
+            self.patterns = np.concatenate(
+                [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=bool)]
+            )
+        if width > old_width:
+            extra = width - old_width + 2
+            first = np.repeat(self.verts[:, :1], extra, axis=1)
+            self.verts = np.concatenate([self.verts, first], axis=1)
+            pad = np.full((self.tags.shape[0], extra), -1, np.int32)
+            self.tags = np.concatenate([self.tags, pad], axis=1)
+
+    def put(self, rows: IntArray, verts: FloatArray, tags: IntArray, counts: IntArray) -> None:
+        """Overwrite ``rows`` with padded polygons (narrower than the table is fine)."""
+        width = verts.shape[1]
+        self.verts[rows, :width] = verts
+        self.verts[rows, width:] = verts[:, :1]
+        self.tags[rows, :width] = tags
+        self.tags[rows, width:] = -1
+        self.counts[rows] = counts
+        # The disc around the bounding box; padding repeats a vertex, so needs no mask.
+        low, high = verts.min(axis=1), verts.max(axis=1)
+        self.centre[rows] = 0.5 * (low + high)
+        self.radius[rows] = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
+
+    def start_layer(self, n_units: int) -> None:
+        """Make every polygon a root and clear the pattern for a new layer."""
+        self.root[: self.size] = np.arange(self.size)
+        self.patterns = np.zeros((self.root.shape[0], n_units), dtype=bool)

@@ -1,0 +1,26 @@
+"""The examples in the geometry modules' docstrings run and give what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "adjacency",
+    "boundary",
+    "bounds",
+    "clipping",
+    "diagnostics",
+    "knots",
+    "layer_maps",
+    "patterns",
+    "region_map",
+    "regions",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(f"relumap_service.core.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
