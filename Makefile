@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test serve lint typecheck bench clean
+.PHONY: install test serve lint typecheck bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[service,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[service,dev,plot,sklearn,pandas,progress]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The README's pictures (docs/screenshots/*.png), from a live service and Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,9 +1,22 @@
-"""Fixtures shared by the whole suite: an app on a temporary data dir, and its client."""
+"""Fixtures shared by the whole suite: an app on each backend, and its client.
+
+The ``app`` fixture runs every test that uses it twice: on the embedded default
+(SQLite database and queue under a temporary data dir) and on the scale-out
+engines (a fresh PostgreSQL database on 127.0.0.1:5432 and a Redis queue of its
+own on 127.0.0.1:6379), so the two configurations cannot drift apart.
+``pytest --backend sqlite`` (or ``postgres``) runs one of them. Where PostgreSQL
+or Redis is not reachable, the postgres variants are skipped with the reason,
+except under ``CI=true``, where they fail.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +28,103 @@ from relumap_service.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_NETWORKS = REPO.parent / "shared" / "examples" / "seed_networks.json"
+
+# The servers of the machines this project's tests run on; override to point elsewhere.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RELUMAP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("RELUMAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        default="all",
+        help="run the app-based tests on this backend only (default: all)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--backend")
+        backends = BACKENDS if chosen == "all" else (chosen,)
+        metafunc.parametrize("backend", backends, scope="function")
+
+
+@cache
+def _unreachable() -> str | None:
+    """Return why PostgreSQL or Redis cannot be used, or None if both answer."""
+    import psycopg
+    import redis
+
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except Exception as exc:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc}"
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return f"Redis at {REDIS_URL} is not reachable: {exc}"
+    return None
+
+
+def require_scale_out_servers() -> None:
+    """Skip the calling test without PostgreSQL and Redis; fail instead under CI=true."""
+    reason = _unreachable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the scale-out tests must run)")
+    pytest.skip(reason)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """Create a database of its own; yield its SQLAlchemy URL; drop it afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"relumap_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_queue() -> Iterator[dict[str, str]]:
+    """Yield queue settings with a queue name of its own; delete its keys afterwards."""
+    import redis
+
+    token = uuid.uuid4().hex[:12]
+    try:
+        yield {"QUEUE_URL": REDIS_URL, "QUEUE_NAME": f"relumap-test-{token}"}
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        # Huey keys its queue, schedule and results by the (cleaned) queue name.
+        keys = list(client.scan_iter(match=f"huey.*{token}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@contextmanager
+def backend_settings(backend: str) -> Iterator[dict[str, Any]]:
+    """Yield the settings that put an app on ``backend``, and clean up after it."""
+    if backend == "sqlite":
+        yield {}
+        return
+    require_scale_out_servers()
+    with postgres_database() as database_url, redis_queue() as queue:
+        yield {"DATABASE_URL": database_url, **queue}
 
 
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
@@ -29,10 +139,33 @@ def close_app(app: Flask) -> None:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path)
-    yield app
-    close_app(app)
+def backend_config(backend: str) -> Iterator[dict[str, Any]]:
+    """Settings for the backend this test runs on (empty for the embedded default)."""
+    with backend_settings(backend) as settings:
+        yield settings
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, backend_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """Build apps on this test's backend with extra settings; all closed afterwards.
+
+    Apps built one after the other share the database and queue, as a restarted
+    service would.
+    """
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        apps.append(make_app(tmp_path, **{**backend_config, **overrides}))
+        return apps[-1]
+
+    yield factory
+    for built in apps:
+        close_app(built)
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    return app_factory()
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from flask_smorest import abort
 from relumap_service import __version__
 from relumap_service.api import init_api
 from relumap_service.api.context import Services
+from relumap_service.auth import init_auth, spec_options
 from relumap_service.config import load_config
 from relumap_service.jobs import FitQueue
+from relumap_service.observability import init_observability
 from relumap_service.store import Store
 
 __all__ = ["create_app"]
@@ -70,15 +72,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Shipped with the package, so the docs page works without internet.
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
-        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
+        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}, **spec_options(config)},
         MAX_CONTENT_LENGTH=int(config["MAX_REQUEST_BYTES"]),
         RELUMAP=config,
     )
     Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     store = Store(config["DATABASE_URL"])
-    store.create_schema()
+    if config["MIGRATE_ON_START"]:
+        store.migrate()
+    else:
+        store.check_schema()
     queue = FitQueue(config, store)
     app.extensions["relumap"] = Services(config=config, store=store, queue=queue)
+    # Request ids and timing first, so that every answer, a 401 too, is logged.
+    init_observability(app, store, queue)
+    init_auth(app)
     app.before_request(_require_json)
     init_api(app)
     if config["EMBEDDED_WORKER"]:

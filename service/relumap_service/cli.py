@@ -1,81 +1,181 @@
-"""``relumap-service``: run the production server (gunicorn) with the embedded defaults.
+"""``relumap-service``: serve the API, run fit workers, migrate the database.
 
-Command-line options are written to the ``RELUMAP_*`` environment before the
-server starts, so each gunicorn worker's ``create_app()`` reads the same
-settings through the one configuration path.
+``relumap-service [serve]``
+    The API under gunicorn (``relumap_service.gunicorn_conf``), with a queue
+    consumer embedded in each process unless ``--no-embedded-worker``.
+``relumap-service worker --workers N``
+    Queue consumers in N separate processes (``relumap_service.worker``).
+``relumap-service migrate``
+    Upgrade the database to the newest schema (``--check`` only reports).
+
+Command-line options are written to the ``RELUMAP_*`` environment before
+anything else is imported, so every process reads the same settings through the
+one configuration path (``relumap_service.config``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from gunicorn.app.base import BaseApplication
 
 __all__ = ["main"]
 
-
-class _Server(BaseApplication):  # type: ignore[misc]
-    """gunicorn running ``create_app()`` in each worker."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from relumap_service.app import create_app
-
-        return create_app()
+COMMANDS = ("serve", "worker", "migrate")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relumap-service",
-        description="Serve the relumap API with gunicorn (SQLite store and queue by default).",
+        description="Serve the relumap API, run fit workers, or migrate the database. "
+        "Settings come from RELUMAP_* environment variables; options override them.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    parser.add_argument("--data-dir", help="where the SQLite database and queue live (./var)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
-    parser.add_argument(
+    commands = parser.add_subparsers(dest="command", metavar="{serve,worker,migrate}")
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--data-dir", help="where the SQLite database and queue live (./var)")
+
+    serve = commands.add_parser(
+        "serve", parents=[shared], help="serve the API with gunicorn (the default command)"
+    )
+    serve.add_argument("--host", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (8000)")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes (2)")
+    serve.add_argument("--threads", type=int, help="threads per worker process (4)")
+    serve.add_argument(
         "--no-embedded-worker",
         action="store_true",
-        help="serve the API only; fits run in separate queue consumers",
+        help="serve the API only; fits run in `relumap-service worker` processes",
+    )
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not upgrade the database at start-up"
+    )
+
+    worker = commands.add_parser(
+        "worker", parents=[shared], help="consume the fit queue in separate processes"
+    )
+    worker.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes, each running one fit at a time (RELUMAP_FIT_WORKERS, 1)",
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="port of this worker's Prometheus endpoint, 0 for none "
+        "(RELUMAP_WORKER_METRICS_PORT, 9100)",
+    )
+    worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=60.0,
+        help="seconds running fits may take to finish after SIGTERM (60)",
+    )
+    worker.add_argument(
+        "--no-migrate", action="store_true", help="do not upgrade the database at start-up"
+    )
+
+    migrate = commands.add_parser(
+        "migrate", parents=[shared], help="upgrade the database schema to the newest revision"
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if the database is not at the newest revision",
     )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the server until interrupted."""
-    args = _parser().parse_args(argv)
-    if args.data_dir:
-        os.environ["RELUMAP_DATA_DIR"] = str(Path(args.data_dir).resolve())
+def _set(name: str, value: object) -> None:
+    if value is not None:
+        os.environ["RELUMAP_" + name] = str(value)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from relumap_service.config import load_config
+
+    if args.host is not None or args.port is not None:
+        host, _, port = load_config()["BIND"].rpartition(":")
+        _set("BIND", f"{args.host or host}:{args.port or port}")
+    _set("WEB_WORKERS", args.workers)
+    _set("WEB_THREADS", args.threads)
     if args.no_embedded_worker:
-        os.environ["RELUMAP_EMBEDDED_WORKER"] = "false"
-    # Forked workers and threaded BLAS deadlock; fits are small anyway.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
-    options = {
-        "bind": f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread",
-        "timeout": 60,
-        "graceful_timeout": 20,
-        "accesslog": "-",
-    }
-    if Path("/dev/shm").is_dir():
-        options["worker_tmp_dir"] = "/dev/shm"
-    _Server(options).run()
+        _set("EMBEDDED_WORKER", "false")
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = ["relumap-service", "-c", "python:relumap_service.gunicorn_conf"]
+    WSGIApplication("%(prog)s serve [OPTIONS]").run()
+
+
+def _worker(args: argparse.Namespace) -> None:
+    _set("FIT_WORKERS", args.workers)
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        # One directory per worker main process: its endpoint adds up its own workers.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="relumap-worker-")
+    from relumap_service.config import load_config
+    from relumap_service.logs import configure_logging
+
+    config = load_config()
+    configure_logging(config["LOG_FORMAT"], config["LOG_LEVEL"])
+    from relumap_service.worker import run_worker
+
+    port = args.metrics_port if args.metrics_port is not None else config["WORKER_METRICS_PORT"]
+    run_worker(
+        config, config["FIT_WORKERS"], metrics_port=port, shutdown_timeout=args.shutdown_timeout
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from relumap_service.config import load_config
+    from relumap_service.logs import configure_logging
+    from relumap_service.migrations import current_revision, head_revision
+    from relumap_service.store import Store
+
+    config = load_config()
+    configure_logging(config["LOG_FORMAT"], config["LOG_LEVEL"])
+    Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    store = Store(config["DATABASE_URL"])
+    try:
+        head = head_revision()
+        if args.check:
+            current = current_revision(store.engine)
+            print(f"database at revision {current or 'none'}; newest is {head}")
+            return 0 if current == head else 1
+        before = store.migrate()
+        print(f"database at revision {head} (was {before or 'empty'})")
+        return 0
+    finally:
+        store.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; without one, ``serve``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["serve", *argv]
+    args = _parser().parse_args(argv)
+    from relumap_service.config import limit_native_threads
+
+    limit_native_threads()  # before anything imports numpy
+    if args.data_dir:
+        _set("DATA_DIR", Path(args.data_dir).resolve())
+    if getattr(args, "no_migrate", False):
+        _set("MIGRATE_ON_START", "false")
+    if args.command == "worker":
+        _worker(args)
+    elif args.command == "migrate":
+        return _migrate(args)
+    else:
+        _serve(args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,9 @@
 
 Every setting has a default here, so the service starts with no configuration at
 all: an SQLite database and an SQLite-backed Huey queue under ``DATA_DIR``, and a
-queue consumer embedded in the service.
+queue consumer embedded in the service. Scaling out changes settings, not code:
+``DATABASE_URL`` names PostgreSQL, ``QUEUE_URL`` names Redis, and the API runs
+with ``EMBEDDED_WORKER=false`` beside ``relumap-service worker`` processes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULTS", "LIMIT_KEYS", "load_config"]
+__all__ = [
+    "DEFAULTS",
+    "LIMIT_KEYS",
+    "database_url",
+    "limit_native_threads",
+    "load_config",
+    "native_thread_pools",
+]
 
 ENV_PREFIX = "RELUMAP_"
 
@@ -26,10 +35,31 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_NAME": "relumap",
     # Run a queue consumer inside the service process.
     "EMBEDDED_WORKER": True,
-    # Fits run at once by one consumer.
+    # Fits run at once by one consumer: threads of the embedded consumer, or
+    # processes of `relumap-service worker`.
     "FIT_WORKERS": 1,
-    # A running fit whose worker stops renewing its lease for this long is failed.
-    "FIT_LEASE_SECONDS": 30,
+    # A running fit renews its lease every third of this; a fit whose worker stops
+    # renewing it (killed, machine gone) is re-queued or failed by the reaper.
+    "FIT_LEASE_SECONDS": 30.0,
+    # Attempts a fit gets in all: a lost lease re-queues it until this many ran.
+    "FIT_MAX_ATTEMPTS": 2,
+    # Upgrade the database schema to the newest migration when a process starts.
+    "MIGRATE_ON_START": True,
+    # When set, every /v1 request needs "Authorization: Bearer <API_KEY>".
+    "API_KEY": "",
+    # Comma-separated origins allowed by CORS ("*" for any); empty turns CORS off.
+    "CORS_ORIGINS": "",
+    # Logs: "json" (one object per line) or "text"; and the level.
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
+    # The web server (gunicorn): address, processes, threads per process, and the
+    # seconds a silent worker or a shutdown may take.
+    "BIND": "127.0.0.1:8000",
+    "WEB_WORKERS": 2,
+    "WEB_THREADS": 4,
+    "WEB_TIMEOUT": 90,
+    # Port of the Prometheus endpoint of a `relumap-service worker`; 0 turns it off.
+    "WORKER_METRICS_PORT": 9100,
     # Limits on what a client may ask for; reported by GET /v1.
     "MAX_SAMPLES": 100_000,
     "MAX_HIDDEN_UNITS": 1024,
@@ -57,6 +87,16 @@ LIMIT_KEYS = (
     "MAX_PAGE_SIZE",
 )
 
+# Environment variables that size the thread pools of BLAS and OpenMP.
+BLAS_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -75,6 +115,11 @@ def _coerce(key: str, raw: str, default: Any) -> Any:
             return int(raw.replace("_", ""))
         except ValueError:
             raise ValueError(f"{ENV_PREFIX}{key}={raw!r} is not an integer") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{key}={raw!r} is not a number") from None
     return raw
 
 
@@ -102,9 +147,6 @@ def load_config(
         raw = environ.get(ENV_PREFIX + key)
         if raw is not None:
             config[key] = _coerce(key, raw, default)
-    for key in ("API_KEY", "CORS_ORIGINS"):
-        if ENV_PREFIX + key in environ:
-            config[key] = environ[ENV_PREFIX + key]
     config.update(test_config or {})
 
     data_dir = Path(config["DATA_DIR"]).expanduser().resolve()
@@ -113,4 +155,49 @@ def load_config(
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'relumap.db'}"
     if not config["QUEUE_URL"]:
         config["QUEUE_URL"] = f"sqlite:///{data_dir / 'queue.db'}"
+    config["DATABASE_URL"] = database_url(config["DATABASE_URL"])
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ValueError(f"{ENV_PREFIX}LOG_FORMAT={config['LOG_FORMAT']!r}: use json or text")
+    for key in ("FIT_LEASE_SECONDS", "FIT_MAX_ATTEMPTS"):
+        if not config[key] > 0:
+            raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
     return config
+
+
+def database_url(url: str) -> str:
+    """Name psycopg 3 as the driver of a PostgreSQL URL that names none.
+
+    ``postgres://`` and ``postgresql://`` (as hosting platforms hand them out)
+    would make SQLAlchemy look for psycopg2, which relumap does not install.
+
+    Examples
+    --------
+    >>> database_url("postgres://u@db/relumap")
+    'postgresql+psycopg://u@db/relumap'
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def limit_native_threads() -> None:
+    """Give BLAS and OpenMP one thread each, unless the environment says otherwise.
+
+    Forked processes and threaded BLAS deadlock (a fork copies a pool's lock but
+    not its threads), and a fit is small, so web and worker processes run one
+    thread each. numpy reads these variables when first imported: call this
+    before that, at a process's entry point.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
+def native_thread_pools() -> dict[str, int]:
+    """Return the threads of each BLAS/OpenMP pool loaded in this process, by library API.
+
+    Logged when a web or fit process starts, so the setting above can be seen to hold.
+    """
+    from threadpoolctl import threadpool_info  # installed with scikit-learn
+
+    return {pool["internal_api"]: int(pool["num_threads"]) for pool in threadpool_info()}

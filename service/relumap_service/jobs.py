@@ -6,14 +6,20 @@ stores the outcome. Python's warning filters are process-global, so a fit must
 have its process to itself for its warnings to be captured without touching
 anyone else's: Huey's process workers give that; the consumer embedded in the
 web process runs its threads' fits in a small process pool instead.
+
+Whoever runs a fit holds a lease on it (see ``relumap_service.leases``): a fit
+whose worker dies is re-queued or failed, never left ``running``.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import socket
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -24,9 +30,11 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
 from relumap_service.core.fitting import FitError, FitParams, fit_network
-from relumap_service.store import ModelRecord, Store
+from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
+from relumap_service.store import ExpiredLease, ModelRecord, Store
+from relumap_service.telemetry import FIT_DURATION, FITS_FINISHED, FITS_STARTED, LEASES_EXPIRED
 
-__all__ = ["FitQueue", "make_huey", "run_fit"]
+__all__ = ["FitQueue", "make_huey", "run_fit", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -101,28 +109,36 @@ class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
         pass
 
 
+def worker_name() -> str:
+    """Return ``host:pid``, which names this process in the store and the logs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class FitQueue:
-    """Submit fits to Huey and run them.
+    """Submit fits to Huey, run them under a lease, and reap fits whose worker died.
 
     Parameters
     ----------
     config : mapping
         The service configuration (``QUEUE_URL``, ``QUEUE_NAME``, ``FIT_WORKERS``,
-        ``FIT_LEASE_SECONDS``).
+        ``FIT_LEASE_SECONDS``, ``FIT_MAX_ATTEMPTS``).
     store : Store
         Where models and datasets live.
     isolate : bool, default=True
         Run each fit in a pool process (needed in the web process, whose
-        threads share warning filters); False in Huey's process workers.
+        threads share warning filters); False in Huey's process workers, which
+        run one fit at a time and cannot have pool children (they are daemonic).
     """
 
     def __init__(self, config: dict[str, Any], store: Store, *, isolate: bool = True) -> None:
         self.config = config
         self.store = store
         self.isolate = isolate
+        self.lease_seconds = float(config["FIT_LEASE_SECONDS"])
         self.huey = make_huey(config["QUEUE_URL"], config["QUEUE_NAME"])
         self._task = self.huey.task(name="relumap.fit")(self.execute)
         self._consumer: _EmbeddedConsumer | None = None
+        self._reaper: PeriodicThread | None = None
 
     def submit(self, model_id: str) -> None:
         """Enqueue the fit of a stored ``queued`` model."""
@@ -137,7 +153,7 @@ class FitQueue:
         return int(self.huey.pending_count())
 
     def start_embedded_consumer(self) -> None:
-        """Start thread workers that consume this queue inside the current process."""
+        """Start thread workers, and a lease reaper, inside the current process."""
         if self._consumer is None:
             self._consumer = _EmbeddedConsumer(
                 self.huey,
@@ -148,46 +164,98 @@ class FitQueue:
                 max_delay=1.0,
             )
             self._consumer.start()
+            self._reaper = PeriodicThread(
+                "relumap-reaper", reap_interval(self.lease_seconds), self.reap
+            )
+            self._reaper.start()
 
     def stop(self) -> None:
-        """Stop the embedded consumer, if any, and let its threads end."""
+        """Stop the embedded consumer and reaper, if any, and let their threads end."""
+        if self._reaper is not None:
+            self._reaper.stop(timeout=5)
+            self._reaper = None
         if self._consumer is not None:
             self._consumer.stop(graceful=False)
             self._consumer = None
 
+    def reap(self) -> list[ExpiredLease]:
+        """Re-queue or fail the running fits whose worker stopped renewing the lease."""
+        max_attempts = int(self.config["FIT_MAX_ATTEMPTS"])
+        expired = self.store.expire_leases(max_attempts, self.lease_seconds)
+        for lease in expired:
+            LEASES_EXPIRED.labels(lease.action).inc()
+            log.warning(
+                "fit lease expired: %s",
+                lease.action,
+                extra={
+                    "model_id": lease.model_id,
+                    "attempt": lease.attempt,
+                    "lost_worker": lease.worker,
+                    "action": lease.action,
+                },
+            )
+            if lease.action == "requeued":
+                try:
+                    self.submit(lease.model_id)
+                except Exception as exc:
+                    self.store.fail_queued_model(
+                        lease.model_id,
+                        f"the fit lost its worker and could not be queued again ({exc!r}); "
+                        "fit the model again",
+                    )
+                    log.exception("could not re-queue fit %s", lease.model_id)
+        return expired
+
     def execute(self, model_id: str) -> None:
         """Claim, fit and record one model; the body of the Huey task."""
-        lease = float(self.config["FIT_LEASE_SECONDS"])
-        if not self.store.claim_model(model_id, lease):
-            log.info("fit %s not claimed: deleted or taken by another worker", model_id)
+        attempt = self.store.claim_model(model_id, self.lease_seconds, worker_name())
+        if attempt is None:
+            log.info("fit not claimed: deleted or taken", extra={"model_id": model_id})
             return
-        model = self.store.get_model(model_id)
-        if model is None:
-            return
+        started = time.monotonic()
+        FITS_STARTED.inc()
+        log.info("fit started", extra={"model_id": model_id, "attempt": attempt})
+        result: dict[str, Any] | None = None
+        error: str | None = None
         try:
-            payload = fit_payload(self.store, model)
-            result = self._run(model_id, payload, lease)
+            with Heartbeat(self.store, model_id, attempt, self.lease_seconds):
+                model = self.store.get_model(model_id)
+                if model is None:  # deleted since the claim: the outcome is discarded
+                    raise FitError(f"model {model_id} was deleted")
+                result = self._run(fit_payload(self.store, model))
         except FitError as exc:
-            self.store.finish_model(model_id, error=str(exc))
+            error = str(exc)
         except BrokenProcessPool:
             _reset_pool()
-            self.store.finish_model(
-                model_id, error="the fit process died (out of memory or killed); try again"
-            )
+            error = "the fit process died (out of memory or killed); try again"
+        except KeyboardInterrupt:
+            # Huey interrupts a running task when a shutdown's timeout elapses.
+            self.store.requeue_model(model_id, attempt)
+            self.submit(model_id)
+            log.warning("fit interrupted: re-queued", extra={"model_id": model_id})
+            raise
         except Exception as exc:  # the model must end failed, whatever broke
-            log.exception("fit %s failed", model_id)
-            self.store.finish_model(model_id, error=f"internal error during the fit: {exc!r}")
-        else:
-            self.store.finish_model(model_id, result=result)
+            log.exception("fit failed with an internal error", extra={"model_id": model_id})
+            error = f"internal error during the fit: {exc!r}"
+        recorded = self.store.finish_model(model_id, attempt, result=result, error=error)
+        outcome = ("failed" if error is not None else "succeeded") if recorded else "discarded"
+        seconds = time.monotonic() - started
+        FITS_FINISHED.labels(outcome).inc()
+        FIT_DURATION.labels(outcome).observe(seconds)
+        log.info(
+            "fit %s",
+            outcome,
+            extra={
+                "model_id": model_id,
+                "attempt": attempt,
+                "outcome": outcome,
+                "duration_seconds": round(seconds, 3),
+                "error": error,
+            },
+        )
 
-    def _run(self, model_id: str, payload: dict[str, Any], lease: float) -> dict[str, Any]:
+    def _run(self, payload: dict[str, Any]) -> dict[str, Any]:
         if not self.isolate:
             return run_fit(payload)
-        future: Future[dict[str, Any]] = _fit_pool(int(self.config["FIT_WORKERS"])).submit(
-            run_fit, payload
-        )
-        while True:
-            try:
-                return future.result(timeout=lease / 3)
-            except TimeoutError:
-                self.store.renew_lease(model_id, lease)
+        pool = _fit_pool(int(self.config["FIT_WORKERS"]))
+        return pool.submit(run_fit, payload).result()

@@ -1,125 +1,59 @@
 """The model store: datasets, models and idempotency keys in a SQL database.
 
 SQLAlchemy 2 keeps the same code for the embedded SQLite file and for
-PostgreSQL. Models are stored as weights plus metadata (JSON), never pickled.
+PostgreSQL (psycopg 3). Models are stored as weights plus metadata (JSON), never
+pickled. The tables are created and changed by the migrations in
+``relumap_service.migrations``, never by ``create_all``.
+
+A running fit holds a lease: ``claim_model`` starts it and returns the attempt
+number, which fences every later write of that attempt (``renew_lease``,
+``finish_model``), so a worker that lost its lease can no longer touch the model.
+``expire_leases`` re-queues or fails fits whose worker stopped renewing.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["DatasetRecord", "ModelRecord", "Store", "new_id", "utcnow"]
+from relumap_service.config import database_url
+from relumap_service.records import (
+    STATUSES,
+    DatasetRecord,
+    IdempotencyRecord,
+    ModelRecord,
+    new_id,
+    utcnow,
+)
 
-STATUSES = ("queued", "running", "succeeded", "failed")
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    """Return a new random identifier (32 hex digits)."""
-    return uuid.uuid4().hex
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that always comes back timezone-aware, even from SQLite."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use relumap_service.store.utcnow()")
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+__all__ = [
+    "STATUSES",
+    "DatasetRecord",
+    "ExpiredLease",
+    "IdempotencyRecord",
+    "ModelRecord",
+    "Store",
+    "new_id",
+    "utcnow",
+]
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the store's tables."""
+@dataclass(frozen=True)
+class ExpiredLease:
+    """A fit whose lease passed, and what the reaper did with it."""
 
-
-class DatasetRecord(Base):
-    """An uploaded or generated data set with its points."""
-
-    __tablename__ = "datasets"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
-    source: Mapped[str] = mapped_column(String(20))  # "upload" or "generated"
-    n_samples: Mapped[int] = mapped_column(Integer)
-    n_features: Mapped[int] = mapped_column(Integer)
-    task_hint: Mapped[str] = mapped_column(String(20))
-    classes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-    bounds: Mapped[dict[str, Any]] = mapped_column(JSON)
-    generator: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    X: Mapped[list[list[float]]] = mapped_column(JSON)
-    y: Mapped[list[Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ModelRecord(Base):
-    """A fitted or hand-specified network and everything reported about it."""
-
-    __tablename__ = "models"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    dataset_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("datasets.id"), nullable=True, index=True
-    )
-    source: Mapped[str] = mapped_column(String(20))  # "fit" or "manual"
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    task: Mapped[str] = mapped_column(String(20))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-class IdempotencyRecord(Base):
-    """The first response to a POST that carried an ``Idempotency-Key``."""
-
-    __tablename__ = "idempotency_keys"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[Any] = mapped_column(JSON, nullable=True)
-    headers: Mapped[dict[str, str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    model_id: str
+    attempt: int
+    worker: str | None
+    action: str  # "requeued" or "failed"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -138,28 +72,51 @@ class Store:
     Parameters
     ----------
     url : str
-        SQLAlchemy database URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
+        SQLAlchemy database URL (``sqlite:///path`` or ``postgresql://...``, which
+        uses psycopg 3).
     """
 
     def __init__(self, url: str) -> None:
+        url = database_url(url)
         self.url = url
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("postgresql"):
+            # Fail a health check or a request in seconds, not at the TCP timeout.
+            options["connect_args"] = {"connect_timeout": 10, "application_name": "relumap"}
+        self.engine: Engine = create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_schema(self) -> None:
-        """Create any missing tables."""
-        Base.metadata.create_all(self.engine)
+    def migrate(self) -> str | None:
+        """Upgrade the schema to the newest migration; return the revision it was at."""
+        from relumap_service.migrations import upgrade
+
+        return upgrade(self.engine)
+
+    def check_schema(self) -> None:
+        """Raise if the database is not at the newest migration (when start-up does not migrate)."""
+        from relumap_service.migrations import current_revision, head_revision
+
+        current, head = current_revision(self.engine), head_revision()
+        if current != head:
+            raise RuntimeError(
+                f"the database schema is at revision {current or 'none'} and this version of "
+                f"relumap needs {head}: run `relumap-service migrate`, or set "
+                "RELUMAP_MIGRATE_ON_START=true"
+            )
 
     def ping(self) -> None:
         """Run a trivial query; raises if the database is unreachable."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def dispose(self) -> None:
-        """Close pooled connections (after a fork, or at shutdown)."""
-        self.engine.dispose()
+    def dispose(self, *, close: bool = True) -> None:
+        """Drop pooled connections: at shutdown, or with ``close=False`` in a forked child.
+
+        A forked child must not use (nor close) the connections its parent opened.
+        """
+        self.engine.dispose(close=close)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -241,8 +198,15 @@ class Store:
             result = session.execute(delete(ModelRecord).where(ModelRecord.id == model_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim_model(self, model_id: str, lease_seconds: float) -> bool:
-        """Move a queued model to ``running``; False if another worker has it or it is gone."""
+    def claim_model(self, model_id: str, lease_seconds: float, worker: str = "") -> int | None:
+        """Move a queued model to ``running`` under a lease.
+
+        Returns
+        -------
+        int or None
+            The attempt number, which fences this attempt's later writes; None if
+            another worker has the model or it is gone.
+        """
         now = utcnow()
         with self.session() as session:
             result = session.execute(
@@ -253,27 +217,48 @@ class Store:
                     started_at=now,
                     attempts=ModelRecord.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds),
+                    worker=worker[:100] or None,
                 )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            return session.scalar(select(ModelRecord.attempts).where(ModelRecord.id == model_id))
+
+    def renew_lease(self, model_id: str, lease_seconds: float, attempt: int) -> bool:
+        """Extend the lease of a running attempt; False if the attempt lost it."""
+        with self.session() as session:
+            result = session.execute(
+                update(ModelRecord)
+                .where(
+                    ModelRecord.id == model_id,
+                    ModelRecord.status == "running",
+                    ModelRecord.attempts == attempt,
+                )
+                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def renew_lease(self, model_id: str, lease_seconds: float) -> None:
-        """Extend the lease of a running fit: its worker is alive."""
-        with self.session() as session:
-            session.execute(
-                update(ModelRecord)
-                .where(ModelRecord.id == model_id, ModelRecord.status == "running")
-                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-            )
-
     def finish_model(
-        self, model_id: str, *, result: dict[str, Any] | None = None, error: str | None = None
+        self,
+        model_id: str,
+        attempt: int,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
     ) -> bool:
-        """Record the outcome of a running fit: ``succeeded`` with a result or ``failed``."""
+        """Record the outcome of a running attempt: ``succeeded`` with a result or ``failed``.
+
+        Returns False, and changes nothing, if the attempt lost its lease or the
+        model was deleted.
+        """
         with self.session() as session:
             outcome = session.execute(
                 update(ModelRecord)
-                .where(ModelRecord.id == model_id, ModelRecord.status == "running")
+                .where(
+                    ModelRecord.id == model_id,
+                    ModelRecord.status == "running",
+                    ModelRecord.attempts == attempt,
+                )
                 .values(
                     status="failed" if error is not None else "succeeded",
                     result=result,
@@ -283,6 +268,101 @@ class Store:
                 )
             )
             return bool(outcome.rowcount)  # type: ignore[attr-defined]
+
+    def requeue_model(self, model_id: str, attempt: int) -> bool:
+        """Put a running attempt back to ``queued`` (its worker is shutting down)."""
+        with self.session() as session:
+            result = session.execute(
+                update(ModelRecord)
+                .where(
+                    ModelRecord.id == model_id,
+                    ModelRecord.status == "running",
+                    ModelRecord.attempts == attempt,
+                )
+                .values(status="queued", lease_until=None, started_at=None)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def fail_queued_model(self, model_id: str, error: str) -> bool:
+        """Fail a queued model that cannot be queued (the queue is unreachable)."""
+        with self.session() as session:
+            result = session.execute(
+                update(ModelRecord)
+                .where(ModelRecord.id == model_id, ModelRecord.status == "queued")
+                .values(status="failed", error=error, finished_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def expire_leases(self, max_attempts: int, lease_seconds: float) -> list[ExpiredLease]:
+        """Re-queue or fail the running fits whose lease has passed.
+
+        A fit that has had fewer than ``max_attempts`` attempts goes back to
+        ``queued`` (the caller enqueues it again); the others end ``failed`` with
+        an error that names the lease. Each change is conditional on the row
+        being unchanged, so several reapers may run at once.
+
+        Parameters
+        ----------
+        max_attempts : int
+            Attempts a fit gets in all (``FIT_MAX_ATTEMPTS``).
+        lease_seconds : float
+            The lease (``FIT_LEASE_SECONDS``), named in the error message.
+
+        Returns
+        -------
+        list of ExpiredLease
+            What was done, one entry per model.
+        """
+        now = utcnow()
+        with self.session() as session:
+            expired = session.execute(
+                select(ModelRecord.id, ModelRecord.attempts, ModelRecord.worker).where(
+                    ModelRecord.status == "running", ModelRecord.lease_until < now
+                )
+            ).all()
+        done = []
+        for model_id, attempts, worker in expired:
+            requeue = attempts < max_attempts
+            values: dict[str, Any]
+            if requeue:
+                values = {"status": "queued", "lease_until": None, "started_at": None}
+            else:
+                values = {
+                    "status": "failed",
+                    "lease_until": None,
+                    "finished_at": now,
+                    "error": (
+                        f"the worker running this fit ({worker or 'unknown'}) stopped renewing "
+                        f"its {lease_seconds:g}-second lease (RELUMAP_FIT_LEASE_SECONDS): it was "
+                        f"killed or its machine is gone; attempt {attempts} of {max_attempts} "
+                        "(RELUMAP_FIT_MAX_ATTEMPTS). Fit the model again."
+                    ),
+                }
+            with self.session() as session:
+                result = session.execute(
+                    update(ModelRecord)
+                    .where(
+                        ModelRecord.id == model_id,
+                        ModelRecord.status == "running",
+                        ModelRecord.attempts == attempts,
+                        ModelRecord.lease_until < now,
+                    )
+                    .values(**values)
+                )
+            if result.rowcount:  # type: ignore[attr-defined]
+                action = "requeued" if requeue else "failed"
+                done.append(ExpiredLease(model_id, attempts, worker, action))
+        return done
+
+    def count_models_by_status(self) -> dict[str, int]:
+        """Return how many models are in each status (all statuses, zeros included)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(ModelRecord.status, func.count()).group_by(ModelRecord.status)
+            ).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: int(count) for status, count in rows})
+        return counts
 
     # -- idempotency ------------------------------------------------------------------
     def get_idempotent(self, key: str) -> IdempotencyRecord | None:

@@ -1,0 +1,88 @@
+"""gunicorn settings for the relumap API, read from the ``RELUMAP_*`` environment.
+
+``relumap-service serve`` uses this file; plain gunicorn can too::
+
+    gunicorn -c python:relumap_service.gunicorn_conf
+
+Any gunicorn setting can still be overridden on gunicorn's command line or in
+``GUNICORN_CMD_ARGS``. Workers are threaded (``gthread``): requests are short,
+because a fit never runs inside a request (it runs on the queue), and the
+longest request, ``POST /v1/models?wait=N``, is bounded by
+``RELUMAP_MAX_WAIT_SECONDS``, well under ``timeout``. gunicorn's timeout
+therefore never kills a fit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from relumap_service.config import limit_native_threads, load_config
+from relumap_service.logs import logging_dict
+
+# Before any worker imports numpy: forked workers and threaded BLAS deadlock.
+limit_native_threads()
+
+_config = load_config()
+
+wsgi_app = "relumap_service.app:create_app()"
+bind = [_config["BIND"]]
+workers = int(_config["WEB_WORKERS"])
+worker_class = "gthread"
+threads = int(_config["WEB_THREADS"])
+# A worker silent this long is restarted; a shutdown lets requests finish this long.
+timeout = max(int(_config["WEB_TIMEOUT"]), int(_config["MAX_WAIT_SECONDS"]) + 10)
+graceful_timeout = timeout
+keepalive = 5
+# The worker heartbeat file on tmpfs: on a container's overlay disk a slow write
+# could stall a worker until gunicorn kills it.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
+# The app writes one JSON line per request (with its request id); no second access log.
+accesslog = None
+errorlog = "-"
+logconfig_dict = logging_dict(_config["LOG_FORMAT"], _config["LOG_LEVEL"])
+
+
+def on_starting(server: Any) -> None:
+    """Give the workers one fresh directory for their Prometheus metrics files.
+
+    prometheus_client reads ``PROMETHEUS_MULTIPROC_DIR`` when first imported;
+    the master imports it never, and forks the workers after this hook.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        # Files of a previous run would add old counts to the new ones.
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    else:
+        directory = tempfile.mkdtemp(prefix="relumap-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        server.relumap_metrics_dir = directory
+
+
+def post_worker_init(worker: Any) -> None:
+    """Log the thread pools of native libraries once the app is loaded."""
+    from relumap_service.config import native_thread_pools
+
+    logging.getLogger("relumap_service.web").info(
+        "web process ready", extra={"native_threads": native_thread_pools()}
+    )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop the live gauges of a worker that exited."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics directory this master created."""
+    directory = getattr(server, "relumap_metrics_dir", None)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)

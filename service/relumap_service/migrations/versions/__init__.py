@@ -1,0 +1,1 @@
+"""Migration revisions, applied in ``down_revision`` order."""
