@@ -17,11 +17,13 @@ from relumap_service.api.schemas import (
     ModelListQuerySchema,
     ModelSchema,
     PredictionSchema,
+    PredictQuerySchema,
     PredictSchema,
     WaitQuerySchema,
     WeightsSchema,
 )
 from relumap_service.core.network import Network
+from relumap_service.core.patterns import pattern_strings
 from relumap_service.store import ModelRecord
 
 blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Fitted networks")
@@ -75,21 +77,28 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
     }
 
 
+def check_network_limits(sizes: list[int]) -> None:
+    """Answer 422 when hidden layers exceed the configured limits."""
+    config = services().config
+    if len(sizes) > config["MAX_LAYERS"]:
+        message = f"{len(sizes)} hidden layers exceed the limit of {config['MAX_LAYERS']}"
+    elif sum(sizes) > config["MAX_HIDDEN_UNITS"]:
+        message = (
+            f"{sum(sizes)} hidden units in all exceed the limit of {config['MAX_HIDDEN_UNITS']}"
+        )
+    else:
+        return
+    abort(422, message=message, errors={"hidden_layer_sizes": [message]})
+
+
 def _check_limits(args: dict[str, Any]) -> None:
     config = services().config
-    errors: dict[str, list[str]] = {}
-    sizes = args["hidden_layer_sizes"]
-    if len(sizes) > config["MAX_LAYERS"]:
-        errors["hidden_layer_sizes"] = [
-            f"{len(sizes)} hidden layers exceed the limit of {config['MAX_LAYERS']}"
-        ]
-    elif sum(sizes) > config["MAX_HIDDEN_UNITS"]:
-        errors["hidden_layer_sizes"] = [
-            f"{sum(sizes)} hidden units in all exceed the limit of {config['MAX_HIDDEN_UNITS']}"
-        ]
-    for field, key in (("max_iter", "MAX_ITER"), ("n_restarts", "MAX_RESTARTS")):
-        if args[field] > config[key]:
-            errors[field] = [f"{args[field]} exceeds the limit of {config[key]}"]
+    check_network_limits(args["hidden_layer_sizes"])
+    errors = {
+        field: [f"{args[field]} exceeds the limit of {config[key]}"]
+        for field, key in (("max_iter", "MAX_ITER"), ("n_restarts", "MAX_RESTARTS"))
+        if args[field] > config[key]
+    }
     if errors:
         abort(422, errors=errors)
 
@@ -230,14 +239,35 @@ def _points(args: dict[str, Any]) -> list[list[float]]:
     return args["X"] if "X" in args else args["inputs"]
 
 
+def _local_geometry(network: Network, X: np.ndarray, chunk: int = 4096) -> dict[str, Any]:
+    """Patterns and local affine maps, in chunks to bound memory on wide networks."""
+    patterns: list[str] = []
+    gradients: list[Any] = []
+    intercepts: list[Any] = []
+    for start in range(0, X.shape[0], chunk):
+        part = X[start : start + chunk]
+        _, layers = network.forward(part, return_patterns=True)
+        bits = np.concatenate(layers, axis=1) if layers else np.zeros((len(part), 0), bool)
+        patterns += pattern_strings(bits)
+        slope, offset = network.local_affine(part)
+        gradients += slope.tolist()
+        intercepts += offset.tolist()
+    return {"patterns": patterns, "gradients": gradients, "intercepts": intercepts}
+
+
 @blp.route("/<id:model_id>/predict")
 class Predict(MethodView):
     """Predictions of a model."""
 
     @blp.arguments(PredictSchema)
+    @blp.arguments(PredictQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, PredictionSchema)
-    def post(self, args: dict[str, Any], model_id: str) -> dict[str, Any]:
-        """Predict ``{"X": [[...]]}`` (or MLflow's ``inputs`` / ``dataframe_split``)."""
+    def post(self, args: dict[str, Any], model_id: str, include: str | None = None) -> Any:
+        """Predict ``{"X": [[...]]}`` (or MLflow's ``inputs`` / ``dataframe_split``).
+
+        ``?include=pattern`` adds each point's activation pattern (which names its
+        activation region) and the affine map of the logits there.
+        """
         record = get_model_or_404(model_id)
         network = succeeded_network(record)
         rows = _points(args)
@@ -258,12 +288,16 @@ class Predict(MethodView):
             )
         X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
         if record.task == "regression":
-            return {"predictions": network.predict(X)[:, 0].tolist()}
-        assert record.result is not None
-        classes = record.result["classes"]
-        proba = network.predict_proba(X)
-        return {
-            "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
-            "probabilities": proba.tolist(),
-            "classes": classes,
-        }
+            body: dict[str, Any] = {"predictions": network.predict(X)[:, 0].tolist()}
+        else:
+            assert record.result is not None
+            classes = record.result["classes"]
+            proba = network.predict_proba(X)
+            body = {
+                "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
+                "probabilities": proba.tolist(),
+                "classes": classes,
+            }
+        if include == "pattern":
+            body.update(_local_geometry(network, X))
+        return body

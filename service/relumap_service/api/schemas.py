@@ -224,12 +224,27 @@ class PredictSchema(StrictSchema):
             )
 
 
+class PredictQuerySchema(StrictSchema):
+    """``?include=pattern`` adds each point's activation pattern and local affine map."""
+
+    include = fields.String(validate=validate.OneOf(["pattern"]))
+
+
 class PredictionSchema(ma.Schema):
     """Predictions, and class probabilities for classifiers (columns follow ``classes``)."""
 
     predictions = fields.List(Label())
     probabilities = fields.List(fields.List(fields.Float()))
     classes = fields.List(Label())
+    patterns = fields.List(
+        fields.String(),
+        metadata={"description": "0/1 per hidden unit; it names the point's activation region"},
+    )
+    gradients = fields.List(
+        fields.List(fields.List(fields.Float())),
+        metadata={"description": "point x output x input: the logits' affine map there"},
+    )
+    intercepts = fields.List(fields.List(fields.Float()))
 
 
 class ServiceInfoSchema(ma.Schema):
@@ -247,3 +262,127 @@ class HealthSchema(ma.Schema):
 
     status = fields.String()
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class KnotsQuerySchema(StrictSchema):
+    """The interval ``[lo, hi]``; by default the data's interval widened by 10%."""
+
+    lo = fields.Float(validate=validate.Range(-1e12, 1e12))
+    hi = fields.Float(validate=validate.Range(-1e12, 1e12))
+
+
+class RegionsQuerySchema(StrictSchema):
+    """The box; by default the data's bounding box widened by 10% on each side."""
+
+    x_min = fields.Float(validate=validate.Range(-1e12, 1e12))
+    x_max = fields.Float(validate=validate.Range(-1e12, 1e12))
+    y_min = fields.Float(validate=validate.Range(-1e12, 1e12))
+    y_max = fields.Float(validate=validate.Range(-1e12, 1e12))
+    max_regions = fields.Integer(validate=validate.Range(min=1))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson"]))
+
+
+class DiagnosticsSchema(ma.Schema):
+    """Per hidden unit: layer (from 1), unit, activity on the data and on the domain."""
+
+    layer = fields.List(fields.Integer())
+    unit = fields.List(fields.Integer())
+    dead_on_domain = fields.List(fields.Boolean())
+    always_active_on_domain = fields.List(fields.Boolean())
+    active_fraction = fields.List(fields.Float(), allow_none=True)
+    dead_on_data = fields.List(fields.Boolean(), allow_none=True)
+    dead_units = fields.List(fields.List(fields.Integer()))
+    always_active_units = fields.List(fields.List(fields.Integer()))
+    affine_on_domain = fields.Dict(allow_none=True)
+
+
+class KnotsSchema(ma.Schema):
+    """Knots, breakpoints and affine pieces of a one-input network on ``[lo, hi]``."""
+
+    model_id = fields.String()
+    lo = fields.Float()
+    hi = fields.Float()
+    n_knots = fields.Integer()
+    n_pieces = fields.Integer()
+    bound = fields.Integer(metadata={"description": "most knots a network of this shape has"})
+    knots = fields.List(fields.Float(), metadata={"description": "where some slope changes"})
+    breakpoints = fields.List(fields.Float(), metadata={"description": "where any unit switches"})
+    breakpoint_layer = fields.List(fields.Integer())
+    breakpoint_unit = fields.List(fields.Integer())
+    piece_lo = fields.List(fields.Float())
+    piece_hi = fields.List(fields.Float())
+    slopes = fields.List(fields.List(fields.Float()), metadata={"description": "piece x output"})
+    intercepts = fields.List(fields.List(fields.Float()))
+    patterns = fields.List(fields.String(), metadata={"description": "0/1 per hidden unit"})
+    class_changes = fields.List(
+        fields.Float(),
+        allow_none=True,
+        metadata={"description": "where the predicted class changes"},
+    )
+    classes = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "class index per interval"}
+    )
+    interval_labels = fields.List(Label(), allow_none=True)
+    diagnostics = fields.Nested(DiagnosticsSchema)
+
+
+class DecisionBoundarySchema(ma.Schema):
+    """Segments where the predicted class changes."""
+
+    n_segments = fields.Integer()
+    segments = fields.List(fields.List(fields.List(fields.Float())))
+    region = fields.List(fields.Integer())
+    classes = fields.List(fields.List(fields.Integer()))
+
+
+class RegionsSchema(ma.Schema):
+    """Activation regions: polygons (``vertices`` sliced by ``offsets``) and affine maps."""
+
+    model_id = fields.String()
+    box = fields.List(fields.List(fields.Float()))
+    n_regions = fields.Integer()
+    n_linear_regions = fields.Integer()
+    bound = fields.Integer(metadata={"description": "Serra et al.'s bound on the count"})
+    vertices = fields.List(fields.List(fields.Float()))
+    offsets = fields.List(fields.Integer())
+    patterns = fields.List(fields.String())
+    gradients = fields.List(fields.List(fields.List(fields.Float())))
+    intercepts = fields.List(fields.List(fields.Float()))
+    areas = fields.List(fields.Float())
+    interior_points = fields.List(fields.List(fields.Float()))
+    linear_region = fields.List(fields.Integer())
+    classes = fields.List(Label(), allow_none=True)
+    decision_boundary = fields.Nested(DecisionBoundarySchema, allow_none=True)
+    diagnostics = fields.Nested(DiagnosticsSchema)
+
+
+class NetworkInSchema(StrictSchema):
+    """A hand-specified network: the weights document of ``GET /v1/models/{id}/weights``."""
+
+    coefs = fields.List(fields.List(fields.List(Number)), required=True)
+    intercepts = fields.List(fields.List(Number), required=True)
+    layout = fields.String(
+        load_default="sklearn",
+        validate=validate.OneOf(["sklearn", "torch"]),
+        metadata={"description": "sklearn: coefs[i] is (n_in, n_out); torch: (n_out, n_in)"},
+    )
+    activation = fields.String(
+        load_default="relu", validate=validate.OneOf(["relu", "identity", "leaky_relu"])
+    )
+    output_activation = fields.String(
+        load_default="identity", validate=validate.OneOf(["identity", "logistic", "softmax"])
+    )
+    negative_slope = fields.Float(
+        load_default=0.01, validate=validate.Range(0.0, 1.0, max_inclusive=False)
+    )
+    classes = fields.List(Label(), allow_none=True)
+    domain = fields.List(
+        fields.Raw(),
+        allow_none=True,
+        metadata={
+            "description": "[lo, hi] for one input, [[x_min, y_min], [x_max, y_max]] for two"
+        },
+    )
+    name = fields.String(validate=validate.Length(1, 200))
+    task = fields.String(validate=validate.OneOf(["regression", "classification"]))
+    n_features = fields.Integer(strict=True)

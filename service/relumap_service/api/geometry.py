@@ -1,0 +1,178 @@
+"""Exact geometry of a model over HTTP: ``/knots`` (1D) and ``/regions`` (2D).
+
+Region maps can hold hundreds of thousands of polygons, so these views encode
+their (array-shaped) documents with the standard JSON encoder directly rather
+than through a marshmallow schema; the schemas still document them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask import Response, json
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from relumap_service.api.context import get_model_or_404, services
+from relumap_service.api.models import succeeded_network
+from relumap_service.api.schemas import (
+    KnotsQuerySchema,
+    KnotsSchema,
+    RegionsQuerySchema,
+    RegionsSchema,
+)
+from relumap_service.core.boundary import decision_boundary
+from relumap_service.core.diagnostics import neuron_diagnostics
+from relumap_service.core.knots import knots_1d
+from relumap_service.core.network import Network
+from relumap_service.core.regions import RegionLimitExceeded, regions_2d
+from relumap_service.store import ModelRecord
+
+blp = Blueprint(
+    "geometry", __name__, url_prefix="/v1/models", description="Exact knots and linear regions"
+)
+
+# Each side of the training data's bounding box is pushed out by this fraction.
+DOMAIN_MARGIN = 0.1
+# A manual network with no stored domain is drawn on [-1, 1] or [-1, 1]².
+UNIT_DOMAIN = ((-1.0, -1.0), (1.0, 1.0))
+
+
+def default_domain(record: ModelRecord, n_inputs: int) -> tuple[list[float], list[float]]:
+    """Return the stored domain, else the training data's box widened by 10% per side."""
+    result = record.result or {}
+    if result.get("domain") is not None:
+        lo, hi = result["domain"]
+        return [float(v) for v in np.atleast_1d(lo)], [float(v) for v in np.atleast_1d(hi)]
+    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    if dataset is None:
+        return list(UNIT_DOMAIN[0][:n_inputs]), list(UNIT_DOMAIN[1][:n_inputs])
+    lo, hi = np.asarray(dataset.bounds["min"]), np.asarray(dataset.bounds["max"])
+    margin = np.where(hi > lo, (hi - lo) * DOMAIN_MARGIN, 1.0)
+    return (lo - margin).tolist(), (hi + margin).tolist()
+
+
+def training_inputs(record: ModelRecord) -> np.ndarray | None:
+    """Return the inputs the model was trained on (held-out rows removed), if any."""
+    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    if dataset is None or not record.result:
+        return None
+    X = np.asarray(dataset.X, dtype=np.float64)
+    keep = np.ones(X.shape[0], dtype=bool)
+    keep[record.result.get("test_indices") or []] = False
+    return X[keep]
+
+
+def fast_json(document: dict[str, Any], mimetype: str = "application/json") -> Response:
+    """Encode a large document of lists without a marshmallow pass."""
+    return Response(json.dumps(document, separators=(",", ":")), mimetype=mimetype)
+
+
+def _network_for(record: ModelRecord, n_inputs: int, view: str) -> Network:
+    network = succeeded_network(record)
+    if network.n_inputs != n_inputs:
+        other = "/regions" if network.n_inputs == 2 else "/knots"
+        abort(
+            409,
+            message=f"model {record.id} has {network.n_inputs} input(s); {view} "
+            f"needs {n_inputs}: use {other}",
+        )
+    return network
+
+
+def _labels(record: ModelRecord, indices: list[int] | None) -> list[Any] | None:
+    classes = (record.result or {}).get("classes")
+    if classes is None or indices is None:
+        return None
+    return [classes[i] for i in indices]
+
+
+@blp.route("/<id:model_id>/knots")
+class Knots(MethodView):
+    """Knots and pieces of a one-input model."""
+
+    @blp.arguments(KnotsQuerySchema, location="query")
+    @blp.response(200, KnotsSchema)
+    def get(self, args: dict[str, Any], model_id: str) -> Response:
+        """Exact knots, breakpoints, affine pieces and neuron diagnostics on ``[lo, hi]``.
+
+        The default domain is the training data's interval widened by 10% on each side.
+        """
+        record = get_model_or_404(model_id)
+        network = _network_for(record, 1, "/knots")
+        (lo,), (hi,) = default_domain(record, 1)
+        lo, hi = args.get("lo", lo), args.get("hi", hi)
+        if not hi > lo:
+            abort(
+                422,
+                message=f"the domain [{lo}, {hi}] is empty: hi must exceed lo",
+                errors={"hi": ["must be greater than lo"]},
+            )
+        knots = knots_1d(network, lo, hi)
+        document = knots.to_dict()
+        # The predicted class on each interval between class changes, as labels.
+        document["interval_labels"] = _labels(record, document["classes"])
+        document["model_id"] = record.id
+        document["diagnostics"] = neuron_diagnostics(
+            network, knots, training_inputs(record)
+        ).to_dict()
+        return fast_json(document)
+
+
+@blp.route("/<id:model_id>/regions")
+class Regions(MethodView):
+    """Linear regions of a two-input model."""
+
+    @blp.arguments(RegionsQuerySchema, location="query")
+    @blp.response(200, RegionsSchema)
+    @blp.alt_response(
+        200,
+        description="GeoJSON FeatureCollection with ?format=geojson",
+        content_type="application/geo+json",
+        success=True,
+    )
+    def get(self, args: dict[str, Any], model_id: str) -> Response:
+        """Exact activation regions, their affine maps, linear regions and decision boundary.
+
+        The default box is the training data's bounding box widened by 10% on each side.
+        ``?format=geojson`` gives a FeatureCollection of the region polygons (and the
+        decision boundary's segments) for GIS and plotting tools.
+        """
+        record = get_model_or_404(model_id)
+        network = _network_for(record, 2, "/regions")
+        lo, hi = default_domain(record, 2)
+        box = (
+            (args.get("x_min", lo[0]), args.get("y_min", lo[1])),
+            (args.get("x_max", hi[0]), args.get("y_max", hi[1])),
+        )
+        if not (box[1][0] > box[0][0] and box[1][1] > box[0][1]):
+            abort(
+                422,
+                message=f"the box {box} is empty: x_max must exceed x_min and y_max exceed y_min",
+                errors={"x_max": ["empty box"]},
+            )
+        limit = int(services().config["MAX_REGIONS"])
+        max_regions = min(args.get("max_regions", limit), limit)
+        try:
+            regions = regions_2d(network, box, max_regions=max_regions)
+        except RegionLimitExceeded as exc:
+            abort(422, message=str(exc), errors={"max_regions": [str(exc)]})
+        boundary = None
+        if network.output_activation != "identity":
+            boundary = decision_boundary(regions, network)
+        if args["format"] == "geojson":
+            collection = regions.to_geojson()
+            if boundary is not None:
+                for feature in boundary.to_geojson()["features"]:
+                    feature["properties"]["kind"] = "decision_boundary"
+                    collection["features"].append(feature)
+            return fast_json(collection, "application/geo+json")
+        document = regions.to_dict()
+        document["model_id"] = record.id
+        document["classes"] = (record.result or {}).get("classes")
+        document["decision_boundary"] = None if boundary is None else boundary.to_dict()
+        document["diagnostics"] = neuron_diagnostics(
+            network, regions, training_inputs(record)
+        ).to_dict()
+        return fast_json(document)

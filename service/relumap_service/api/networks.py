@@ -1,0 +1,121 @@
+"""``POST /v1/networks``: a hand-specified network becomes a model like any fitted one.
+
+This is how users check the networks people draw by hand, such as |x| and x²
+built from ReLUs: knots, regions, predict and plots then work on it unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from relumap_service.api.context import services
+from relumap_service.api.idempotency import idempotent
+from relumap_service.api.models import check_network_limits, model_document
+from relumap_service.api.schemas import ModelSchema, NetworkInSchema
+from relumap_service.core.network import Network
+from relumap_service.store import ModelRecord
+
+blp = Blueprint("networks", __name__, url_prefix="/v1/networks", description="Manual networks")
+
+
+def _domain(value: Any, n_inputs: int) -> list[Any] | None:
+    """Check a domain: ``[lo, hi]`` in 1D, ``[[x_min, y_min], [x_max, y_max]]`` in 2D."""
+    if value is None:
+        return None
+    try:
+        array = np.asarray(value, dtype=np.float64).reshape(2, n_inputs)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or not np.all(np.isfinite(array)) or not np.all(array[1] > array[0]):
+        shape = "[lo, hi]" if n_inputs == 1 else "[[x_min, y_min], [x_max, y_max]]"
+        abort(
+            422,
+            message=f"domain must be {shape} with finite bounds, each upper bound "
+            f"greater than its lower bound; got {value!r}",
+            errors={"domain": ["invalid"]},
+        )
+    assert array is not None
+    return [array[0].tolist(), array[1].tolist()] if n_inputs == 2 else array[:, 0].tolist()
+
+
+def _classes(network: Network, given: list[Any] | None) -> list[Any] | None:
+    if network.output_activation == "identity":
+        return None
+    n_classes = 2 if network.output_activation == "logistic" else network.n_outputs
+    classes = given if given is not None else list(range(n_classes))
+    if len(classes) != n_classes or len(set(classes)) != n_classes:
+        abort(
+            422,
+            message=f"a {network.output_activation} network with {network.n_outputs} "
+            f"output(s) has {n_classes} classes; got {classes!r}",
+            errors={"classes": ["count"]},
+        )
+    return classes
+
+
+@blp.route("")
+class Networks(MethodView):
+    """Hand-specified networks."""
+
+    @idempotent
+    @blp.arguments(NetworkInSchema)
+    @blp.response(201, ModelSchema)
+    def post(self, args: dict[str, Any]) -> Any:
+        """Store a network given by its weights as a ``succeeded`` model with ``source: manual``."""
+        try:
+            network = Network.from_layout(
+                args["coefs"],
+                args["intercepts"],
+                args["layout"],
+                hidden_activation=args["activation"],
+                output_activation=args["output_activation"],
+                negative_slope=args["negative_slope"],
+            )
+        except ValueError as exc:
+            abort(422, message=str(exc), errors={"coefs": [str(exc)]})
+        if network.n_inputs not in (1, 2):
+            abort(
+                422,
+                message=f"the network takes {network.n_inputs} inputs; relumap maps "
+                "networks of 1 or 2 inputs",
+                errors={"coefs": ["1 or 2 inputs"]},
+            )
+        if network.output_activation == "logistic" and network.n_outputs != 1:
+            abort(
+                422,
+                message="a logistic output has exactly one unit",
+                errors={"output_activation": ["one unit"]},
+            )
+        check_network_limits(list(network.hidden_layer_sizes))
+        classes = _classes(network, args.get("classes"))
+        result: dict[str, Any] = {
+            "network": network.to_dict(),
+            "classes": classes,
+            "domain": _domain(args.get("domain"), network.n_inputs),
+            "equivalent_linear_map": None,
+        }
+        if not network.is_piecewise_linear:
+            weight, bias = network.equivalent_linear_map()
+            result["equivalent_linear_map"] = {"coef": weight.tolist(), "intercept": bias.tolist()}
+        record = ModelRecord(
+            source="manual",
+            status="succeeded",
+            task="regression" if classes is None else "classification",
+            params={
+                "name": args.get("name", "manual network"),
+                "hidden_layer_sizes": list(network.hidden_layer_sizes),
+                "activation": network.hidden_activation,
+            },
+            result=result,
+        )
+        services().store.add(record)
+        return (
+            model_document(record),
+            201,
+            {"Location": url_for("models.Model", model_id=record.id)},
+        )
