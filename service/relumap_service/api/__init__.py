@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from relumap_service.api import datasets, meta, models
+from relumap_service.api import datasets, geometry, meta, models, networks, playground, plots
 from relumap_service.api.errors import ProblemApi
 
 __all__ = ["init_api"]
@@ -28,6 +28,8 @@ def init_api(app: Flask) -> ProblemApi:
     app.url_map.converters["id"] = IdConverter
     api = ProblemApi(app)
     api.register_converter(IdConverter, _id_schema)
-    for blueprint in (meta.blp, datasets.blp, models.blp):
+    for blueprint in (meta.blp, datasets.blp, models.blp, geometry.blp, networks.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(plots.blp)
+    app.register_blueprint(playground.bp)
     return api

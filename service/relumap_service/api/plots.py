@@ -1,0 +1,382 @@
+"""``GET /v1/models/{id}/plot.png`` and ``plot.svg``: pictures of a model's exact pieces.
+
+A succeeded model never changes, so a picture is named by the model, its finish
+time and the normalized query: that name is the ETag (``If-None-Match`` gets a
+304) and the file name in a cache directory under ``DATA_DIR``. Renders are
+bounded in pixels, regions and points, and at most :data:`RENDER_SLOTS` run at
+once in a process, so a burst of pictures cannot starve the other requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import fields, validate
+
+from relumap_service.api.context import get_model_or_404, services
+from relumap_service.api.geometry import default_domain
+from relumap_service.api.models import succeeded_network
+from relumap_service.api.schemas import StrictSchema
+from relumap_service.core.boundary import decision_boundary
+from relumap_service.core.diagnostics import neuron_diagnostics
+from relumap_service.core.knots import knots_1d
+from relumap_service.core.network import Network
+from relumap_service.core.regions import RegionLimitExceeded, regions_2d
+from relumap_service.plotting import Canvas, DataPoints, figure_bytes, knots_figure, regions_figure
+from relumap_service.store import ModelRecord
+
+__all__ = ["MAX_PLOT_PIXELS", "MAX_PLOT_POINTS", "MAX_PLOT_REGIONS", "PlotQuerySchema", "blp"]
+
+# Limits of one picture (candidates for relumap_service.config).
+MAX_PLOT_PIXELS = 4_000_000
+# Drawing is slower than computing: far fewer regions than RELUMAP_MAX_REGIONS.
+MAX_PLOT_REGIONS = 20_000
+# More points are subsampled (deterministically) and the caption says so.
+MAX_PLOT_POINTS = 5_000
+MAX_CACHED_PLOTS = 500
+RENDER_SLOTS = 2
+RENDER_WAIT_SECONDS = 20.0
+CACHE_SECONDS = 3600
+# Bump when a picture's drawing changes, so cached files and ETags are not reused.
+RENDER_VERSION = "1"
+
+_MIMETYPES = {"png": "image/png", "svg": "image/svg+xml"}
+_render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+
+blp = Blueprint(
+    "plots", __name__, url_prefix="/v1/models", description="Pictures of a model's exact pieces"
+)
+
+_COORD = validate.Range(-1e12, 1e12)
+
+
+class PlotQuerySchema(StrictSchema):
+    """Size, colouring and domain of a picture."""
+
+    width = fields.Integer(strict=False, load_default=800, validate=validate.Range(200, 4000))
+    height = fields.Integer(strict=False, load_default=600, validate=validate.Range(150, 4000))
+    dpi = fields.Integer(strict=False, load_default=100, validate=validate.Range(50, 300))
+    color_by = fields.String(
+        load_default="linear_region",
+        validate=validate.OneOf(["linear_region", "value", "class"]),
+        metadata={"description": "2D: fill by linear region, output value or predicted class"},
+    )
+    lines = fields.String(
+        load_default="none",
+        validate=validate.OneOf(["none", "first_layer"]),
+        metadata={"description": "2D: first_layer draws where each first-layer neuron switches"},
+    )
+    lo = fields.Float(validate=_COORD)
+    hi = fields.Float(validate=_COORD)
+    x_min = fields.Float(validate=_COORD)
+    x_max = fields.Float(validate=_COORD)
+    y_min = fields.Float(validate=_COORD)
+    y_max = fields.Float(validate=_COORD)
+
+
+def _domain(record: ModelRecord, n_inputs: int, args: dict[str, Any]) -> list[float]:
+    """Return ``[lo, hi]`` or ``[x_min, y_min, x_max, y_max]``: the query's, else the default."""
+    lo, hi = default_domain(record, n_inputs)
+    if n_inputs == 1:
+        domain = [args.get("lo", lo[0]), args.get("hi", hi[0])]
+        if not domain[1] > domain[0]:
+            abort(
+                422,
+                message=f"the domain {domain} is empty: hi must exceed lo",
+                errors={"hi": ["must be greater than lo"]},
+            )
+        return domain
+    domain = [
+        args.get(key, default)
+        for key, default in zip(("x_min", "y_min", "x_max", "y_max"), (*lo, *hi), strict=True)
+    ]
+    if not (domain[2] > domain[0] and domain[3] > domain[1]):
+        abort(
+            422,
+            message=f"the box {domain} is empty: x_max must exceed x_min and y_max exceed y_min",
+            errors={"x_max": ["empty box"]},
+        )
+    return domain
+
+
+def _check_query(args: dict[str, Any], network: Network) -> None:
+    if args["width"] * args["height"] > MAX_PLOT_PIXELS:
+        message = (
+            f"{args['width']}x{args['height']} pixels exceed the limit of "
+            f"{MAX_PLOT_PIXELS} per picture; ask for a smaller width or height"
+        )
+        abort(422, message=message, errors={"width": [message]})
+    if network.n_inputs == 2 and args["color_by"] != "linear_region":
+        if network.output_activation == "identity" and args["color_by"] == "class":
+            abort(
+                422,
+                message="a regression model has no classes: use color_by=linear_region or value",
+                errors={"color_by": ["regression model"]},
+            )
+        if args["color_by"] == "value" and network.n_outputs > 1:
+            abort(
+                422,
+                message=f"color_by=value shows one output; this model has "
+                f"{network.n_outputs}: use class or linear_region",
+                errors={"color_by": ["several outputs"]},
+            )
+
+
+def _etag(record: ModelRecord, fmt: str, args: dict[str, Any]) -> str:
+    stamp = record.finished_at or record.created_at
+    key = [
+        record.id,
+        stamp.isoformat() if stamp else "",
+        fmt,
+        args,
+        RENDER_VERSION,
+        matplotlib.__version__,
+    ]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def _data(record: ModelRecord, n_inputs: int) -> DataPoints | None:
+    """Return the model's data, held-out rows marked, classes as indices into ``classes``."""
+    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    if dataset is None or record.result is None:
+        return None
+    X = np.asarray(dataset.X, dtype=np.float64).reshape(-1, n_inputs)
+    classes = record.result.get("classes")
+    if classes is None:
+        y = np.asarray(dataset.y, dtype=np.float64)
+    else:
+        index = {json.dumps(label): k for k, label in enumerate(classes)}
+        y = np.array([index.get(json.dumps(label), -1) for label in dataset.y], dtype=np.float64)
+    held_out = np.zeros(X.shape[0], dtype=bool)
+    held_out[record.result.get("test_indices") or []] = True
+    return DataPoints(X, y, held_out, int(X.shape[0]))
+
+
+def _drawn(data: DataPoints | None) -> DataPoints | None:
+    """Subsample (deterministically) to at most MAX_PLOT_POINTS points."""
+    if data is None or data.X.shape[0] <= MAX_PLOT_POINTS:
+        return data
+    rng = np.random.default_rng(0)
+    keep = np.sort(rng.choice(data.X.shape[0], MAX_PLOT_POINTS, replace=False))
+    return DataPoints(data.X[keep], data.y[keep], data.held_out[keep], data.n_total)
+
+
+def _train_part(data: DataPoints | None) -> np.ndarray | None:
+    return None if data is None or data.held_out.all() else data.X[~data.held_out]
+
+
+def _baseline(data: DataPoints | None, lo: float, hi: float, classifier: bool) -> Any:
+    """Return the linear baseline of ``fitting.fit_network`` on the training part, as (x, y).
+
+    Regression: ordinary least squares (scikit-learn's ``LinearRegression``).
+    Binary classification: P(class 1) of L2-regularised logistic regression on
+    the standardized input with C = 1 (scikit-learn's ``LogisticRegression``
+    after a ``StandardScaler``), whose convex objective Newton's method solves
+    here without scikit-learn's warnings machinery, which is not thread-safe.
+    """
+    if data is None or data.held_out.all():
+        return None
+    x, y = data.X[~data.held_out, 0], data.y[~data.held_out]
+    if not classifier:
+        design = np.column_stack([x, np.ones(x.size)])
+        (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
+        return np.array([lo, hi]), np.array([slope * lo + intercept, slope * hi + intercept])
+    if np.unique(y).size != 2:
+        return None
+    grid = np.linspace(lo, hi, 200)
+    mean, scale = float(x.mean()), float(x.std()) or 1.0
+    weights = _logistic_newton((x - mean) / scale, (y == y.max()).astype(np.float64))
+    return grid, _sigmoid(weights[0] * (grid - mean) / scale + weights[1])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))))
+
+
+def _logistic_newton(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Minimise ``0.5 w0**2 + sum(log-loss)`` over (slope w0, intercept w1), damped Newton."""
+    design = np.column_stack([z, np.ones(z.size)])
+    penalty = np.array([1.0, 0.0])
+
+    def objective(w: np.ndarray) -> float:
+        logits = design @ w
+        return float(0.5 * w[0] ** 2 + np.sum(np.logaddexp(0.0, logits) - y * logits))
+
+    w = np.zeros(2)
+    for _ in range(100):
+        p = _sigmoid(design @ w)
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-12
+        step = np.linalg.solve(hessian, gradient)
+        size, before = 1.0, objective(w)
+        while objective(w - size * step) > before and size > 1e-8:
+            size /= 2
+        w = w - size * step
+        if np.abs(size * step).max() < 1e-10:
+            break
+    return w
+
+
+def _title(record: ModelRecord, network: Network) -> str:
+    sizes = list(network.hidden_layer_sizes)
+    name = f"{network.hidden_activation} network {sizes}"
+    if record.source == "manual":
+        return f"{name}, given by hand: {record.params.get('name', 'manual network')}"
+    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    return f"{name} fitted to '{dataset.name}'" if dataset else name
+
+
+def _render(record: ModelRecord, network: Network, args: dict[str, Any], fmt: str) -> bytes:
+    canvas = Canvas(args["width"], args["height"], args["dpi"], fmt)  # type: ignore[arg-type]
+    data = _data(record, network.n_inputs)
+    classes = (record.result or {}).get("classes")
+    labels = None if classes is None else [str(c) for c in classes]
+    domain = args["domain"]
+    if network.n_inputs == 1:
+        knots = knots_1d(network, domain[0], domain[1])
+        diagnostics = neuron_diagnostics(network, knots, _train_part(data))
+        figure = knots_figure(
+            knots,
+            diagnostics,
+            canvas,
+            title=_title(record, network),
+            data=_drawn(data),
+            baseline=_baseline(data, domain[0], domain[1], labels is not None),
+            classes=labels,
+            output_activation=network.output_activation,
+        )
+    else:
+        box = ((domain[0], domain[1]), (domain[2], domain[3]))
+        limit = min(MAX_PLOT_REGIONS, int(services().config["MAX_REGIONS"]))
+        try:
+            regions = regions_2d(network, box, max_regions=limit)
+        except RegionLimitExceeded as exc:
+            message = (
+                f"{exc} (a picture draws at most {limit} regions): plot a smaller box "
+                "with x_min, x_max, y_min, y_max, or read the regions from /regions"
+            )
+            abort(422, message=message, errors={"x_min": [message]})
+        boundary = None
+        if network.output_activation != "identity":
+            boundary = decision_boundary(regions, network)
+        first_layer = None
+        if args["lines"] == "first_layer":
+            first_layer = (network.coefs[0], network.intercepts[0])
+        figure = regions_figure(
+            regions,
+            neuron_diagnostics(network, regions, _train_part(data)),
+            canvas,
+            title=_title(record, network),
+            color_by=args["color_by"],
+            boundary=boundary,
+            data=_drawn(data),
+            classes=labels,
+            first_layer=first_layer,
+        )
+    return figure_bytes(figure, canvas)
+
+
+def _cache_dir() -> Path:
+    path = Path(services().config["DATA_DIR"]) / "plots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _store(path: Path, body: bytes) -> None:
+    """Write atomically (other processes may read the same file), then bound the cache."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".render-")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(body)
+    os.replace(temporary, path)
+    cached = [entry for entry in os.scandir(path.parent) if not entry.name.startswith(".")]
+    if len(cached) > MAX_CACHED_PLOTS:
+        cached.sort(key=lambda entry: entry.stat().st_mtime)
+        for entry in cached[: len(cached) - MAX_CACHED_PLOTS]:
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
+    """Answer a picture request: 304, a cached file, or a fresh render."""
+    record = get_model_or_404(model_id)
+    network = succeeded_network(record)
+    _check_query(args, network)
+    key = {name: args[name] for name in ("width", "height", "dpi")}
+    key["domain"] = _domain(record, network.n_inputs, args)
+    if network.n_inputs == 2:
+        key.update(color_by=args["color_by"], lines=args["lines"])
+    etag = _etag(record, fmt, key)
+    private = bool(services().config.get("API_KEY"))
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}",
+    }
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    path = _cache_dir() / f"{etag}.{fmt}"
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        if not _render_slots.acquire(timeout=RENDER_WAIT_SECONDS):
+            abort(
+                503,
+                message="too many pictures are being drawn; try again in a few seconds",
+                headers={"Retry-After": "5"},
+            )
+        try:
+            body = _render(record, network, {**args, **key}, fmt)
+        finally:
+            _render_slots.release()
+        _store(path, body)
+    return Response(body, mimetype=_MIMETYPES[fmt], headers=headers)
+
+
+_DOC = {
+    "description": "A picture; ETag and Cache-Control let clients and proxies reuse it",
+    "headers": {
+        "ETag": {"schema": {"type": "string"}},
+        "Cache-Control": {"schema": {"type": "string"}},
+    },
+}
+_BINARY = {"type": "string", "format": "binary"}
+_SVG_TEXT = {"type": "string"}
+_NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current"}
+
+
+@blp.route("/<id:model_id>/plot.png")
+class PlotPng(MethodView):
+    """A PNG picture of a model."""
+
+    @blp.arguments(PlotQuerySchema, location="query")
+    @blp.response(200, _BINARY, content_type="image/png", **_DOC)
+    @blp.alt_response(304, **_NOT_MODIFIED)
+    def get(self, args: dict[str, Any], model_id: str) -> Response:
+        """Draw the model's exact pieces as PNG.
+
+        1D: data, fitted function, knots, alternately shaded pieces, the linear
+        baseline dashed; 2D: every exact region filled, the decision boundary,
+        optional first-layer lines, the data. Dead neurons are in the caption.
+        """
+        return plot_response(model_id, args, "png")
+
+
+@blp.route("/<id:model_id>/plot.svg")
+class PlotSvg(MethodView):
+    """An SVG picture of a model."""
+
+    @blp.arguments(PlotQuerySchema, location="query")
+    @blp.response(200, _SVG_TEXT, content_type="image/svg+xml", **_DOC)
+    @blp.alt_response(304, **_NOT_MODIFIED)
+    def get(self, args: dict[str, Any], model_id: str) -> Response:
+        """Draw the model's exact pieces as SVG (the same picture as ``plot.png``)."""
+        return plot_response(model_id, args, "svg")
