@@ -1,0 +1,181 @@
+"""The ``relumap`` command: the client from a shell.
+
+Human-readable tables by default, ``--json`` for machines. Exit codes: 0 on
+success, 1 when the request failed (the service's problem detail, a connection
+failure or a local error such as an unreadable file, on stderr), 2 for a usage
+error. ``--url`` and ``--api-key`` default to ``RELUMAP_URL`` and
+``RELUMAP_API_KEY``.
+
+Examples
+--------
+.. code-block:: sh
+
+    relumap datasets generate square --n-samples 200
+    relumap fit 0f3c... --hidden 16 16 --activation relu --wait
+    relumap knots 9d6d...
+    relumap plot 9d6d... fit.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from relumap import _commands as run
+from relumap._version import __version__
+from relumap.client import Client
+from relumap.errors import RelumapError, ValidationError
+
+__all__ = ["main"]
+
+Handler = Callable[[Client, argparse.Namespace, TextIO], Any]
+
+
+def _common(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Options every command takes, before or after its name."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--url", default=default, help="service URL (default: $RELUMAP_URL)")
+    parser.add_argument("--api-key", default=default, help="API key (default: $RELUMAP_API_KEY)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default,
+        help="seconds to wait for each answer (default: 60)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print JSON for machines",
+    )
+
+
+def _fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help="dataset id")
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=[16],
+        metavar="N",
+        help="hidden layer sizes (default: 16)",
+    )
+    parser.add_argument("--task", default="auto", choices=["auto", "regression", "classification"])
+    parser.add_argument("--solver", default="lbfgs", choices=["lbfgs", "adam", "sgd"])
+    parser.add_argument("--alpha", type=float, default=1e-4)
+    parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--n-restarts", type=int, default=1)
+    parser.add_argument("--no-standardize", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``relumap`` command."""
+    parser = argparse.ArgumentParser(
+        prog="relumap", description="See exactly what a ReLU network computes."
+    )
+    parser.add_argument("--version", action="version", version=f"relumap {__version__}")
+    _common(parser, top=True)
+    root = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(sub: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        found: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
+        _common(found, top=False)
+        found.set_defaults(handler=handler)
+        return found
+
+    command(root, "info", run.info, "the service's version and limits")
+    datasets = root.add_parser("datasets", help="list, show, generate, upload, delete")
+    sub = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = command(sub, "list", run.datasets_list, "list data sets")
+    p.add_argument("--page", type=int)
+    p.add_argument("--page-size", type=int)
+    command(sub, "show", run.datasets_show, "show a data set").add_argument("dataset")
+    p = command(sub, "generate", run.datasets_generate, "generate a built-in data set")
+    p.add_argument("kind", help="square, abs, sine, step, sawtooth, circle, xor, spiral, ...")
+    p.add_argument("--n-samples", type=int, default=200)
+    p.add_argument("--noise", type=float, default=0.0)
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--name")
+    p = command(sub, "upload", run.datasets_upload, "upload a CSV file with a header row")
+    p.add_argument("file")
+    p.add_argument("--target", help="the target column (default: y)")
+    p.add_argument("--name")
+    p = command(sub, "delete", run.datasets_delete, "delete a data set")
+    p.add_argument("dataset")
+    p.add_argument("--cascade", action="store_true", help="also delete its models")
+
+    p = command(root, "fit", run.fit, "fit a network on a data set")
+    _fit_options(p)
+    p.add_argument("--activation", default="relu", choices=["relu", "identity"])
+    p.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=-1.0,
+        metavar="SECONDS",
+        help="wait for the fit (at most SECONDS), with a progress bar",
+    )
+
+    models = root.add_parser("models", help="list, show, delete")
+    sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = command(sub, "list", run.models_list, "list models")
+    p.add_argument("--dataset")
+    p.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
+    p.add_argument("--page", type=int)
+    p.add_argument("--page-size", type=int)
+    command(sub, "show", run.models_show, "show a model and its metrics").add_argument("model")
+    command(sub, "delete", run.models_delete, "delete a model").add_argument("model")
+
+    p = command(root, "knots", run.knots, "exact knots and pieces of a 1D model")
+    p.add_argument("model")
+    p.add_argument("--lo", type=float)
+    p.add_argument("--hi", type=float)
+    p = command(root, "regions", run.regions, "exact linear regions of a 2D model")
+    p.add_argument("model")
+    p.add_argument("--box", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"))
+    p.add_argument("--max-regions", type=int)
+    p.add_argument("--geojson", metavar="PATH", help="write a GeoJSON FeatureCollection")
+    p = command(root, "predict", run.predict, "predict the points of a CSV file ('-': stdin)")
+    p.add_argument("model")
+    p.add_argument("points")
+    p = command(root, "plot", run.plot, "draw a model to an image file (needs relumap[plot])")
+    p.add_argument("model")
+    p.add_argument("output")
+    p.add_argument("--color-by", choices=["region", "value", "class"])
+    p.add_argument("--dpi", type=int, default=120)
+    p = command(root, "compare", run.compare, "fit ReLU and identity networks side by side")
+    _fit_options(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``relumap`` command; return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help
+        return int(exc.code or 0)
+    timeout = (3.05, args.timeout) if args.timeout else (3.05, 60.0)
+    try:
+        with Client(args.url, api_key=args.api_key, timeout=timeout) as client:
+            args.handler(client, args, sys.stdout)
+    except ValidationError as exc:
+        print(f"relumap: error: {exc}", file=sys.stderr)
+        for field, problems in exc.errors.items():
+            print(f"  {field}: {problems}", file=sys.stderr)
+        return 1
+    except (RelumapError, ImportError, OSError) as exc:
+        print(f"relumap: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Exact knots, breakpoints and affine pieces of a one-input model.
+
+A frozen mirror of the service's core result (``Knots1D``), built from the
+document of ``GET /v1/models/{id}/knots``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from relumap._data import floats, ints, optional_list
+from relumap._optional import require
+from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Knots"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Knots:
+    """Knots, breakpoints and affine pieces of a one-input model on ``[lo, hi]``.
+
+    Attributes
+    ----------
+    model_id : str
+    lo, hi : float
+        The interval.
+    x : ndarray of shape (n_knots,)
+        Knots: where the slope of some output changes.
+    breakpoints : ndarray of shape (n_events,)
+        Every point where a hidden unit switches, once per switching unit.
+    breakpoint_layer, breakpoint_unit : ndarray of int of shape (n_events,)
+        The switching unit: hidden layer from 1, unit from 0.
+    piece_lo, piece_hi : ndarray of shape (n_pieces,)
+        The pieces, intervals of constant activation pattern covering ``[lo, hi]``.
+    slopes, intercepts : ndarray of shape (n_pieces, n_outputs)
+        On piece ``p`` the logits are ``slopes[p] * x + intercepts[p]``.
+    patterns : ndarray of bool of shape (n_pieces, n_hidden_total)
+    bound : int
+        The most knots a network of this shape can have.
+    class_changes : ndarray of shape (n_changes,) or None
+        Where a classifier's predicted class changes.
+    classes : ndarray of int of shape (n_changes + 1,) or None
+        Class index on each interval between class changes.
+    interval_labels : ndarray or None
+        The same as class labels.
+    diagnostics : NeuronDiagnostics
+    """
+
+    model_id: str
+    lo: float
+    hi: float
+    x: FloatArray
+    breakpoints: FloatArray
+    breakpoint_layer: IntArray
+    breakpoint_unit: IntArray
+    piece_lo: FloatArray
+    piece_hi: FloatArray
+    slopes: FloatArray
+    intercepts: FloatArray
+    patterns: BoolArray
+    bound: int
+    class_changes: FloatArray | None
+    classes: IntArray | None
+    interval_labels: NDArray[Any] | None
+    diagnostics: NeuronDiagnostics
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Knots:
+        """Build from the document of ``GET /v1/models/{id}/knots``."""
+        n_pieces = len(document["piece_lo"])
+        labels = document.get("interval_labels")
+        return cls(
+            model_id=str(document.get("model_id", "")),
+            lo=float(document["lo"]),
+            hi=float(document["hi"]),
+            x=floats(document["knots"]),
+            breakpoints=floats(document["breakpoints"]),
+            breakpoint_layer=ints(document["breakpoint_layer"]),
+            breakpoint_unit=ints(document["breakpoint_unit"]),
+            piece_lo=floats(document["piece_lo"]),
+            piece_hi=floats(document["piece_hi"]),
+            slopes=floats(document["slopes"]).reshape(n_pieces, -1),
+            intercepts=floats(document["intercepts"]).reshape(n_pieces, -1),
+            patterns=patterns_array(document["patterns"]),
+            bound=int(document["bound"]),
+            class_changes=None
+            if document.get("class_changes") is None
+            else floats(document["class_changes"]),
+            classes=None if document.get("classes") is None else ints(document["classes"]),
+            interval_labels=None if labels is None else np.asarray(labels),
+            diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
+        )
+
+    @property
+    def n_knots(self) -> int:
+        """Number of knots."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_pieces(self) -> int:
+        """Number of pieces."""
+        return int(self.piece_lo.shape[0])
+
+    def evaluate(self, x: ArrayLike) -> FloatArray:
+        """Evaluate the logits from the pieces: shape (n_points, n_outputs)."""
+        points = np.asarray(x, dtype=np.float64).reshape(-1)
+        piece = np.clip(np.searchsorted(self.piece_hi, points, side="left"), 0, self.n_pieces - 1)
+        out: FloatArray = self.slopes[piece] * points[:, None] + self.intercepts[piece]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the service's knots document."""
+        return {
+            "model_id": self.model_id,
+            "lo": self.lo,
+            "hi": self.hi,
+            "n_knots": self.n_knots,
+            "n_pieces": self.n_pieces,
+            "bound": self.bound,
+            "knots": self.x.tolist(),
+            "breakpoints": self.breakpoints.tolist(),
+            "breakpoint_layer": self.breakpoint_layer.tolist(),
+            "breakpoint_unit": self.breakpoint_unit.tolist(),
+            "piece_lo": self.piece_lo.tolist(),
+            "piece_hi": self.piece_hi.tolist(),
+            "slopes": self.slopes.tolist(),
+            "intercepts": self.intercepts.tolist(),
+            "patterns": pattern_strings(self.patterns),
+            "class_changes": optional_list(self.class_changes),
+            "classes": optional_list(self.classes),
+            "interval_labels": optional_list(self.interval_labels),
+            "diagnostics": self.diagnostics.to_dict(),
+        }
+
+    def to_frame(self) -> Any:
+        """Return one row per piece: ``lo``, ``hi``, ``pattern``, ``slope``, ``intercept``.
+
+        With several outputs the columns are ``slope_0``, ``intercept_0``, ...
+        """
+        pandas = require("pandas", "Knots.to_frame()")
+        columns: dict[str, Any] = {
+            "lo": self.piece_lo,
+            "hi": self.piece_hi,
+            "pattern": pattern_strings(self.patterns),
+        }
+        single = self.slopes.shape[1] == 1
+        for k in range(self.slopes.shape[1]):
+            suffix = "" if single else f"_{k}"
+            columns["slope" + suffix] = self.slopes[:, k]
+            columns["intercept" + suffix] = self.intercepts[:, k]
+        return pandas.DataFrame(columns)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the logits piece by piece, knots marked and pieces shaded alternately."""
+        from relumap import plotting
+
+        return plotting.plot_knots(self, ax=ax)

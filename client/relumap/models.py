@@ -1,0 +1,325 @@
+"""A model on the service: status and metrics, predictions, weights, knots and regions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from relumap import _data
+from relumap._polling import wait_for
+from relumap.datasets import Dataset, parse_time
+from relumap.diagnostics import AffineMap, LocalAffine
+from relumap.errors import ValidationError
+from relumap.knots import Knots
+from relumap.metrics import Metrics
+from relumap.regions import Regions
+from relumap.weights import Weights
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from relumap.client import Client
+
+__all__ = ["Model"]
+
+FINISHED = ("succeeded", "failed")
+# Rows per predict request at most; less when the service's limit is lower.
+PREDICT_BATCH = 20_000
+
+
+def _box_params(box: Any) -> dict[str, float]:
+    if box is None:
+        return {}
+    array = _data.as_array(box, "box")
+    if array.shape != (2, 2):
+        raise ValidationError(
+            f"box must be [[x_min, y_min], [x_max, y_max]], got shape {array.shape}"
+        )
+    (x_min, y_min), (x_max, y_max) = array.tolist()
+    return {"x_min": x_min, "y_min": y_min, "x_max": x_max, "y_max": y_max}
+
+
+class Model:
+    """A handle on a model: fitted by :meth:`Client.fit` or given by :meth:`Client.network`.
+
+    Its attributes reflect the service's document as last fetched;
+    :meth:`refresh` fetches it again and :meth:`wait` until the fit ends.
+
+    Attributes
+    ----------
+    id : str
+    status : {"queued", "running", "succeeded", "failed"}
+    task : {"regression", "classification"}
+    params : dict
+        The fit parameters.
+    metrics : Metrics or None
+        Train and test metrics, and the linear baseline's, once succeeded.
+    error : str or None
+        Why a failed fit failed.
+    """
+
+    def __init__(self, client: Client, document: dict[str, Any]) -> None:
+        self._client = client
+        self._document = dict(document)
+        self._weights: Weights | None = None
+
+    def __repr__(self) -> str:
+        sizes = self.params.get("hidden_layer_sizes")
+        activation = self.params.get("activation")
+        return f"<Model {self.id} {self.status}: {self.task}, {activation} {sizes}>"
+
+    # -- the document -----------------------------------------------------------------
+    def _get(self, key: str) -> Any:
+        return self._document.get(key)
+
+    @property
+    def id(self) -> str:
+        """The model's id (32 hex digits)."""
+        return str(self._document["id"])
+
+    @property
+    def status(self) -> str:
+        """``queued``, ``running``, ``succeeded`` or ``failed``."""
+        return str(self._get("status"))
+
+    @property
+    def finished(self) -> bool:
+        """Whether the fit has ended, well or not."""
+        return self.status in FINISHED
+
+    @property
+    def task(self) -> str:
+        """``regression`` or ``classification``."""
+        return str(self._get("task"))
+
+    @property
+    def source(self) -> str:
+        """``fit`` or ``manual`` (from :meth:`Client.network`)."""
+        return str(self._get("source"))
+
+    @property
+    def dataset_id(self) -> str | None:
+        """The data set it was fitted on, None for a manual network."""
+        found = self._get("dataset_id")
+        return None if found is None else str(found)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The fit parameters."""
+        return dict(self._get("params") or {})
+
+    @property
+    def error(self) -> str | None:
+        """Why the fit failed, else None."""
+        found = self._get("error")
+        return None if found is None else str(found)
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """Class labels of a classifier."""
+        found = self._get("classes")
+        return None if found is None else list(found)
+
+    @property
+    def n_features(self) -> int | None:
+        """Number of inputs, once fitted."""
+        found = self._get("n_features")
+        return None if found is None else int(found)
+
+    @property
+    def n_iter(self) -> int | None:
+        """Iterations of the solver."""
+        found = self._get("n_iter")
+        return None if found is None else int(found)
+
+    @property
+    def converged(self) -> bool | None:
+        """Whether the solver converged within ``max_iter``."""
+        found = self._get("converged")
+        return None if found is None else bool(found)
+
+    @property
+    def loss(self) -> float | None:
+        """The final training loss."""
+        found = self._get("loss")
+        return None if found is None else float(found)
+
+    @property
+    def loss_curve(self) -> NDArray[np.float64] | None:
+        """Loss per iteration (stochastic solvers only, as in scikit-learn)."""
+        found = self._get("loss_curve")
+        return None if found is None else np.asarray(found, dtype=np.float64)
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """Warnings raised during the fit: ``{"category", "message"}``."""
+        return list(self._get("warnings") or [])
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """Train and test metrics beside the linear baseline's, once succeeded."""
+        return Metrics.from_model(self._document)
+
+    @property
+    def equivalent_linear_map(self) -> AffineMap | None:
+        """The single affine map an identity network collapses to, else None."""
+        found = self._get("equivalent_linear_map")
+        return None if found is None else AffineMap.from_dict(found)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When it was queued."""
+        return parse_time(self._get("created_at"))
+
+    @property
+    def finished_at(self) -> datetime | None:
+        """When its fit ended."""
+        return parse_time(self._get("finished_at"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the service's model document as last fetched."""
+        return dict(self._document)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def refresh(self) -> Model:
+        """Fetch the document again; return ``self``."""
+        self._document = dict(self._client._json("GET", f"/v1/models/{self.id}"))
+        return self
+
+    def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Model:
+        """Wait for the fit to end, polling with backoff; return ``self``.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most; no limit by default.
+        progress : bool, optional
+            Show a progress bar; by default when tqdm is installed and stderr
+            is a terminal.
+
+        Raises
+        ------
+        FitFailed
+            If the fit ended ``failed``.
+        Timeout
+            If it has not ended within ``timeout``.
+        """
+        return wait_for(self, timeout, progress)
+
+    def delete(self) -> None:
+        """Delete the model (a queued or running fit is dropped)."""
+        self._client._request("DELETE", f"/v1/models/{self.id}")
+
+    def dataset(self) -> Dataset | None:
+        """Fetch the data set it was fitted on; None for a manual network."""
+        return None if self.dataset_id is None else self._client.dataset(self.dataset_id)
+
+    # -- what it computes -------------------------------------------------------------
+    def _predict(self, X: Any, include: str | None = None) -> dict[str, list[Any]]:
+        rows = _data.as_rows(X)
+        batch = min(PREDICT_BATCH, self._client.limit("predict_rows", PREDICT_BATCH))
+        merged: dict[str, list[Any]] = {}
+        for start in range(0, max(len(rows), 1), batch):
+            part = self._client._json(
+                "POST",
+                f"/v1/models/{self.id}/predict",
+                params={"include": include},
+                json={"X": rows[start : start + batch]},
+            )
+            for key, value in part.items():
+                if key == "classes":
+                    merged[key] = value
+                else:
+                    merged.setdefault(key, []).extend(value)
+        return merged
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Predict on the service.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values for a regressor, class labels for a classifier.
+        """
+        return np.asarray(self._predict(X)["predictions"])
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """Class probabilities, one column per label of :attr:`classes`.
+
+        Raises
+        ------
+        ValueError
+            If the model is a regressor.
+        """
+        if self.task != "classification":
+            raise ValueError(f"model {self.id} is a regressor; use predict")
+        found = self._predict(X)["probabilities"]
+        return np.asarray(found, dtype=np.float64).reshape(len(found), -1)
+
+    def local_affine(self, X: Any) -> LocalAffine:
+        """Each point's activation pattern and the affine map of the logits there."""
+        return LocalAffine.from_dict(self._predict(X, include="pattern"))
+
+    def weights(self) -> Weights:
+        """Fetch the weights (once), to compute predictions locally."""
+        if self._weights is None:
+            self._weights = Weights.from_dict(
+                self._client._json("GET", f"/v1/models/{self.id}/weights")
+            )
+        return self._weights
+
+    def knots(self, lo: float | None = None, hi: float | None = None) -> Knots:
+        """Exact knots and pieces of a one-input model on ``[lo, hi]``.
+
+        The default interval is the training data's, widened by 10% on each side.
+        """
+        document = self._client._json(
+            "GET", f"/v1/models/{self.id}/knots", params={"lo": lo, "hi": hi}
+        )
+        return Knots.from_dict(document)
+
+    def regions(self, box: Any = None, *, max_regions: int | None = None) -> Regions:
+        """Exact activation regions of a two-input model on ``box``.
+
+        Parameters
+        ----------
+        box : [[x_min, y_min], [x_max, y_max]], optional
+            By default the training data's bounding box widened by 10% per side.
+        max_regions : int, optional
+            Fail (422) rather than compute more regions than this.
+        """
+        params: dict[str, Any] = {**_box_params(box), "max_regions": max_regions}
+        return Regions.from_dict(
+            self._client._json("GET", f"/v1/models/{self.id}/regions", params=params)
+        )
+
+    def geojson(self, box: Any = None, *, max_regions: int | None = None) -> dict[str, Any]:
+        """Return the regions (and decision boundary) as a GeoJSON ``FeatureCollection``."""
+        params: dict[str, Any] = {
+            **_box_params(box),
+            "max_regions": max_regions,
+            "format": "geojson",
+        }
+        found: dict[str, Any] = self._client._json(
+            "GET", f"/v1/models/{self.id}/regions", params=params
+        )
+        return found
+
+    def plot(self, ax: Axes | None = None, *, color_by: str | None = None) -> Axes:
+        """Draw what the model computes, from the service's exact geometry.
+
+        1D: the data, the fitted function with its knots marked and its pieces
+        shaded alternately, and the least-squares line dashed. 2D: every region
+        filled (see :meth:`Regions.plot` for ``color_by``), the decision
+        boundary drawn exactly, and the data on top.
+        """
+        from relumap import plotting
+
+        return plotting.plot_model(self, ax=ax, color_by=color_by)

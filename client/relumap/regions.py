@@ -1,0 +1,260 @@
+"""Exact activation regions of a two-input model, and its decision boundary.
+
+Frozen mirrors of the service's core results (``Regions2D``,
+``DecisionBoundary``), built from the document of ``GET /v1/models/{id}/regions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from relumap._data import floats, ints, optional_list
+from relumap._optional import require
+from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["DecisionBoundary", "Regions"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class DecisionBoundary:
+    """The exact decision boundary of a two-input classifier, as line segments.
+
+    Attributes
+    ----------
+    segments : ndarray of shape (n_segments, 2, 2)
+        Start and end point of each segment.
+    region : ndarray of int of shape (n_segments,)
+        Activation region holding each segment.
+    classes : ndarray of int of shape (n_segments, 2)
+        Class index on the left and on the right of each directed segment.
+    """
+
+    segments: FloatArray
+    region: IntArray
+    classes: IntArray
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> DecisionBoundary:
+        """Build from the ``decision_boundary`` of a regions document."""
+        return cls(
+            floats(document["segments"]).reshape(-1, 2, 2),
+            ints(document["region"]),
+            ints(document["classes"]).reshape(-1, 2),
+        )
+
+    @property
+    def n_segments(self) -> int:
+        """Number of segments."""
+        return int(self.segments.shape[0])
+
+    @property
+    def length(self) -> float:
+        """Total length of the boundary."""
+        d = self.segments[:, 1] - self.segments[:, 0]
+        return float(np.hypot(d[:, 0], d[:, 1]).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the service's ``decision_boundary`` document."""
+        return {
+            "n_segments": self.n_segments,
+            "segments": self.segments.tolist(),
+            "region": self.region.tolist(),
+            "classes": self.classes.tolist(),
+        }
+
+    def to_frame(self) -> Any:
+        """Return one row per segment: ``x0, y0, x1, y1, region, left, right``."""
+        pandas = require("pandas", "DecisionBoundary.to_frame()")
+        flat = self.segments.reshape(-1, 4)
+        return pandas.DataFrame(
+            {
+                "x0": flat[:, 0],
+                "y0": flat[:, 1],
+                "x1": flat[:, 2],
+                "y1": flat[:, 3],
+                "region": self.region,
+                "left": self.classes[:, 0],
+                "right": self.classes[:, 1],
+            }
+        )
+
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Draw the segments exactly (a ``LineCollection``)."""
+        from relumap import plotting
+
+        return plotting.plot_boundary(self, ax=ax, **style)
+
+
+@dataclass(frozen=True, eq=False)
+class Regions:
+    """Activation regions of a two-input model on a box, with their affine maps.
+
+    Attributes
+    ----------
+    model_id : str
+    box : ndarray of shape (2, 2)
+        ``[[x_min, y_min], [x_max, y_max]]``.
+    vertices : ndarray of shape (n_vertices, 2)
+        All polygons' vertices, region after region, counter-clockwise.
+    offsets : ndarray of int of shape (n_regions + 1,)
+        Region ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
+    patterns : ndarray of bool of shape (n_regions, n_hidden_total)
+    gradients : ndarray of shape (n_regions, n_outputs, 2)
+        On region ``i`` the logits are ``gradients[i] @ x + intercepts[i]``.
+    intercepts : ndarray of shape (n_regions, n_outputs)
+    areas : ndarray of shape (n_regions,)
+    interior_points : ndarray of shape (n_regions, 2)
+    linear_region : ndarray of int of shape (n_regions,)
+        Linear region of each activation region: neighbours with the same
+        affine map share one.
+    n_linear_regions : int
+    bound : int
+        Serra et al.'s upper bound on the number of regions.
+    classes : ndarray or None
+        Class labels of a classifier.
+    decision_boundary : DecisionBoundary or None
+    diagnostics : NeuronDiagnostics
+    """
+
+    model_id: str
+    box: FloatArray
+    vertices: FloatArray
+    offsets: IntArray
+    patterns: BoolArray
+    gradients: FloatArray
+    intercepts: FloatArray
+    areas: FloatArray
+    interior_points: FloatArray
+    linear_region: IntArray
+    n_linear_regions: int
+    bound: int
+    classes: NDArray[Any] | None
+    decision_boundary: DecisionBoundary | None
+    diagnostics: NeuronDiagnostics
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Regions:
+        """Build from the document of ``GET /v1/models/{id}/regions``."""
+        n = int(document["n_regions"])
+        boundary = document.get("decision_boundary")
+        classes = document.get("classes")
+        return cls(
+            model_id=str(document.get("model_id", "")),
+            box=floats(document["box"]).reshape(2, 2),
+            vertices=floats(document["vertices"]).reshape(-1, 2),
+            offsets=ints(document["offsets"]),
+            patterns=patterns_array(document["patterns"]),
+            gradients=floats(document["gradients"]).reshape(n, -1, 2),
+            intercepts=floats(document["intercepts"]).reshape(n, -1),
+            areas=floats(document["areas"]),
+            interior_points=floats(document["interior_points"]).reshape(-1, 2),
+            linear_region=ints(document["linear_region"]),
+            n_linear_regions=int(document["n_linear_regions"]),
+            bound=int(document["bound"]),
+            classes=None if classes is None else np.asarray(classes),
+            decision_boundary=None if boundary is None else DecisionBoundary.from_dict(boundary),
+            diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
+        )
+
+    @property
+    def n_regions(self) -> int:
+        """Number of activation regions."""
+        return int(self.offsets.shape[0] - 1)
+
+    @cached_property
+    def polygons(self) -> list[FloatArray]:
+        """Each region as an array of shape (k_i, 2), counter-clockwise."""
+        return np.split(self.vertices, self.offsets[1:-1])
+
+    def evaluate(self, X: ArrayLike, region: ArrayLike) -> FloatArray:
+        """Evaluate the logits at points from the affine maps of the given regions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_points, 2)
+        region : array-like of int of shape (n_points,)
+
+        Returns
+        -------
+        ndarray of shape (n_points, n_outputs)
+        """
+        points = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+        index = np.asarray(region, dtype=np.int64).reshape(-1)
+        out: FloatArray = (
+            np.einsum("nij,nj->ni", self.gradients[index], points) + self.intercepts[index]
+        )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the service's regions document."""
+        return {
+            "model_id": self.model_id,
+            "box": self.box.tolist(),
+            "n_regions": self.n_regions,
+            "n_linear_regions": self.n_linear_regions,
+            "bound": self.bound,
+            "vertices": self.vertices.tolist(),
+            "offsets": self.offsets.tolist(),
+            "patterns": pattern_strings(self.patterns),
+            "gradients": self.gradients.tolist(),
+            "intercepts": self.intercepts.tolist(),
+            "areas": self.areas.tolist(),
+            "interior_points": self.interior_points.tolist(),
+            "linear_region": self.linear_region.tolist(),
+            "classes": optional_list(self.classes),
+            "decision_boundary": None
+            if self.decision_boundary is None
+            else self.decision_boundary.to_dict(),
+            "diagnostics": self.diagnostics.to_dict(),
+        }
+
+    def to_frame(self) -> Any:
+        """Return one row per region: pattern, linear region, area, interior point, map.
+
+        The map of output ``k`` is ``gradient_x_k``, ``gradient_y_k``,
+        ``intercept_k`` (without the ``_k`` for a single output).
+        """
+        pandas = require("pandas", "Regions.to_frame()")
+        columns: dict[str, Any] = {
+            "pattern": pattern_strings(self.patterns),
+            "linear_region": self.linear_region,
+            "area": self.areas,
+            "n_vertices": np.diff(self.offsets),
+            "x": self.interior_points[:, 0],
+            "y": self.interior_points[:, 1],
+        }
+        single = self.intercepts.shape[1] == 1
+        for k in range(self.intercepts.shape[1]):
+            suffix = "" if single else f"_{k}"
+            columns["gradient_x" + suffix] = self.gradients[:, k, 0]
+            columns["gradient_y" + suffix] = self.gradients[:, k, 1]
+            columns["intercept" + suffix] = self.intercepts[:, k]
+        return pandas.DataFrame(columns)
+
+    def plot(self, ax: Axes | None = None, *, color_by: str | None = None) -> Axes:
+        """Fill every region and draw the decision boundary.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        color_by : {"region", "value", "class"}, optional
+            Colour by linear region, by output value (exact: the function is
+            linear on each triangle of a region), or by predicted class (each
+            region cut exactly along the boundary). The default is ``class``
+            for classifiers, ``value`` for regressors.
+        """
+        from relumap import plotting
+
+        return plotting.plot_regions(self, ax=ax, color_by=color_by)

@@ -1,0 +1,270 @@
+"""scikit-learn estimators that fit on a relumap service (extra ``sklearn``).
+
+:class:`RemoteMLPRegressor` and :class:`RemoteMLPClassifier` take the
+parameters of ``MLPRegressor`` and ``MLPClassifier`` that the service
+supports, with the same names and defaults, plus where the service is.
+``fit`` uploads the data and fits remotely; ``predict`` then runs locally on
+the fetched weights, with the service's arithmetic, so it needs no round trip
+and returns what the service would. They follow scikit-learn's estimator rules
+(``__init__`` stores its arguments unchanged, learned state ends in ``_``), so
+``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` work.
+
+Examples
+--------
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> from relumap.sklearn import RemoteMLPRegressor
+>>> pipe = make_pipeline(StandardScaler(), RemoteMLPRegressor((16,), solver="lbfgs"))
+>>> pipe.fit(X, y).predict(X[:3])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    from sklearn.base import (  # type: ignore[import-untyped]
+        BaseEstimator,
+        ClassifierMixin,
+        RegressorMixin,
+    )
+    from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
+    from sklearn.utils.validation import (  # type: ignore[import-untyped]
+        check_array,
+        check_is_fitted,
+        check_X_y,
+    )
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "relumap.sklearn needs scikit-learn, which is not installed; "
+        "install it with: pip install 'relumap[sklearn]'"
+    ) from exc
+
+from relumap.client import Client
+from relumap.weights import Weights
+
+__all__ = ["RemoteMLPClassifier", "RemoteMLPRegressor"]
+
+
+class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
+    """Parameters and fitting shared by the regressor and the classifier."""
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        learning_rate_init: float = 0.001,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        early_stopping: bool = False,
+        random_state: int | None = None,
+        n_restarts: int = 1,
+        standardize: bool = True,
+        test_fraction: float = 0.0,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.random_state = random_state
+        self.n_restarts = n_restarts
+        self.standardize = standardize
+        self.test_fraction = test_fraction
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def _client(self) -> Client:
+        if self.timeout is None:
+            return Client(self.base_url, api_key=self.api_key)
+        return Client(self.base_url, api_key=self.api_key, timeout=self.timeout)
+
+    def _fit(self, X: Any, y: Any) -> Any:
+        X, y = check_X_y(X, y, dtype=np.float64, y_numeric=self._task == "regression")
+        given = self.hidden_layer_sizes
+        sizes = [int(given)] if isinstance(given, int | np.integer) else [int(n) for n in given]
+        with self._client() as client:
+            dataset = client.upload(X, y, name=type(self).__name__)
+            model = client.fit(
+                dataset,
+                task=self._task,
+                hidden_layer_sizes=sizes,
+                activation=self.activation,
+                solver=self.solver,
+                alpha=self.alpha,
+                learning_rate_init=self.learning_rate_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                early_stopping=self.early_stopping,
+                random_state=self.random_state,
+                test_fraction=self.test_fraction,
+                n_restarts=self.n_restarts,
+                standardize=self.standardize,
+                progress=False,
+            )
+            weights = model.weights()
+            geometry: dict[str, Any] = {}
+            if X.shape[1] == 1:
+                geometry["knots_"] = model.knots().x
+            else:
+                geometry["n_regions_"] = model.regions().n_regions
+        for warning in model.warnings:
+            category = (
+                ConvergenceWarning
+                if warning.get("category") == "ConvergenceWarning"
+                else UserWarning
+            )
+            warnings.warn(f"on the service: {warning.get('message')}", category, stacklevel=3)
+        self.n_features_in_ = X.shape[1]
+        self.model_id_ = model.id
+        self.dataset_id_ = dataset.id
+        self.coefs_ = list(weights.coefs)
+        self.intercepts_ = list(weights.intercepts)
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = weights.n_outputs
+        self.out_activation_ = weights.output_activation
+        self.n_iter_ = model.n_iter
+        self.loss_ = model.loss
+        curve = model.loss_curve
+        self.loss_curve_ = None if curve is None else curve.tolist()
+        self.metrics_ = model.metrics
+        for name, value in geometry.items():
+            setattr(self, name, value)
+        if weights.classes is not None:
+            self.classes_ = weights.classes
+        return self
+
+    def _weights(self) -> Weights:
+        check_is_fitted(self, "coefs_")
+        return Weights(
+            coefs=tuple(self.coefs_),
+            intercepts=tuple(self.intercepts_),
+            activation=self.activation,
+            output_activation=self.out_activation_,
+            classes=getattr(self, "classes_", None),
+            task=self._task,
+        )
+
+    def _inputs(self, X: Any) -> NDArray[np.float64]:
+        check_is_fitted(self, "coefs_")
+        array: NDArray[np.float64] = check_array(X, dtype=np.float64)
+        if array.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {array.shape[1]} features, but {type(self).__name__} "
+                f"is expecting {self.n_features_in_} features as input"
+            )
+        return array
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Predict locally from the fetched weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values for the regressor, labels from ``classes_`` for the classifier.
+        """
+        return self._weights().predict(self._inputs(X))
+
+
+class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
+    """A multilayer perceptron regressor fitted on a relumap service.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Width of each hidden layer.
+    activation : {"relu", "identity"}, default="relu"
+    solver : {"lbfgs", "adam", "sgd"}, default="adam"
+    alpha, learning_rate_init, max_iter, tol, early_stopping, random_state
+        As in ``sklearn.neural_network.MLPRegressor``.
+    n_restarts : int, default=1
+        Fits from successive seeds; the lowest training loss is kept.
+    standardize : bool, default=True
+        Standardize inputs and target for training; the scalers are folded
+        into the weights, so ``coefs_`` work on raw inputs.
+    test_fraction : float, default=0.0
+        Held out on the service for its test metrics (``metrics_``); 0 trains
+        on all of ``X`` as scikit-learn does.
+    base_url, api_key : str, optional
+        Where the service is; default ``RELUMAP_URL`` and ``RELUMAP_API_KEY``.
+    timeout : float or (float, float), optional
+        Timeout of each request; the client's default otherwise.
+
+    Attributes
+    ----------
+    model_id_, dataset_id_ : str
+        The model and data set on the service.
+    coefs_, intercepts_ : list of ndarray
+        The weights in scikit-learn's layout.
+    n_iter_ : int
+    loss_ : float
+    loss_curve_ : list of float or None
+        Loss per iteration (stochastic solvers).
+    metrics_ : relumap.Metrics
+        Train (and test) metrics beside the linear baseline's.
+    knots_ : ndarray of shape (n_knots,)
+        Exact knots of a one-feature fit.
+    n_regions_ : int
+        Number of activation regions of a two-feature fit.
+    n_features_in_, n_layers_, n_outputs_, out_activation_
+        As in ``MLPRegressor``.
+
+    Examples
+    --------
+    >>> reg = RemoteMLPRegressor((16,), solver="lbfgs", max_iter=2000)  # doctest: +SKIP
+    >>> reg.fit(X, y).knots_  # doctest: +SKIP
+    """
+
+    _task = "regression"
+
+    def fit(self, X: Any, y: Any) -> RemoteMLPRegressor:
+        """Upload ``X`` and ``y`` and fit remotely; return ``self``."""
+        fitted: RemoteMLPRegressor = self._fit(X, y)
+        return fitted
+
+
+class RemoteMLPClassifier(ClassifierMixin, _RemoteMLP):  # type: ignore[misc]
+    """A multilayer perceptron classifier fitted on a relumap service.
+
+    Parameters are those of :class:`RemoteMLPRegressor`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+    model_id_, dataset_id_, coefs_, intercepts_, n_iter_, loss_, loss_curve_, metrics_, \
+knots_, n_regions_
+        As in :class:`RemoteMLPRegressor`.
+    """
+
+    _task = "classification"
+
+    def fit(self, X: Any, y: Any) -> RemoteMLPClassifier:
+        """Upload ``X`` and ``y`` and fit remotely; return ``self``."""
+        fitted: RemoteMLPClassifier = self._fit(X, y)
+        return fitted
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """Class probabilities of shape (n_samples, n_classes), computed locally."""
+        return self._weights().predict_proba(self._inputs(X))
