@@ -28,13 +28,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 try:
-    from sklearn.base import (  # type: ignore[import-untyped]
+    from sklearn.base import (
         BaseEstimator,
         ClassifierMixin,
         RegressorMixin,
     )
-    from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
-    from sklearn.utils.validation import (  # type: ignore[import-untyped]
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.validation import (
         check_array,
         check_is_fitted,
         check_X_y,

@@ -88,8 +88,9 @@ def test_regions_of_a_classifier_with_boundary_and_geojson(client: FlaskClient) 
     features = geo.get_json()["features"]
     polygons = [f for f in features if f["geometry"]["type"] == "Polygon"]
     assert len(polygons) == result["n_regions"]
-    assert all(f["geometry"]["coordinates"][0][0] == f["geometry"]["coordinates"][0][-1]
-               for f in polygons)
+    assert all(
+        f["geometry"]["coordinates"][0][0] == f["geometry"]["coordinates"][0][-1] for f in polygons
+    )
     lines = [f for f in features if f["properties"].get("kind") == "decision_boundary"]
     assert len(lines) == len(segments)
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
@@ -306,3 +307,39 @@ def test_models_and_datasets_survive_a_restart(tmp_path: Path) -> None:
         assert predict(client, model["id"], [[0.5], [1.5]]) == before
     finally:
         close_app(app)
+
+
+def test_baseline_reports_its_linear_map_on_the_training_rows(client: FlaskClient) -> None:
+    data = generate(client, "plane", n_samples=80, noise=0.3)
+    model = fit(client, data["id"], hidden_layer_sizes=[3])
+    X, y = dataset_points(client, data["id"])
+    train = np.setdiff1d(np.arange(len(y)), model["test_indices"])
+    assert len(model["test_indices"]) == model["n_test"] == 16
+    reference = LinearRegression().fit(X[train], np.asarray(y)[train])
+    np.testing.assert_allclose(np.ravel(model["baseline"]["coef"]), reference.coef_, rtol=1e-9)
+    np.testing.assert_allclose(model["baseline"]["intercept"], [reference.intercept_], rtol=1e-9)
+
+
+def test_logistic_baseline_map_is_in_the_data_units(client: FlaskClient) -> None:
+    data = generate(client, "gauss", n_samples=120, noise=0.1)
+    model = fit(client, data["id"], hidden_layer_sizes=[3])
+    X, y = dataset_points(client, data["id"])
+    train = np.setdiff1d(np.arange(len(y)), model["test_indices"])
+    coef, intercept = np.asarray(model["baseline"]["coef"]), model["baseline"]["intercept"]
+    assert coef.shape == (2, 1)
+    mu, sigma = X[train].mean(0), X[train].std(0)
+    reference = LogisticRegression(max_iter=1000).fit((X[train] - mu) / sigma, np.asarray(y)[train])
+    grid = np.random.default_rng(2).uniform(-6, 6, size=(30, 2))
+    np.testing.assert_allclose(
+        (grid @ coef)[:, 0] + intercept[0],
+        reference.decision_function((grid - mu) / sigma),
+        rtol=1e-7,
+        atol=1e-9,
+    )
+
+
+def test_a_network_with_several_outputs_predicts_every_output(client: FlaskClient) -> None:
+    document = {"coefs": [[[1.0, -1.0]], [[1.0, 2.0], [1.0, 3.0]]], "intercepts": [[0, 0], [0, 0]]}
+    model = client.post("/v1/networks", json=document).get_json()
+    out = predict(client, model["id"], [[1.0], [-2.0]])
+    assert out["predictions"] == [[1.0, 2.0], [2.0, 6.0]]

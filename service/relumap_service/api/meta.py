@@ -49,6 +49,7 @@ class ServiceInfo(MethodView):
 class Liveness(MethodView):
     """The process answers."""
 
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """Answer 200 while the process serves requests."""
@@ -59,6 +60,7 @@ class Liveness(MethodView):
 class Readiness(MethodView):
     """The process can do its work."""
 
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """Answer 200 when the database and the queue are reachable, else 503."""

@@ -67,6 +67,7 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
                 "equivalent_linear_map",
                 "n_train",
                 "n_test",
+                "test_indices",
             )
         },
         "timings": {
@@ -288,7 +289,10 @@ class Predict(MethodView):
             )
         X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
         if record.task == "regression":
-            body: dict[str, Any] = {"predictions": network.predict(X)[:, 0].tolist()}
+            output = network.predict(X)
+            # One value per point for a single output, a row per point for several.
+            values = output[:, 0] if network.n_outputs == 1 else output
+            body: dict[str, Any] = {"predictions": values.tolist()}
         else:
             assert record.result is not None
             classes = record.result["classes"]

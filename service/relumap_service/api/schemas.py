@@ -178,9 +178,18 @@ class ModelSchema(ma.Schema):
     warnings = fields.List(fields.Dict(), allow_none=True)
     n_train = fields.Integer(strict=True, allow_none=True)
     n_test = fields.Integer(strict=True, allow_none=True)
+    test_indices = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        metadata={"description": "rows of the dataset held out for the test metrics"},
+    )
     metrics = fields.Dict(allow_none=True, metadata={"description": "train and test metrics"})
     baseline = fields.Dict(
-        allow_none=True, metadata={"description": "the best linear model on the same split"}
+        allow_none=True,
+        metadata={
+            "description": "the best linear model on the same split: model, train, test, "
+            "coef (n_features x n_outputs) and intercept, in the data's units"
+        },
     )
     equivalent_linear_map = fields.Dict(allow_none=True)
     timings = fields.Dict()
@@ -233,7 +242,12 @@ class PredictQuerySchema(StrictSchema):
 class PredictionSchema(ma.Schema):
     """Predictions, and class probabilities for classifiers (columns follow ``classes``)."""
 
-    predictions = fields.List(Label())
+    predictions = fields.List(
+        fields.Raw(),
+        metadata={
+            "description": "a value or label per point; a list per point for several outputs"
+        },
+    )
     probabilities = fields.List(fields.List(fields.Float()))
     classes = fields.List(Label())
     patterns = fields.List(

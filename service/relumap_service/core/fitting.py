@@ -131,6 +131,23 @@ def _scores(
     return classification_metrics(y, proba, classes)
 
 
+def _baseline_map(baseline: Any, task: Task) -> dict[str, Any]:
+    """Return the linear model's weights in the data's units, laid out as a last layer.
+
+    ``coef`` has shape (n_features, n_outputs): one column for regression or
+    binary classification (the logit of the second class), one per class else.
+    """
+    if task == "regression":
+        coef = np.asarray(baseline.coef_, dtype=np.float64).reshape(-1, 1)
+        intercept = np.atleast_1d(np.asarray(baseline.intercept_, dtype=np.float64))
+    else:
+        scaler, logistic = baseline[0], baseline[-1]
+        weights = np.asarray(logistic.coef_, dtype=np.float64) / scaler.scale_
+        coef = weights.T
+        intercept = logistic.intercept_ - weights @ scaler.mean_
+    return {"coef": coef.tolist(), "intercept": np.asarray(intercept).tolist()}
+
+
 def fit_network(
     X: NDArray[np.float64],
     y: NDArray[Any],
@@ -218,6 +235,7 @@ def fit_network(
             baseline.fit(X_train, y_train)
         predict_net, predict_base = network.predict_proba, baseline.predict_proba
 
+    baseline_map = _baseline_map(baseline, task)
     messages = [
         {"category": w.category.__name__, "message": str(w.message)}
         for w in caught
@@ -246,6 +264,7 @@ def fit_network(
         },
         "baseline": {
             "model": type(baseline[-1] if task == "classification" else baseline).__name__,
+            **baseline_map,
             "train": _scores(predict_base, X_train, y_train, task, classes),
             "test": _scores(predict_base, X[test], y[test], task, classes),
         },
