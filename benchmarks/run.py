@@ -24,6 +24,7 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+import orjson  # noqa: E402
 
 from relumap_service.core import Network, knots_1d, regions_2d  # noqa: E402
 
@@ -34,6 +35,8 @@ CASES: list[tuple[str, tuple[int, ...]]] = [
     ("regions", (2, 64, 64, 64, 1)),
     ("regions", (2, 128, 128, 1)),
     ("knots", (1, 256, 256, 256, 1)),
+    # What GET /regions adds to the computation: the JSON document, encoded as the API does.
+    ("encode", (2, 64, 64, 64, 1)),
 ]
 BIG = ("regions", (2, 320, 320, 1))
 
@@ -50,6 +53,9 @@ def he_network(sizes: tuple[int, ...], seed: int = 0) -> Network:
 def runner(kind: str, net: Network) -> Callable[[], int]:
     if kind == "knots":
         return lambda: knots_1d(net, -3.0, 3.0).n_knots
+    if kind == "encode":
+        regions = regions_2d(net, BOX)
+        return lambda: len(orjson.dumps(regions.to_dict())) and regions.n_regions
     return lambda: regions_2d(net, BOX, max_regions=1_000_000).n_regions
 
 

@@ -1,8 +1,9 @@
 """Exact geometry of a model over HTTP: ``/knots`` (1D) and ``/regions`` (2D).
 
 Region maps can hold hundreds of thousands of polygons, so these views encode
-their (array-shaped) documents with the standard JSON encoder directly rather
-than through a marshmallow schema; the schemas still document them.
+their (array-shaped) documents with orjson directly rather than through a
+marshmallow schema (the schemas still document them): for a 16,900-region map
+the standard encoder took 0.19-0.28 s, more than computing the map, orjson 7 ms.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flask import Response, json
+import orjson
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -66,7 +68,7 @@ def training_inputs(record: ModelRecord) -> np.ndarray | None:
 
 def fast_json(document: dict[str, Any], mimetype: str = "application/json") -> Response:
     """Encode a large document of lists without a marshmallow pass."""
-    return Response(json.dumps(document, separators=(",", ":")), mimetype=mimetype)
+    return Response(orjson.dumps(document), mimetype=mimetype)
 
 
 def _network_for(record: ModelRecord, n_inputs: int, view: str) -> Network:
