@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
@@ -76,12 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=int(config["MAX_REQUEST_BYTES"]),
         RELUMAP=config,
     )
-    Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    store = Store(config["DATABASE_URL"])
-    if config["MIGRATE_ON_START"]:
-        store.migrate()
-    else:
-        store.check_schema()
+    store = Store.open(config)
     queue = FitQueue(config, store)
     app.extensions["relumap"] = Services(config=config, store=store, queue=queue)
     # Request ids and timing first, so that every answer, a 401 too, is logged.

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, delete, event, func, select, text, update
@@ -87,6 +88,17 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, config: dict[str, Any]) -> Store:
+        """Open the configured store, migrating it or checking its schema as configured."""
+        Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        store = cls(config["DATABASE_URL"])
+        if config["MIGRATE_ON_START"]:
+            store.migrate()
+        else:
+            store.check_schema()
+        return store
 
     def migrate(self) -> str | None:
         """Upgrade the schema to the newest migration; return the revision it was at."""
@@ -224,8 +236,12 @@ class Store:
                 return None
             return session.scalar(select(ModelRecord.attempts).where(ModelRecord.id == model_id))
 
-    def renew_lease(self, model_id: str, lease_seconds: float, attempt: int) -> bool:
-        """Extend the lease of a running attempt; False if the attempt lost it."""
+    def _update_attempt(self, model_id: str, attempt: int, **values: Any) -> bool:
+        """Update a model only while ``attempt`` still holds it ``running``.
+
+        The attempt number fences writes: a worker that lost its lease (its fit
+        was re-queued or failed by the reaper) changes nothing.
+        """
         with self.session() as session:
             result = session.execute(
                 update(ModelRecord)
@@ -234,9 +250,15 @@ class Store:
                     ModelRecord.status == "running",
                     ModelRecord.attempts == attempt,
                 )
-                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+                .values(**values)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def renew_lease(self, model_id: str, lease_seconds: float, attempt: int) -> bool:
+        """Extend the lease of a running attempt; False if the attempt lost it."""
+        return self._update_attempt(
+            model_id, attempt, lease_until=utcnow() + timedelta(seconds=lease_seconds)
+        )
 
     def finish_model(
         self,
@@ -251,37 +273,21 @@ class Store:
         Returns False, and changes nothing, if the attempt lost its lease or the
         model was deleted.
         """
-        with self.session() as session:
-            outcome = session.execute(
-                update(ModelRecord)
-                .where(
-                    ModelRecord.id == model_id,
-                    ModelRecord.status == "running",
-                    ModelRecord.attempts == attempt,
-                )
-                .values(
-                    status="failed" if error is not None else "succeeded",
-                    result=result,
-                    error=error,
-                    finished_at=utcnow(),
-                    lease_until=None,
-                )
-            )
-            return bool(outcome.rowcount)  # type: ignore[attr-defined]
+        return self._update_attempt(
+            model_id,
+            attempt,
+            status="failed" if error is not None else "succeeded",
+            result=result,
+            error=error,
+            finished_at=utcnow(),
+            lease_until=None,
+        )
 
     def requeue_model(self, model_id: str, attempt: int) -> bool:
         """Put a running attempt back to ``queued`` (its worker is shutting down)."""
-        with self.session() as session:
-            result = session.execute(
-                update(ModelRecord)
-                .where(
-                    ModelRecord.id == model_id,
-                    ModelRecord.status == "running",
-                    ModelRecord.attempts == attempt,
-                )
-                .values(status="queued", lease_until=None, started_at=None)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return self._update_attempt(
+            model_id, attempt, status="queued", lease_until=None, started_at=None
+        )
 
     def fail_queued_model(self, model_id: str, error: str) -> bool:
         """Fail a queued model that cannot be queued (the queue is unreachable)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from huey.consumer import Consumer
@@ -78,12 +77,7 @@ def run_worker(
     shutdown_timeout : float
         Seconds running fits may take to finish after SIGTERM.
     """
-    Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    store = Store(config["DATABASE_URL"])
-    if config["MIGRATE_ON_START"]:
-        store.migrate()
-    else:
-        store.check_schema()
+    store = Store.open(config)
     queue = FitQueue(config, store, isolate=False)
 
     @queue.huey.on_startup()

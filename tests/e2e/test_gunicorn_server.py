@@ -2,64 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e.servers import running_service
+
 pytestmark = pytest.mark.e2e
-
-SCRIPT = Path(sys.executable).with_name("relumap-service")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running_server(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SCRIPT), "--port", str(port), "--data-dir", str(data_dir), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.stderr.close()
 
 
 def test_fit_predict_and_restart_over_http(tmp_path: Path) -> None:
-    with running_server(tmp_path) as url:
+    with running_service(tmp_path, "--workers", "2") as url:
         dataset = requests.post(
             url + "/v1/datasets/generate", json={"kind": "square", "n_samples": 200}, timeout=10
         ).json()
@@ -81,7 +35,7 @@ def test_fit_predict_and_restart_over_http(tmp_path: Path) -> None:
         assert bad.headers["Content-Type"] == "application/problem+json"
         assert requests.get(url + "/docs", timeout=10).status_code == 200
 
-    with running_server(tmp_path) as url:
+    with running_service(tmp_path, "--workers", "2") as url:
         again = requests.get(f"{url}/v1/models/{model['id']}", timeout=10).json()
         assert again["status"] == "succeeded"
         assert again["metrics"] == model["metrics"]

@@ -13,11 +13,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,10 +23,10 @@ import pytest
 import requests
 
 from tests.conftest import REPO
+from tests.e2e.servers import running_service
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = Path(sys.executable).with_name("relumap-service")
 ARTIFACTS = REPO / "test-artifacts" / "playground"
 PRESETS = REPO / "service" / "relumap_service" / "static" / "playground" / "seed_networks.json"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -80,46 +76,11 @@ def chromium_or_install() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The production server (gunicorn) on a free loopback port, with its own data dir."""
-    data_dir = tmp_path_factory.mktemp("playground")
-    port = free_port()
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(SCRIPT), "--port", str(port), "--data-dir", str(data_dir), "--workers", "1"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(data_dir / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with running_service(tmp_path_factory.mktemp("playground"), "--workers", "1") as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            log.close()
 
 
 @pytest.fixture(scope="module")

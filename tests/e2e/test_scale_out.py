@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,10 +26,10 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.conftest import postgres_database, redis_queue, require_scale_out_servers
+from tests.e2e.servers import SCRIPT, free_port
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = Path(sys.executable).with_name("relumap-service")
 LEASE_SECONDS = 5.0
 TIMEOUT = 10  # seconds, for each HTTP call
 FINISHED = ("succeeded", "failed")
@@ -131,12 +129,6 @@ def forward(document: dict[str, Any], X: np.ndarray) -> np.ndarray:
 
 
 # -- the processes -----------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def children(pid: int) -> list[int]:
     """Return the ids of the live child processes of ``pid`` (from /proc)."""
     found = []
