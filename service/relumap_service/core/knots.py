@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from relumap_service.core.bounds import max_knots_1d
 from relumap_service.core.network import Network
-from relumap_service.core.patterns import branch_slopes, pattern_strings, unit_labels
+from relumap_service.core.patterns import pattern_strings, unit_labels
 
 __all__ = ["Knots1D", "knots_1d"]
 
@@ -279,7 +279,7 @@ def knots_1d(
         else:
             on = np.ones(slope.shape, dtype=bool)
         blocks.append(on)
-        gain = branch_slopes(network, on)
+        gain = network.branch_slopes(on)
         both = np.concatenate([slope * gain, offset * gain]) @ w
         slope, offset = both[: edges.size - 1], both[edges.size - 1 :] + b
     n_pieces = edges.size - 1

@@ -34,7 +34,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.network import Network
-from relumap_service.core.patterns import branch_slopes
 
 __all__ = ["LayerMaps"]
 
@@ -112,7 +111,7 @@ class LayerMaps:
             # Polygons sharing a root share its maps: compute each root once.
             unique, inverse = np.unique(parents, return_inverse=True)
             source = self.parent.rows(unique)[inverse]
-        source *= branch_slopes(self.network, self.on[index])[:, None, :]
+        source *= self.network.branch_slopes(self.on[index])[:, None, :]
         n_in = source.shape[2]
         out = (source.reshape(-1, n_in) @ self.w).reshape(index.shape[0], 3, self.n_units)
         out[:, 2] += self.b

@@ -205,12 +205,24 @@ class Network:
             return np.where(pre > 0.0, pre, self.negative_slope * pre)
         return pre
 
-    def activation_slope(self, pre: FloatArray) -> FloatArray:
-        """Slope of the hidden activation at each pre-activation (1 on the positive side)."""
+    def branch_slopes(self, on: BoolArray) -> FloatArray:
+        """Slope of the hidden activation on the branch each unit is on.
+
+        Parameters
+        ----------
+        on : ndarray of bool, any shape
+            Activation pattern.
+
+        Returns
+        -------
+        ndarray of float, same shape as ``on``
+            1 where the unit is on; 0 (ReLU), ``negative_slope`` (leaky ReLU) or 1
+            (identity) where it is off.
+        """
         if self.hidden_activation == "identity":
-            return np.ones_like(pre)
-        negative = 0.0 if self.hidden_activation == "relu" else self.negative_slope
-        return np.where(pre > 0.0, 1.0, negative)
+            return np.ones(on.shape)
+        off = 0.0 if self.hidden_activation == "relu" else self.negative_slope
+        return np.where(on, 1.0, off)
 
     def forward(
         self, X: ArrayLike, *, return_patterns: bool = False
@@ -311,7 +323,7 @@ class Network:
             pre = x @ w + b
             slope, offset = slope @ w, offset @ w + b
             if i < len(self.coefs) - 1:
-                gain = self.activation_slope(pre)
+                gain = self.branch_slopes(pre > 0.0)
                 slope, offset = slope * gain[:, None, :], offset * gain
                 x = self.activate(pre)
         return np.transpose(slope, (0, 2, 1)), offset

@@ -20,7 +20,6 @@ from numpy.typing import NDArray
 from relumap_service.core.network import Network
 
 __all__ = [
-    "branch_slopes",
     "pattern_strings",
     "unit_labels",
 ]
@@ -51,27 +50,6 @@ def unit_labels(network: Network) -> tuple[IntArray, IntArray]:
     layer = np.repeat(np.arange(1, len(sizes) + 1, dtype=np.int64), sizes)
     unit = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes] or [np.zeros(0, np.int64)])
     return layer, unit
-
-
-def branch_slopes(network: Network, on: BoolArray) -> FloatArray:
-    """Slope of the hidden activation on the branch each unit is on.
-
-    Parameters
-    ----------
-    network : Network
-    on : ndarray of bool, any shape
-        Activation pattern.
-
-    Returns
-    -------
-    ndarray of float, same shape as ``on``
-        1 where the unit is on; 0 (ReLU), ``negative_slope`` (leaky ReLU) or 1
-        (identity) where it is off.
-    """
-    if network.hidden_activation == "identity":
-        return np.ones(on.shape)
-    off = 0.0 if network.hidden_activation == "relu" else network.negative_slope
-    return np.where(on, 1.0, off)
 
 
 def pattern_strings(patterns: BoolArray) -> list[str]:
