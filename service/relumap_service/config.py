@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_WAIT_SECONDS": 60,
     "MAX_REGIONS": 200_000,
     "MAX_PAGE_SIZE": 100,
+    # A server-rendered plot: pixels (width x height) and regions drawn.
+    "MAX_PLOT_PIXELS": 4_000_000,
+    "MAX_PLOT_REGIONS": 20_000,
 }
 
 # Settings that bound client requests, reported as "limits" by GET /v1.
@@ -85,6 +88,8 @@ LIMIT_KEYS = (
     "MAX_WAIT_SECONDS",
     "MAX_REGIONS",
     "MAX_PAGE_SIZE",
+    "MAX_PLOT_PIXELS",
+    "MAX_PLOT_REGIONS",
 )
 
 # Environment variables that size the thread pools of BLAS and OpenMP.

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from relumap_service.api import plots
+from relumap_service.config import DEFAULTS
 from relumap_service.plotting import CLASS_COLORS
 from tests.conftest import SEED_NETWORKS, close_app, make_app
 
@@ -187,7 +188,7 @@ def test_bounds_answer_422_with_the_limit_named(http: FlaskClient, models: dict[
     model_id = models["2d_classification"]["model"]["id"]
     big = http.get(f"/v1/models/{model_id}/plot.png?width=4000&height=4000")
     assert big.status_code == 422 and big.content_type == PROBLEM
-    assert str(plots.MAX_PLOT_PIXELS) in big.get_json()["detail"]
+    assert str(DEFAULTS["MAX_PLOT_PIXELS"]) in big.get_json()["detail"]
     tiny = http.get(f"/v1/models/{model_id}/plot.png?width=10")
     assert tiny.status_code == 422 and "width" in tiny.get_json()["errors"]
     empty = http.get(f"/v1/models/{model_id}/plot.png?x_min=1&x_max=0")

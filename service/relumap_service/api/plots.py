@@ -36,12 +36,9 @@ from relumap_service.core.regions import RegionLimitExceeded, regions_2d
 from relumap_service.plotting import Canvas, DataPoints, figure_bytes, knots_figure, regions_figure
 from relumap_service.store import ModelRecord
 
-__all__ = ["MAX_PLOT_PIXELS", "MAX_PLOT_POINTS", "MAX_PLOT_REGIONS", "PlotQuerySchema", "blp"]
+__all__ = ["MAX_PLOT_POINTS", "PlotQuerySchema", "blp"]
 
 # Limits of one picture (candidates for relumap_service.config).
-MAX_PLOT_PIXELS = 4_000_000
-# Drawing is slower than computing: far fewer regions than RELUMAP_MAX_REGIONS.
-MAX_PLOT_REGIONS = 20_000
 # More points are subsampled (deterministically) and the caption says so.
 MAX_PLOT_POINTS = 5_000
 MAX_CACHED_PLOTS = 500
@@ -111,10 +108,12 @@ def _domain(record: ModelRecord, n_inputs: int, args: dict[str, Any]) -> list[fl
 
 
 def _check_query(args: dict[str, Any], network: Network) -> None:
-    if args["width"] * args["height"] > MAX_PLOT_PIXELS:
+    max_pixels = int(services().config["MAX_PLOT_PIXELS"])
+    if args["width"] * args["height"] > max_pixels:
         message = (
             f"{args['width']}x{args['height']} pixels exceed the limit of "
-            f"{MAX_PLOT_PIXELS} per picture; ask for a smaller width or height"
+            f"{max_pixels} per picture (RELUMAP_MAX_PLOT_PIXELS); ask for a smaller width "
+            "or height"
         )
         abort(422, message=message, errors={"width": [message]})
     if network.n_inputs == 2 and args["color_by"] != "linear_region":
@@ -258,7 +257,9 @@ def _render(record: ModelRecord, network: Network, args: dict[str, Any], fmt: st
         )
     else:
         box = ((domain[0], domain[1]), (domain[2], domain[3]))
-        limit = min(MAX_PLOT_REGIONS, int(services().config["MAX_REGIONS"]))
+        # Drawing is slower than computing: a plot allows fewer regions than /regions.
+        config = services().config
+        limit = min(int(config["MAX_PLOT_REGIONS"]), int(config["MAX_REGIONS"]))
         try:
             regions = regions_2d(network, box, max_regions=limit)
         except RegionLimitExceeded as exc:
