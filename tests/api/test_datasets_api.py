@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-
-from tests.conftest import close_app, make_app
 
 PROBLEM = "application/problem+json"
 
@@ -119,20 +118,17 @@ def test_malformed_json_is_400_and_other_types_415(client: FlaskClient) -> None:
     assert wrong.status_code == 415 and "text/plain" in wrong.get_json()["detail"]
 
 
-def test_sample_and_byte_limits_answer_413(tmp_path: Path) -> None:
-    app = make_app(tmp_path, MAX_SAMPLES=10, MAX_REQUEST_BYTES=2000, EMBEDDED_WORKER=False)
+def test_sample_and_byte_limits_answer_413(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(MAX_SAMPLES=10, MAX_REQUEST_BYTES=2000, EMBEDDED_WORKER=False)
     client = app.test_client()
-    try:
-        many = client.post("/v1/datasets", json={"X": [[i] for i in range(11)], "y": [0] * 11})
-        assert many.status_code == 413 and "limit of 10" in many.get_json()["detail"]
-        generated = client.post("/v1/datasets/generate", json={"kind": "sine", "n_samples": 11})
-        assert generated.status_code == 413
-        huge = client.post("/v1/datasets", data=b"x,y\n" + b"1,2\n" * 1000, content_type="text/csv")
-        assert huge.status_code == 413 and huge.content_type == PROBLEM
-        assert client.get("/v1").get_json()["limits"]["samples"] == 10
-        assert count_datasets(client) == 0
-    finally:
-        close_app(app)
+    many = client.post("/v1/datasets", json={"X": [[i] for i in range(11)], "y": [0] * 11})
+    assert many.status_code == 413 and "limit of 10" in many.get_json()["detail"]
+    generated = client.post("/v1/datasets/generate", json={"kind": "sine", "n_samples": 11})
+    assert generated.status_code == 413
+    huge = client.post("/v1/datasets", data=b"x,y\n" + b"1,2\n" * 1000, content_type="text/csv")
+    assert huge.status_code == 413 and huge.content_type == PROBLEM
+    assert client.get("/v1").get_json()["limits"]["samples"] == 10
+    assert count_datasets(client) == 0
 
 
 def test_generate_is_deterministic_for_a_random_state(client: FlaskClient) -> None:

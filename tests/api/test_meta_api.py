@@ -1,23 +1,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from relumap_service.store import Store
 from tests.conftest import close_app, make_app
 
 
-def test_service_info_reports_the_limits_in_force(tmp_path: Path) -> None:
-    app = make_app(tmp_path, MAX_HIDDEN_UNITS=64, EMBEDDED_WORKER=False)
-    try:
-        body = app.test_client().get("/v1").get_json()
-        assert body["name"] == "relumap"
-        assert body["limits"]["hidden_units"] == 64
-        assert {"square", "xor", "flower", "bump"} <= set(body["dataset_kinds"])
-    finally:
-        close_app(app)
+def test_service_info_reports_the_limits_in_force(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(MAX_HIDDEN_UNITS=64, EMBEDDED_WORKER=False)
+    body = app.test_client().get("/v1").get_json()
+    assert body["name"] == "relumap"
+    assert body["limits"]["hidden_units"] == 64
+    assert {"square", "xor", "flower", "bump"} <= set(body["dataset_kinds"])
 
 
 def test_health_endpoints(client: FlaskClient) -> None:

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
-from tests.conftest import close_app, make_app, wait_for_model
+from tests.conftest import close_app, wait_for_model
 
 PROBLEM = "application/problem+json"
 
@@ -229,29 +230,27 @@ def test_fit_rejects_unknown_dataset_single_class_and_text_regression(client: Fl
     assert too_long.status_code == 422 and "wait" in too_long.get_json()["errors"]
 
 
-def test_predict_validates_shape_limits_and_accepts_mlflow_inputs(tmp_path: Path) -> None:
-    app = make_app(tmp_path, MAX_PREDICT_ROWS=5)
+def test_predict_validates_shapes_and_limits_and_takes_mlflow_inputs(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory(MAX_PREDICT_ROWS=5)
     client = app.test_client()
-    try:
-        data = generate(client, "xor", n_samples=60)
-        model = fit(client, data["id"], hidden_layer_sizes=[4])
-        url = f"/v1/models/{model['id']}/predict"
-        wrong = client.post(url, json={"X": [[1.0]]})
-        assert wrong.status_code == 422 and "2 feature(s)" in wrong.get_json()["detail"]
-        assert client.post(url, json={"X": [[1.0, 2.0]] * 6}).status_code == 413
-        assert client.post(url, json={}).status_code == 422
-        assert client.post(url, json={"X": [[1, 2]], "inputs": [[1, 2]]}).status_code == 422
-        a = client.post(url, json={"inputs": [[1.0, 2.0]]}).get_json()
-        b = client.post(
-            url, json={"dataframe_split": {"columns": ["x1", "x2"], "data": [[1.0, 2.0]]}}
-        ).get_json()
-        assert a == b == client.post(url, json={"X": [[1.0, 2.0]]}).get_json()
-        assert (
-            client.post("/v1/models/" + "0" * 32 + "/predict", json={"X": [[1, 2]]}).status_code
-            == 404
-        )
-    finally:
-        close_app(app)
+    data = generate(client, "xor", n_samples=60)
+    model = fit(client, data["id"], hidden_layer_sizes=[4])
+    url = f"/v1/models/{model['id']}/predict"
+    wrong = client.post(url, json={"X": [[1.0]]})
+    assert wrong.status_code == 422 and "2 feature(s)" in wrong.get_json()["detail"]
+    assert client.post(url, json={"X": [[1.0, 2.0]] * 6}).status_code == 413
+    assert client.post(url, json={}).status_code == 422
+    assert client.post(url, json={"X": [[1, 2]], "inputs": [[1, 2]]}).status_code == 422
+    a = client.post(url, json={"inputs": [[1.0, 2.0]]}).get_json()
+    b = client.post(
+        url, json={"dataframe_split": {"columns": ["x1", "x2"], "data": [[1.0, 2.0]]}}
+    ).get_json()
+    assert a == b == client.post(url, json={"X": [[1.0, 2.0]]}).get_json()
+    assert (
+        client.post("/v1/models/" + "0" * 32 + "/predict", json={"X": [[1, 2]]}).status_code == 404
+    )
 
 
 def test_list_filter_and_delete(client: FlaskClient) -> None:
@@ -268,17 +267,14 @@ def test_list_filter_and_delete(client: FlaskClient) -> None:
     assert client.delete(f"/v1/models/{first['id']}").status_code == 404
 
 
-def test_unfitted_model_has_no_weights(tmp_path: Path) -> None:
-    app = make_app(tmp_path, EMBEDDED_WORKER=False)
+def test_unfitted_model_has_no_weights(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(EMBEDDED_WORKER=False)
     client = app.test_client()
-    try:
-        data = generate(client, "abs", n_samples=20)
-        queued = client.post("/v1/models", json={"dataset_id": data["id"]}).get_json()
-        assert queued["status"] == "queued"
-        weights = client.get(f"/v1/models/{queued['id']}/weights")
-        assert weights.status_code == 409 and "queued" in weights.get_json()["detail"]
-    finally:
-        close_app(app)
+    data = generate(client, "abs", n_samples=20)
+    queued = client.post("/v1/models", json={"dataset_id": data["id"]}).get_json()
+    assert queued["status"] == "queued"
+    weights = client.get(f"/v1/models/{queued['id']}/weights")
+    assert weights.status_code == 409 and "queued" in weights.get_json()["detail"]
 
 
 def test_idempotent_fit_creates_one_model(client: FlaskClient) -> None:
@@ -292,21 +288,18 @@ def test_idempotent_fit_creates_one_model(client: FlaskClient) -> None:
     assert json.loads(client.get("/v1/models").headers["X-Pagination"])["total"] == 1
 
 
-def test_models_and_datasets_survive_a_restart(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
+def test_models_and_datasets_survive_a_restart(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()
     client = app.test_client()
     data = generate(client, "square", n_samples=60)
     model = fit(client, data["id"], hidden_layer_sizes=[6])
     before = predict(client, model["id"], [[0.5], [1.5]])
     close_app(app)
-    app = make_app(tmp_path)
+    app = app_factory()
     client = app.test_client()
-    try:
-        assert client.get(f"/v1/datasets/{data['id']}").get_json()["n_samples"] == 60
-        assert client.get(f"/v1/models/{model['id']}").get_json()["status"] == "succeeded"
-        assert predict(client, model["id"], [[0.5], [1.5]]) == before
-    finally:
-        close_app(app)
+    assert client.get(f"/v1/datasets/{data['id']}").get_json()["n_samples"] == 60
+    assert client.get(f"/v1/models/{model['id']}").get_json()["status"] == "succeeded"
+    assert predict(client, model["id"], [[0.5], [1.5]]) == before
 
 
 def test_baseline_reports_its_linear_map_on_the_training_rows(client: FlaskClient) -> None:
