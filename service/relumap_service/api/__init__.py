@@ -14,7 +14,7 @@ __all__ = ["init_api"]
 
 
 class IdConverter(BaseConverter):
-    """A resource id: 32 lowercase hex digits, so ``/v1/datasets/generate`` is no id."""
+    """A resource id: 32 lowercase hex digits, so `/v1/datasets/generate` is no id."""
 
     regex = "[0-9a-f]{32}"
 
@@ -24,7 +24,7 @@ def _id_schema(converter: Any) -> dict[str, str]:
 
 
 def init_api(app: Flask) -> ProblemApi:
-    """Register the blueprints and the OpenAPI document on ``app``."""
+    """Register the blueprints and the OpenAPI document on `app`."""
     app.url_map.converters["id"] = IdConverter
     api = ProblemApi(app)
     api.register_converter(IdConverter, _id_schema)

@@ -1,4 +1,4 @@
-"""``/v1/datasets``: upload (JSON or CSV), generate, list, fetch and delete data sets."""
+"""`/v1/datasets`: upload (JSON or CSV), generate, list, fetch and delete data sets."""
 
 from __future__ import annotations
 
@@ -118,10 +118,10 @@ class Datasets(MethodView):
     @blp.doc(requestBody=_UPLOAD_BODY)
     @blp.response(201, DatasetSummarySchema)
     def post(self, query: dict[str, Any]) -> Any:
-        """Upload a data set as JSON ``{name, X, y}`` or as CSV with a header row.
+        """Upload a data set as JSON `{name, X, y}` or as CSV with a header row.
 
-        CSV comes as a raw ``text/csv`` body or a multipart field ``file``; the
-        target column is ``y`` unless ``target`` names another.
+        CSV comes as a raw `text/csv` body or a multipart field `file`; the
+        target column is `y` unless `target` names another.
         """
         if request.mimetype in ("text/csv", "multipart/form-data"):
             return _created(_csv_upload(query))
@@ -149,7 +149,7 @@ class GeneratedDatasets(MethodView):
     @blp.arguments(DatasetGenerateSchema)
     @blp.response(201, DatasetSummarySchema)
     def post(self, args: dict[str, Any]) -> Any:
-        """Generate a built-in data set; the same ``random_state`` gives the same data."""
+        """Generate a built-in data set; the same `random_state` gives the same data."""
         limit = int(services().config["MAX_SAMPLES"])
         if args["n_samples"] > limit:
             abort(
@@ -172,7 +172,7 @@ class Dataset(MethodView):
     @blp.arguments(DatasetQuerySchema, location="query")
     @blp.response(200, DatasetSchema)
     def get(self, args: dict[str, Any], dataset_id: str) -> Any:
-        """Fetch a data set; ``?include=data`` adds its points ``X`` and ``y``."""
+        """Fetch a data set; `?include=data` adds its points `X` and `y`."""
         record = get_dataset_or_404(dataset_id)
         if args.get("include") == "data":
             return record
@@ -181,7 +181,7 @@ class Dataset(MethodView):
     @blp.arguments(DeleteDatasetQuerySchema, location="query")
     @blp.response(204)
     def delete(self, args: dict[str, Any], dataset_id: str) -> None:
-        """Delete a data set; ``?cascade=true`` also deletes the models fitted on it."""
+        """Delete a data set; `?cascade=true` also deletes the models fitted on it."""
         get_dataset_or_404(dataset_id)
         store = services().store
         n_models = store.count_models_of(dataset_id)

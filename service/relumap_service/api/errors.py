@@ -1,8 +1,8 @@
-"""Errors as RFC 9457 problem documents (``application/problem+json``).
+"""Errors as RFC 9457 problem documents (`application/problem+json`).
 
 Every error leaves the service through :meth:`ProblemApi.handle_http_exception`,
-so each has ``type``, ``title``, ``status`` and ``detail``, and validation errors
-also carry the field errors under ``errors``.
+so each has `type`, `title`, `status` and `detail`, and validation errors
+also carry the field errors under `errors`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact geometry of a model over HTTP: ``/knots`` (1D) and ``/regions`` (2D).
+"""Exact geometry of a model over HTTP: `/knots` (1D) and `/regions` (2D).
 
 Region maps can hold hundreds of thousands of polygons, so these views encode
 their (array-shaped) documents with orjson directly rather than through a
@@ -97,7 +97,7 @@ class Knots(MethodView):
     @blp.arguments(KnotsQuerySchema, location="query")
     @blp.response(200, KnotsSchema)
     def get(self, args: dict[str, Any], model_id: str) -> Response:
-        """Exact knots, breakpoints, affine pieces and neuron diagnostics on ``[lo, hi]``.
+        """Exact knots, breakpoints, affine pieces and neuron diagnostics on `[lo, hi]`.
 
         The default domain is the training data's interval widened by 10% on each side.
         """
@@ -138,7 +138,7 @@ class Regions(MethodView):
         """Exact activation regions, their affine maps, linear regions and decision boundary.
 
         The default box is the training data's bounding box widened by 10% on each side.
-        ``?format=geojson`` gives a FeatureCollection of the region polygons (and the
+        `?format=geojson` gives a FeatureCollection of the region polygons (and the
         decision boundary's segments) for GIS and plotting tools.
         """
         record = get_model_or_404(model_id)

@@ -1,4 +1,4 @@
-"""``Idempotency-Key``: a retried POST returns the first response instead of acting twice.
+"""`Idempotency-Key`: a retried POST returns the first response instead of acting twice.
 
 The key is reserved before the view runs, so two concurrent requests with the
 same key cannot both create something; the second gets 409 until the first ends,
@@ -56,7 +56,7 @@ def _replay(key: str, fingerprint: str) -> Response:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Make a creating POST view honour ``Idempotency-Key``; put it outermost."""
+    """Make a creating POST view honour `Idempotency-Key`; put it outermost."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Service description and health: ``GET /v1``, ``/livez`` and ``/readyz``."""
+"""Service description and health: `GET /v1`, `/livez` and `/readyz`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/models``: fit on the queue, then read status, metrics and weights, predict, delete."""
+"""`/v1/models`: fit on the queue, then read status, metrics and weights, predict, delete."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _seconds(start: Any, end: Any) -> float | None:
 
 
 def model_document(record: ModelRecord) -> dict[str, Any]:
-    """Everything reported about a model, as the ``Model`` schema expects it."""
+    """Everything reported about a model, as the `Model` schema expects it."""
     result = record.result or {}
     network = result.get("network")
     return {
@@ -147,7 +147,7 @@ class Models(MethodView):
     @blp.response(200, ModelSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
-        """List models, newest first; filter by ``dataset_id`` and ``status``."""
+        """List models, newest first; filter by `dataset_id` and `status`."""
         offset, limit = page_bounds(pagination_parameters)
         rows, total = services().store.list_models(offset, limit, **args)
         pagination_parameters.item_count = total
@@ -161,7 +161,7 @@ class Models(MethodView):
         201, schema=ModelSchema, success=True, description="The fit finished within ?wait seconds"
     )
     def post(self, args: dict[str, Any], wait: float) -> Any:
-        """Fit a network on the queue; 202 at once, or 201 if it finished within ``?wait``."""
+        """Fit a network on the queue; 202 at once, or 201 if it finished within `?wait`."""
         svc = services()
         if wait > svc.config["MAX_WAIT_SECONDS"]:
             abort(422, errors={"wait": [f"at most {svc.config['MAX_WAIT_SECONDS']} seconds"]})
@@ -221,7 +221,7 @@ class Weights(MethodView):
 
     @blp.response(200, WeightsSchema)
     def get(self, model_id: str) -> dict[str, Any]:
-        """Export the weights in scikit-learn's layout; ``POST /v1/networks`` takes them back."""
+        """Export the weights in scikit-learn's layout; `POST /v1/networks` takes them back."""
         record = get_model_or_404(model_id)
         network = succeeded_network(record)
         assert record.result is not None
@@ -264,9 +264,9 @@ class Predict(MethodView):
     @blp.arguments(PredictQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, PredictionSchema)
     def post(self, args: dict[str, Any], model_id: str, include: str | None = None) -> Any:
-        """Predict ``{"X": [[...]]}`` (or MLflow's ``inputs`` / ``dataframe_split``).
+        """Predict `{"X": [[...]]}` (or MLflow's `inputs` / `dataframe_split`).
 
-        ``?include=pattern`` adds each point's activation pattern (which names its
+        `?include=pattern` adds each point's activation pattern (which names its
         activation region) and the affine map of the logits there.
         """
         record = get_model_or_404(model_id)

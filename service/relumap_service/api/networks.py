@@ -1,4 +1,4 @@
-"""``POST /v1/networks``: a hand-specified network becomes a model like any fitted one.
+"""`POST /v1/networks`: a hand-specified network becomes a model like any fitted one.
 
 This is how users check the networks people draw by hand, such as |x| and x²
 built from ReLUs: knots, regions, predict and plots then work on it unchanged.
@@ -24,7 +24,7 @@ blp = Blueprint("networks", __name__, url_prefix="/v1/networks", description="Ma
 
 
 def _domain(value: Any, n_inputs: int) -> list[Any] | None:
-    """Check a domain: ``[lo, hi]`` in 1D, ``[[x_min, y_min], [x_max, y_max]]`` in 2D."""
+    """Check a domain: `[lo, hi]` in 1D, `[[x_min, y_min], [x_max, y_max]]` in 2D."""
     if value is None:
         return None
     try:
@@ -66,7 +66,7 @@ class Networks(MethodView):
     @blp.arguments(NetworkInSchema)
     @blp.response(201, ModelSchema)
     def post(self, args: dict[str, Any]) -> Any:
-        """Store a network given by its weights as a ``succeeded`` model with ``source: manual``."""
+        """Store a network given by its weights as a `succeeded` model with `source: manual`."""
         try:
             network = Network.from_layout(
                 args["coefs"],

@@ -1,7 +1,7 @@
-"""The playground page at ``/``: plain HTML, CSS and ES modules shipped in the package.
+"""The playground page at `/`: plain HTML, CSS and ES modules shipped in the package.
 
 The page is static (no build step, no CDN): it lives in
-``relumap_service/static/playground/`` and talks to the API with ``fetch``, so
+`relumap_service/static/playground/` and talks to the API with `fetch`, so
 it works offline on the machine that runs the service. It is no API resource,
 so it is a plain Flask blueprint outside the OpenAPI document.
 """

@@ -1,8 +1,8 @@
-"""``GET /v1/models/{id}/plot.png`` and ``plot.svg``: pictures of a model's exact pieces.
+"""`GET /v1/models/{id}/plot.png` and `plot.svg`: pictures of a model's exact pieces.
 
 A succeeded model never changes, so a picture is named by the model, its finish
-time and the normalized query: that name is the ETag (``If-None-Match`` gets a
-304) and the file name in a cache directory under ``DATA_DIR``. Renders are
+time and the normalized query: that name is the ETag (`If-None-Match` gets a
+304) and the file name in a cache directory under `DATA_DIR`. Renders are
 bounded in pixels, regions and points, and at most :data:`RENDER_SLOTS` run at
 once in a process, so a burst of pictures cannot starve the other requests.
 """
@@ -83,7 +83,7 @@ class PlotQuerySchema(StrictSchema):
 
 
 def _domain(record: ModelRecord, n_inputs: int, args: dict[str, Any]) -> list[float]:
-    """Return ``[lo, hi]`` or ``[x_min, y_min, x_max, y_max]``: the query's, else the default."""
+    """Return `[lo, hi]` or `[x_min, y_min, x_max, y_max]`: the query's, else the default."""
     lo, hi = default_domain(record, n_inputs)
     if n_inputs == 1:
         domain = [args.get("lo", lo[0]), args.get("hi", hi[0])]
@@ -146,7 +146,7 @@ def _etag(record: ModelRecord, fmt: str, args: dict[str, Any]) -> str:
 
 
 def _data(record: ModelRecord, n_inputs: int) -> DataPoints | None:
-    """Return the model's data, held-out rows marked, classes as indices into ``classes``."""
+    """Return the model's data, held-out rows marked, classes as indices into `classes`."""
     dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
     if dataset is None or record.result is None:
         return None
@@ -176,12 +176,12 @@ def _train_part(data: DataPoints | None) -> np.ndarray | None:
 
 
 def _baseline(data: DataPoints | None, lo: float, hi: float, classifier: bool) -> Any:
-    """Return the linear baseline of ``fitting.fit_network`` on the training part, as (x, y).
+    """Return the linear baseline of `fitting.fit_network` on the training part, as (x, y).
 
-    Regression: ordinary least squares (scikit-learn's ``LinearRegression``).
+    Regression: ordinary least squares (scikit-learn's `LinearRegression`).
     Binary classification: P(class 1) of L2-regularised logistic regression on
-    the standardized input with C = 1 (scikit-learn's ``LogisticRegression``
-    after a ``StandardScaler``), whose convex objective Newton's method solves
+    the standardized input with C = 1 (scikit-learn's `LogisticRegression`
+    after a `StandardScaler`), whose convex objective Newton's method solves
     here without scikit-learn's warnings machinery, which is not thread-safe.
     """
     if data is None or data.held_out.all():
@@ -204,7 +204,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _logistic_newton(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Minimise ``0.5 w0**2 + sum(log-loss)`` over (slope w0, intercept w1), damped Newton."""
+    """Minimise `0.5 w0**2 + sum(log-loss)` over (slope w0, intercept w1), damped Newton."""
     design = np.column_stack([z, np.ones(z.size)])
     penalty = np.array([1.0, 0.0])
 
@@ -379,5 +379,5 @@ class PlotSvg(MethodView):
     @blp.response(200, _SVG_TEXT, content_type="image/svg+xml", **_DOC)
     @blp.alt_response(304, **_NOT_MODIFIED)
     def get(self, args: dict[str, Any], model_id: str) -> Response:
-        """Draw the model's exact pieces as SVG (the same picture as ``plot.png``)."""
+        """Draw the model's exact pieces as SVG (the same picture as `plot.png`)."""
         return plot_response(model_id, args, "svg")

@@ -63,13 +63,13 @@ class DatasetGenerateSchema(StrictSchema):
 
 
 class DatasetQuerySchema(StrictSchema):
-    """Options of ``GET /v1/datasets/{id}``."""
+    """Options of `GET /v1/datasets/{id}`."""
 
     include = fields.String(validate=validate.OneOf(["data"]))
 
 
 class DeleteDatasetQuerySchema(StrictSchema):
-    """Options of ``DELETE /v1/datasets/{id}``."""
+    """Options of `DELETE /v1/datasets/{id}`."""
 
     cascade = fields.Boolean(load_default=False)
 
@@ -140,13 +140,13 @@ class FitSchema(StrictSchema):
 
 
 class WaitQuerySchema(StrictSchema):
-    """``?wait=SECONDS``: wait for the fit to finish, up to the configured bound."""
+    """`?wait=SECONDS`: wait for the fit to finish, up to the configured bound."""
 
     wait = fields.Float(load_default=0.0, validate=validate.Range(min=0.0))
 
 
 class ModelListQuerySchema(StrictSchema):
-    """Filters of ``GET /v1/models``."""
+    """Filters of `GET /v1/models`."""
 
     dataset_id = fields.String(validate=validate.Length(1, 64))
     status = fields.String(validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
@@ -196,7 +196,7 @@ class ModelSchema(ma.Schema):
 
 
 class WeightsSchema(ma.Schema):
-    """The weights document: scikit-learn's layout, ``coefs[i]`` of shape (n_in, n_out)."""
+    """The weights document: scikit-learn's layout, `coefs[i]` of shape (n_in, n_out)."""
 
     layout = fields.String()
     coefs = fields.List(fields.List(fields.List(fields.Float())))
@@ -210,7 +210,7 @@ class WeightsSchema(ma.Schema):
 
 
 class DataframeSplitSchema(StrictSchema):
-    """MLflow's ``dataframe_split`` orientation."""
+    """MLflow's `dataframe_split` orientation."""
 
     columns = fields.List(fields.String())
     index = fields.List(fields.Raw())
@@ -218,7 +218,7 @@ class DataframeSplitSchema(StrictSchema):
 
 
 class PredictSchema(StrictSchema):
-    """Points to predict: ``X``, or MLflow's ``inputs`` or ``dataframe_split``."""
+    """Points to predict: `X`, or MLflow's `inputs` or `dataframe_split`."""
 
     X = fields.List(fields.List(Number))
     inputs = fields.List(fields.List(Number))
@@ -234,13 +234,13 @@ class PredictSchema(StrictSchema):
 
 
 class PredictQuerySchema(StrictSchema):
-    """``?include=pattern`` adds each point's activation pattern and local affine map."""
+    """`?include=pattern` adds each point's activation pattern and local affine map."""
 
     include = fields.String(validate=validate.OneOf(["pattern"]))
 
 
 class PredictionSchema(ma.Schema):
-    """Predictions, and class probabilities for classifiers (columns follow ``classes``)."""
+    """Predictions, and class probabilities for classifiers (columns follow `classes`)."""
 
     predictions = fields.List(
         fields.Raw(),
@@ -262,7 +262,7 @@ class PredictionSchema(ma.Schema):
 
 
 class ServiceInfoSchema(ma.Schema):
-    """What ``GET /v1`` reports."""
+    """What `GET /v1` reports."""
 
     name = fields.String()
     version = fields.String()
@@ -272,14 +272,14 @@ class ServiceInfoSchema(ma.Schema):
 
 
 class HealthSchema(ma.Schema):
-    """Health: ``ok``, with per-dependency checks for readiness."""
+    """Health: `ok`, with per-dependency checks for readiness."""
 
     status = fields.String()
     checks = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 class KnotsQuerySchema(StrictSchema):
-    """The interval ``[lo, hi]``; by default the data's interval widened by 10%."""
+    """The interval `[lo, hi]`; by default the data's interval widened by 10%."""
 
     lo = fields.Float(validate=validate.Range(-1e12, 1e12))
     hi = fields.Float(validate=validate.Range(-1e12, 1e12))
@@ -311,7 +311,7 @@ class DiagnosticsSchema(ma.Schema):
 
 
 class KnotsSchema(ma.Schema):
-    """Knots, breakpoints and affine pieces of a one-input network on ``[lo, hi]``."""
+    """Knots, breakpoints and affine pieces of a one-input network on `[lo, hi]`."""
 
     model_id = fields.String()
     lo = fields.Float()
@@ -350,7 +350,7 @@ class DecisionBoundarySchema(ma.Schema):
 
 
 class RegionsSchema(ma.Schema):
-    """Activation regions: polygons (``vertices`` sliced by ``offsets``) and affine maps."""
+    """Activation regions: polygons (`vertices` sliced by `offsets`) and affine maps."""
 
     model_id = fields.String()
     box = fields.List(fields.List(fields.Float()))
@@ -371,7 +371,7 @@ class RegionsSchema(ma.Schema):
 
 
 class NetworkInSchema(StrictSchema):
-    """A hand-specified network: the weights document of ``GET /v1/models/{id}/weights``."""
+    """A hand-specified network: the weights document of `GET /v1/models/{id}/weights`."""
 
     coefs = fields.List(fields.List(fields.List(Number)), required=True)
     intercepts = fields.List(fields.List(Number), required=True)
