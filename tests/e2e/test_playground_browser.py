@@ -309,6 +309,14 @@ def test_a_seed_preset_shows_its_knots(page: Any, service: str) -> None:
     assert page.locator("#canvas-main circle.knot").count() == 1
     assert "preset=" not in page.url and "model=" in page.url
 
+    # Showing a network again reuses its model rather than storing another.
+    manual = {m["id"] for m in requests.get(f"{service}/v1/models?page_size=100").json()}
+    page.select_option("#preset", "abs_from_two_relus")
+    page.wait_for_function("document.querySelector('#canvas-main svg')?.dataset.nKnots === '1'")
+    wait_until_idle(page)
+    again = {m["id"] for m in requests.get(f"{service}/v1/models?page_size=100").json()}
+    assert again == manual
+
 
 def test_upload_a_csv_through_the_file_input(page: Any, service: str, tmp_path: Path) -> None:
     x = np.linspace(-2, 2, 60)

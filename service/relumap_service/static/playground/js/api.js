@@ -62,6 +62,18 @@ export async function request(method, path, options = {}) {
   return response.json();
 }
 
+/**
+ * An Idempotency-Key naming a document by its content, so that showing the same
+ * network again (a preset, a reload, an undo in the editor) reuses its model
+ * instead of storing another. Hashing needs a secure context (localhost, https).
+ */
+async function contentKey(document) {
+  if (!globalThis.crypto?.subtle) return null;
+  const bytes = new TextEncoder().encode(JSON.stringify(document));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return "network-" + Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export const api = {
   info: () => request("GET", "/v1"),
   generate: (params) => request("POST", "/v1/datasets/generate", { json: params }),
@@ -77,7 +89,11 @@ export const api = {
   weights: (id) => request("GET", `/v1/models/${id}/weights`),
   knots: (id) => request("GET", `/v1/models/${id}/knots`),
   regions: (id) => request("GET", `/v1/models/${id}/regions`),
-  network: (document) => request("POST", "/v1/networks", { json: document }),
+  network: async (document) => {
+    const key = await contentKey(document);
+    const headers = key ? { "Idempotency-Key": key } : {};
+    return request("POST", "/v1/networks", { json: document, headers });
+  },
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
