@@ -25,7 +25,7 @@ from PIL import Image
 from relumap_service.api import plots
 from relumap_service.config import DEFAULTS
 from relumap_service.plotting import CLASS_COLORS
-from tests.conftest import SEED_NETWORKS, close_app, make_app
+from tests.conftest import SHARED_SEED_NETWORKS, close_app, make_app
 
 PROBLEM = "application/problem+json"
 STATIC = Path(plots.__file__).resolve().parents[1] / "static" / "playground"
@@ -279,10 +279,12 @@ def test_the_playground_page_and_its_modules_are_served_without_a_cdn(
     assert not re.search(r'(?:src|href)="https?://', html)
 
 
-@pytest.mark.skipif(not SEED_NETWORKS.exists(), reason=f"no seed networks at {SEED_NETWORKS}")
+@pytest.mark.skipif(
+    not SHARED_SEED_NETWORKS.exists(), reason=f"no seed networks at {SHARED_SEED_NETWORKS}"
+)
 def test_the_shipped_presets_equal_the_shared_seed_networks() -> None:
     shipped = json.loads((STATIC / "seed_networks.json").read_text())
-    assert shipped == json.loads(SEED_NETWORKS.read_text())
+    assert shipped == json.loads(SHARED_SEED_NETWORKS.read_text())
 
 
 def test_the_1d_logistic_baseline_is_scikit_learns(http: FlaskClient) -> None:

@@ -11,9 +11,6 @@ from flask.testing import FlaskClient
 
 from tests.conftest import SEED_NETWORKS
 
-if not SEED_NETWORKS.exists():
-    pytest.skip(f"seed networks not found at {SEED_NETWORKS}", allow_module_level=True)
-
 CASES = {case["name"]: case for case in json.loads(SEED_NETWORKS.read_text())["cases"]}
 TOL = 1e-9
 

@@ -1,7 +1,6 @@
 """Every hand-drawn network of shared/examples/seed_networks.json, at the core level."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,11 +9,9 @@ from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
 from relumap_service.core.network import Network
 from relumap_service.core.regions import regions_2d
+from tests.conftest import SEED_NETWORKS
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "examples" / "seed_networks.json"
-if not SEEDS.exists():
-    pytest.skip(f"seed networks not found at {SEEDS}", allow_module_level=True)
-CASES = {case["name"]: case for case in json.loads(SEEDS.read_text())["cases"]}
+CASES = {case["name"]: case for case in json.loads(SEED_NETWORKS.read_text())["cases"]}
 TOL = 1e-9
 
 
