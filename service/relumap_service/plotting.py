@@ -30,9 +30,10 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
 from relumap_service.core.boundary import DecisionBoundary
-from relumap_service.core.clipping import pad_polygons, split_convex
 from relumap_service.core.diagnostics import NeuronDiagnostics
 from relumap_service.core.knots import Knots1D
+from relumap_service.core.network import output_probabilities
+from relumap_service.core.partitions import class_areas, first_layer_segments, value_bands
 from relumap_service.core.region_map import Regions2D
 
 __all__ = [
@@ -208,13 +209,13 @@ def knots_figure(
         ylabel = "y"
     else:
         grid = np.union1d(np.linspace(knots.lo, knots.hi, 400), edges)
-        probabilities = _probabilities(knots.evaluate(grid), output_activation)
+        probabilities = output_probabilities(knots.evaluate(grid), output_activation)
         shown = range(1, 2) if probabilities.shape[1] == 2 else range(probabilities.shape[1])
         for k in shown:
             color = CLASS_COLORS[k % len(CLASS_COLORS)]
             ax.plot(grid, probabilities[:, k], color=color, lw=2, label=f"P(class {classes[k]})")
         first = shown[0]
-        marks = _probabilities(knots.evaluate(knots.x), output_activation)[:, first]
+        marks = output_probabilities(knots.evaluate(knots.x), output_activation)[:, first]
         ylabel = "probability"
     if knots.n_knots:
         ax.scatter(
@@ -259,126 +260,6 @@ def knots_figure(
     )
     figure.supxlabel(f"{bound}\n{_caption(diagnostics, data)}", x=0.01, ha="left", fontsize=8)
     return figure
-
-
-def _probabilities(logits: FloatArray, output_activation: str) -> FloatArray:
-    if output_activation == "logistic":
-        p = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0], -500, 500)))
-        return np.stack([1.0 - p, p], axis=1)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
-    return out
-
-
-def _vertex_values(verts: FloatArray, grad: FloatArray, offset: FloatArray) -> FloatArray:
-    """``grad @ v + offset`` at every padded vertex; grad (n, 2), offset (n,)."""
-    out: FloatArray = verts[..., 0] * grad[:, 0, None] + verts[..., 1] * grad[:, 1, None]
-    return out + offset[:, None]
-
-
-def _cut(
-    verts: FloatArray, counts: IntArray, grad: FloatArray, offset: FloatArray
-) -> tuple[tuple[FloatArray, IntArray, IntArray], tuple[FloatArray, IntArray, IntArray]]:
-    """Split polygons by ``grad @ x + offset = 0``: (parts where >= 0, parts where <= 0).
-
-    Each side is ``(verts, counts, source)``, ``source`` indexing the input rows.
-    """
-    values = _vertex_values(verts, grad, offset)
-    tol = 1e-10 * (np.abs(values).max(axis=1) + 1e-300)
-    cut = split_convex(verts, np.full(verts.shape[:2], -1, np.int64), counts, values, tol, 0)
-    whole = ~cut.split
-    split_rows = np.flatnonzero(cut.split)
-    sides = []
-    for keep, part in (
-        (whole & cut.positive_side, cut.positive),
-        (whole & ~cut.positive_side, cut.negative),
-    ):
-        rows = np.flatnonzero(keep)
-        sides.append(
-            (
-                _concat_padded(verts[rows], part.verts),
-                np.concatenate([counts[rows], part.counts]),
-                np.concatenate([rows, split_rows]),
-            )
-        )
-    return sides[0], sides[1]
-
-
-def _concat_padded(first: FloatArray, second: FloatArray) -> FloatArray:
-    width = max(first.shape[1], second.shape[1])
-
-    def pad(a: FloatArray) -> FloatArray:
-        extra = np.repeat(a[:, :1], width - a.shape[1], axis=1)
-        return np.concatenate([a, extra], axis=1)
-
-    return np.concatenate([pad(first), pad(second)])
-
-
-def _class_parts(regions: Regions2D) -> tuple[list[FloatArray], IntArray]:
-    """Return the exact areas where each class wins: polygons and their class index."""
-    verts, counts = pad_polygons(regions.vertices, regions.offsets)
-    grads, offs = regions.gradients, regions.intercepts
-    if grads.shape[1] == 1:
-        pos, neg = _cut(verts, counts, grads[:, 0], offs[:, 0])
-        polys, labels = _unpad(*pos[:2]), [np.ones(pos[1].size, np.int64)]
-        polys += _unpad(*neg[:2])
-        labels.append(np.zeros(neg[1].size, np.int64))
-        return polys, np.concatenate(labels)
-    polys, labels = [], []
-    for c in range(grads.shape[1]):
-        v, n, owner = verts, counts, np.arange(counts.size)
-        for d in range(grads.shape[1]):
-            if d != c and n.size:
-                (v, n, source), _ = _cut(
-                    v, n, grads[owner, c] - grads[owner, d], offs[owner, c] - offs[owner, d]
-                )
-                owner = owner[source]
-        polys += _unpad(v, n)
-        labels.append(np.full(n.size, c, np.int64))
-    return polys, np.concatenate(labels)
-
-
-def _value_bands(regions: Regions2D, levels: FloatArray) -> tuple[list[FloatArray], IntArray]:
-    """Return exact filled contours of output 0: band ``i`` lies below ``levels[i]``."""
-    verts, counts = pad_polygons(regions.vertices, regions.offsets)
-    owner = np.arange(counts.size)
-    grads, offs = regions.gradients[:, 0], regions.intercepts[:, 0]
-    polys, bands = [], []
-    for i, level in enumerate(levels):
-        if not counts.size:
-            break
-        (verts, counts, up), (below, n_below, _) = _cut(
-            verts, counts, grads[owner], offs[owner] - level
-        )
-        polys += _unpad(below, n_below)
-        bands.append(np.full(n_below.size, i, np.int64))
-        owner = owner[up]
-    polys += _unpad(verts, counts)
-    bands.append(np.full(counts.size, levels.size, np.int64))
-    return polys, np.concatenate(bands)
-
-
-def _unpad(verts: FloatArray, counts: IntArray) -> list[FloatArray]:
-    return [verts[i, : counts[i]] for i in range(counts.size)]
-
-
-def _first_layer_segments(
-    weights: FloatArray, biases: FloatArray, box: tuple[tuple[float, float], tuple[float, float]]
-) -> tuple[FloatArray, IntArray]:
-    """Where each first-layer unit ``w @ x + b = 0`` crosses the box: segments and unit ids."""
-    (x0, y0), (x1, y1) = box
-    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    square = np.broadcast_to(corners, (weights.shape[1], 4, 2)).copy()
-    cut = split_convex(
-        square,
-        np.full((weights.shape[1], 4), -1, np.int64),
-        np.full(weights.shape[1], 4, np.int64),
-        _vertex_values(square, weights.T, biases),
-        1e-12 * (np.abs(weights).sum(axis=0) * max(abs(x0), abs(x1), abs(y0), abs(y1)) + 1.0),
-        0,
-    )
-    segments = np.stack([cut.chord_start, cut.chord_end], axis=1)
-    return segments, np.flatnonzero(cut.split)
 
 
 def regions_figure(
@@ -429,7 +310,7 @@ def regions_figure(
         )
     else:
         if color_by == "class":
-            polygons, index = _class_parts(regions)
+            polygons, index = class_areas(regions)
             colors = [_tint(CLASS_COLORS[k % len(CLASS_COLORS)], 0.55) for k in index]
         else:
             polygons, colors, value_norm = _value_fill(regions, classifier=classes is not None)
@@ -439,7 +320,7 @@ def regions_figure(
             PolyCollection(regions.polygons, facecolors="none", edgecolors="white", linewidths=0.4)
         )
     if first_layer is not None:
-        segments, units = _first_layer_segments(*first_layer, regions.box)
+        segments, units = first_layer_segments(*first_layer, regions.box)
         ax.add_collection(
             LineCollection(list(segments), colors="#555555", linewidths=0.9, linestyles=(0, (4, 3)))
         )
@@ -503,7 +384,7 @@ def _value_fill(
     if classifier:
         # The sigmoid is monotone: probability bands are logit bands, exactly.
         probabilities = np.array([0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98])
-        polygons, index = _value_bands(regions, np.log(probabilities / (1 - probabilities)))
+        polygons, index = value_bands(regions, np.log(probabilities / (1 - probabilities)))
         edges = np.concatenate([[0.0], probabilities, [1.0]])
     else:
         # Output 0 at every vertex: its extremes on the box are among them.
@@ -515,7 +396,7 @@ def _value_fill(
             high = low + 1.0
         levels = np.asarray(MaxNLocator(_N_VALUE_BANDS).tick_values(low, high), dtype=np.float64)
         levels = levels[(levels > low) & (levels < high)]
-        polygons, index = _value_bands(regions, levels)
+        polygons, index = value_bands(regions, levels)
         edges = np.concatenate([[low], levels, [high]])
     norm = BoundaryNorm(edges, _VALUE_CMAP.N)
     middle = 0.5 * (edges[:-1] + edges[1:])

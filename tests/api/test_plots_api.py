@@ -320,3 +320,17 @@ def test_a_1d_classifier_draws_probabilities_and_its_baseline(http: FlaskClient)
     assert {f"class {label} (train)" for label in model["classes"]} <= set(texts)
     image = pixels(http.get(f"/v1/models/{model['id']}/plot.png").data)
     assert image.std() > 20
+
+
+def test_a_classifier_whose_one_class_wins_everywhere_still_plots(http: FlaskClient) -> None:
+    # The logit is 5 on the whole box: no region is cut by the decision boundary.
+    document = {
+        "coefs": [[[1.0], [0.0]], [[0.0]]],
+        "intercepts": [[0.0], [5.0]],
+        "output_activation": "logistic",
+        "domain": [[-1.0, -1.0], [1.0, 1.0]],
+    }
+    model = http.post("/v1/networks", json=document).get_json()
+    for color_by in ("class", "value"):
+        response = http.get(f"/v1/models/{model['id']}/plot.png?color_by={color_by}")
+        assert response.status_code == 200, response.get_json()

@@ -27,6 +27,7 @@ __all__ = [
     "HIDDEN_ACTIVATIONS",
     "OUTPUT_ACTIVATIONS",
     "Network",
+    "output_probabilities",
 ]
 
 HIDDEN_ACTIVATIONS = ("relu", "identity", "leaky_relu")
@@ -38,6 +39,27 @@ Layout = Literal["sklearn", "torch"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+
+def output_probabilities(logits: FloatArray, output_activation: str) -> FloatArray:
+    """Class probabilities from logits, one column per class.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_outputs)
+    output_activation : {"logistic", "softmax"}
+        ``logistic`` has one output, the logit of the second of two classes.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes)
+    """
+    if output_activation == "logistic":
+        p = 0.5 * (1.0 + np.tanh(0.5 * logits[:, 0]))
+        return np.column_stack([1.0 - p, p])
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
+    return out
 
 
 def _as_matrix(value: ArrayLike, name: str) -> FloatArray:
@@ -274,9 +296,7 @@ class Network:
             out: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))
             return out
         if self.output_activation == "softmax":
-            shifted = np.exp(z - z.max(axis=1, keepdims=True))
-            out = shifted / shifted.sum(axis=1, keepdims=True)
-            return out
+            return output_probabilities(z, "softmax")
         return z
 
     def predict_proba(self, X: ArrayLike) -> FloatArray:
@@ -294,10 +314,7 @@ class Network:
         """
         if self.output_activation == "identity":
             raise ValueError("a network with identity output is a regressor; use predict")
-        p = self.predict(X)
-        if self.output_activation == "logistic":
-            return np.column_stack([1.0 - p[:, 0], p[:, 0]])
-        return p
+        return output_probabilities(self.logits(X), self.output_activation)
 
     def local_affine(self, X: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Return the affine map of the logits on the activation region of each point.
