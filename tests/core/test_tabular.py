@@ -42,3 +42,12 @@ def test_parse_csv_with_a_named_target_and_text_labels() -> None:
     assert X == [[1.0, 2.0], [3.0, 4.0]] and y == ["cat", "dog"]
     X, y = parse_csv("x,y\n0,1\n1,2.5\n")
     assert X == [[0.0], [1.0]] and y == [1, 2.5]
+
+
+def test_parse_csv_reads_any_line_end_and_rejects_unreadable_text() -> None:
+    assert parse_csv("x,y\r1,2\r3,4\r")[0] == [[1.0], [3.0]]
+    assert parse_csv("x,y\r\n1,2\r\n")[1] == [2]
+    with pytest.raises(DataError, match="no target column"):
+        parse_csv("\r0")
+    with pytest.raises(DataError, match="cannot be read"):
+        parse_csv('x,y\n"' + "a" * 200_000 + '"\n')  # over the csv module's field limit

@@ -152,7 +152,11 @@ def parse_csv(text: str, target: str = "y") -> tuple[list[list[float]], list[Any
     ------
     DataError
     """
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="" lets the csv module read \r, \n and \r\n line ends alike.
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise DataError("file", f"the CSV cannot be read: {exc}") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise DataError("file", "the CSV is empty; it needs a header row and data rows")
