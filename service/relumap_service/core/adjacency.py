@@ -30,6 +30,26 @@ IntArray = NDArray[np.int64]
 TagArray = NDArray[np.signedinteger[Any]]
 
 
+def _lexsort_pairs(major: IntArray, minor: FloatArray) -> IntArray:
+    """Return ``np.lexsort((minor, major))``: by ``major``, then ``minor``, then index.
+
+    numpy's stable sorts are several times slower than its default sort, so
+    the order is found with the default sort on unique integer keys: ``major``,
+    the rank of ``minor`` (equal values share a rank), and the index.
+    """
+    n = major.size
+    if n == 0 or int(major.min()) < 0 or (int(major.max()) + 1) * n * n >= 2**62:
+        out: IntArray = np.lexsort((minor, major))
+        return out
+    by_minor = np.argsort(minor)
+    sorted_minor = minor[by_minor]
+    rank = np.empty(n, np.int64)
+    rank[by_minor] = np.cumsum(np.concatenate([[0], sorted_minor[1:] != sorted_minor[:-1]]))
+    keys = (major.astype(np.int64) * n + rank) * n + np.arange(n)
+    order: IntArray = np.argsort(keys)
+    return order
+
+
 def adjacent_pairs(
     verts: FloatArray, tags: TagArray, counts: IntArray, chord_dirs: FloatArray
 ) -> tuple[IntArray, IntArray]:
@@ -64,7 +84,7 @@ def adjacent_pairs(
     s1 = (end * d).sum(axis=1)
     positive = s1 > s0
     lo, hi = np.minimum(s0, s1), np.maximum(s0, s1)
-    order = np.lexsort((lo, chord))
+    order = _lexsort_pairs(chord, lo)
     poly, chord, positive, lo, hi = poly[order], chord[order], positive[order], lo[order], hi[order]
     index = np.arange(poly.size)
     last_pos = np.maximum.accumulate(np.where(positive, index, -1))

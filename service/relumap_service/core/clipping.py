@@ -40,6 +40,7 @@ __all__ = [
     "SplitResult",
     "pad_polygons",
     "polygon_areas",
+    "row_extremes",
     "split_convex",
 ]
 
@@ -132,6 +133,9 @@ class SplitResult:
         The parts with ``f >= 0`` and ``f <= 0`` of the split polygons, in order.
     chord_start, chord_end : ndarray of shape (n_split, 2)
         The chord, directed so that the positive part lies on its left.
+    parts : PaddedPolygons
+        The positive parts then the negative parts, padded to one width
+        (``positive`` and ``negative`` are views of it), to store both at once.
     """
 
     split: BoolArray
@@ -140,6 +144,7 @@ class SplitResult:
     negative: PaddedPolygons
     chord_start: FloatArray
     chord_end: FloatArray
+    parts: PaddedPolygons
 
 
 def polygon_areas(verts: FloatArray) -> FloatArray:
@@ -164,20 +169,35 @@ def polygon_areas(verts: FloatArray) -> FloatArray:
     return out
 
 
+def row_extremes(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Largest and smallest entry of each row of ``values`` (n, width).
+
+    numpy reduces a narrow last axis row by row, slowly; reducing the first
+    axis of the transpose goes over whole columns at a time.
+    """
+    columns = np.ascontiguousarray(values.T)
+    high: FloatArray = columns.max(axis=0)
+    low: FloatArray = columns.min(axis=0)
+    return high, low
+
+
 def _arc(
     v: FloatArray,
     tags: TagArray,
+    rows: IntArray,
     counts: IntArray,
     start: tuple[IntArray, BoolArray, FloatArray],
     end: tuple[IntArray, BoolArray, FloatArray],
     chord: IntArray,
 ) -> PaddedPolygons:
-    """Walk each polygon counter-clockwise from one cut point to the other.
+    """Walk polygons counter-clockwise from one cut point to the other.
 
-    A cut point is ``(at, on_edge, point)``: the vertex ``at`` itself, or a point
-    on the edge from vertex ``at`` to the next. The part is the cut point
-    ``start``, the vertices after it up to ``end``, then ``end``; its last edge,
-    back to ``start``, is the chord and is tagged ``chord``.
+    Part ``i`` is cut from polygon ``rows[i]`` of ``v`` (with ``counts[i]``
+    vertices), so one call makes the parts of both sides. A cut point is
+    ``(at, on_edge, point)``: the vertex ``at`` itself, or a point on the edge
+    from vertex ``at`` to the next. The part is the cut point ``start``, the
+    vertices after it up to ``end``, then ``end``; its last edge, back to
+    ``start``, is the chord and is tagged ``chord``.
     """
     s_at, s_edge, s_point = start
     e_at, e_edge, e_point = end
@@ -187,19 +207,21 @@ def _arc(
     sizes = lead + n_vertices + e_edge
     width = int(sizes.max(initial=0))
     k = np.arange(width)
-    pad = k >= sizes[:, None]
     # Padding repeats column 0, the start point.
-    kk = np.where(pad, 0, k)
+    kk = np.where(k >= sizes[:, None], 0, k)
     index = (first[:, None] + kk - lead[:, None]) % counts[:, None]
-    rows = np.arange(counts.size)[:, None]
-    verts = v[rows, index]
-    out_tags = tags[rows, index]
-    end_col = (lead + n_vertices)[:, None]
-    at_end = (k == end_col) & e_edge[:, None]
-    np.copyto(verts, s_point[:, None], where=((kk == 0) & s_edge[:, None])[..., None])
-    np.copyto(verts, e_point[:, None], where=at_end[..., None])
-    chord_edge = at_end | ((k == end_col - 1) & ~e_edge[:, None])
-    np.copyto(out_tags, chord[:, None], where=chord_edge)
+    # Gather from one flat pool: the vertices, then the start and end points.
+    n_verts, n = v.shape[0] * v.shape[1], counts.size
+    part = np.arange(n)
+    flat = (rows * v.shape[1])[:, None] + index
+    out_tags = tags.reshape(-1)[flat]
+    flat = np.where((kk == 0) & s_edge[:, None], (n_verts + part)[:, None], flat)
+    end_col = lead + n_vertices
+    on_edge = np.flatnonzero(e_edge)
+    flat[on_edge, end_col[on_edge]] = n_verts + n + on_edge
+    verts = np.concatenate([v.reshape(-1, 2), s_point, e_point])[flat]
+    # The chord is the edge into the end point, or out of it when it is on an edge.
+    out_tags[part, end_col - 1 + e_edge] = chord
     return PaddedPolygons(verts, out_tags, sizes)
 
 
@@ -232,27 +254,30 @@ def split_convex(
     -------
     SplitResult
     """
-    has_pos = values.max(axis=1) > tol
-    split = has_pos & (values.min(axis=1) < -tol)
+    high, low = row_extremes(values)
+    has_pos = high > tol
+    split = has_pos & (low < -tol)
     positive_side = has_pos
     rows = np.flatnonzero(split)
     m, width = rows.size, values.shape[1]
     f, v, t, cnt = values[rows], verts[rows], tags[rows], counts[rows]
     tol_rows = tol[rows, None]
+    idx = np.arange(m)
     cols = np.arange(width)
     valid = cols < cnt[:, None]
     sign = (f > tol_rows).view(np.int8) - (f < -tol_rows).view(np.int8)
     sign *= valid
-    base = (np.arange(m) * width)[:, None]
-    after = cols + 1
-    nxt = (base + np.where(after < cnt[:, None], after, 0)).ravel()
-    s_next = sign.ravel()[nxt].reshape(m, width)
+    # Sign at the next vertex, cyclically (padding has sign 0).
+    s_next = np.zeros_like(sign)
+    s_next[:, :-1] = sign[:, 1:]
+    s_next[idx, cnt - 1] = sign[:, 0]
     cross = sign * s_next < 0
     pos, neg = sign > 0, sign < 0
     start_x = cross & pos
     end_x = cross & neg
     zero = valid & (sign == 0)
     if zero.any():
+        base = (idx * width)[:, None]
         prv = (base + np.where(cols > 0, cols - 1, cnt[:, None] - 1)).ravel()
         s_prev = sign.ravel()[prv].reshape(m, width)
         first_zero = zero & (s_prev != 0)
@@ -283,32 +308,39 @@ def split_convex(
         split = split.copy()
         split[bad] = False
         keep = np.flatnonzero(good)
-        rows, m, base = rows[keep], keep.size, base[: keep.size]
-        f, v, t, cnt, nxt = f[keep], v[keep], t[keep], cnt[keep], nxt.reshape(-1, width)[keep]
-        nxt = (nxt - (keep * width)[:, None] + base).ravel()
-        cross, start_v, end_v = cross[keep], start_v[keep], end_v[keep]
+        rows, m = rows[keep], keep.size
+        f, v, t, cnt = f[keep], v[keep], t[keep], cnt[keep]
+        start_v, end_v = start_v[keep], end_v[keep]
         start_x, end_x = start_x[keep], end_x[keep]
 
-    f_next = f.ravel()[nxt].reshape(m, width)
-    v_next = v.reshape(-1, 2)[nxt].reshape(m, width, 2)
-    frac = f / np.where(cross, f - f_next, 1.0)
-    points = v + (frac * cross)[..., None] * (v_next - v)
-
+    # Both sides at once: the positive part runs from b to a, the negative from a to b.
     idx = np.arange(m)
-    a_at = np.argmax(start_v | start_x, axis=1)
-    b_at = np.argmax(end_v | end_x, axis=1)
-    a_edge, b_edge = start_x[idx, a_at], end_x[idx, b_at]
-    a_point = np.where(a_edge[:, None], points[idx, a_at], v[idx, a_at])
-    b_point = np.where(b_edge[:, None], points[idx, b_at], v[idx, b_at])
-    chord = first_chord + np.arange(m, dtype=np.int64)
-    a, b = (a_at, a_edge, a_point), (b_at, b_edge, b_point)
+    rows2 = np.concatenate([idx, idx])
+    marks = np.concatenate([end_v | end_x, start_v | start_x])
+    at = np.argmax(marks, axis=1)
+    on_edge = np.concatenate([end_x, start_x])[np.arange(2 * m), at]
+    # The crossing point on the edge from vertex ``at`` to the next.
+    cnt2 = cnt[rows2]
+    after_at = np.where(at + 1 < cnt2, at + 1, 0)
+    point, f_at = v[rows2, at], f[rows2, at]
+    frac = f_at / np.where(on_edge, f_at - f[rows2, after_at], 1.0)
+    crossing = point + frac[:, None] * (v[rows2, after_at] - point)
+    point = np.where(on_edge[:, None], crossing, point)
+    swap = np.concatenate([idx + m, idx])
+    chord = first_chord + rows2
+    parts = _arc(
+        v, t, rows2, cnt2, (at, on_edge, point), (at[swap], on_edge[swap], point[swap]), chord
+    )
+    w_pos = int(parts.counts[:m].max(initial=0))
+    w_neg = int(parts.counts[m:].max(initial=0))
     return SplitResult(
         split=split,
         positive_side=positive_side,
-        positive=_arc(v, t, cnt, b, a, chord),
-        negative=_arc(v, t, cnt, a, b, chord),
-        chord_start=a_point,
-        chord_end=b_point,
+        positive=PaddedPolygons(parts.verts[:m, :w_pos], parts.tags[:m, :w_pos], parts.counts[:m]),
+        negative=PaddedPolygons(parts.verts[m:, :w_neg], parts.tags[m:, :w_neg], parts.counts[m:]),
+        chord_start=point[m:],
+        chord_end=point[:m],
+        parts=parts,
     )
 
 

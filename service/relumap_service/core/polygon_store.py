@@ -84,7 +84,10 @@ class PolygonStore:
         self.tags[rows, width:] = -1
         self.counts[rows] = counts
         # The disc around the bounding box; padding repeats a vertex, so needs no mask.
-        low, high = verts.min(axis=1), verts.max(axis=1)
+        # Reducing over the middle axis of (n, width, 2) is slow; over the first
+        # axis numpy reduces whole rows at a time.
+        columns = np.ascontiguousarray(verts.transpose(1, 0, 2))
+        low, high = columns.min(axis=0), columns.max(axis=0)
         self.centre[rows] = 0.5 * (low + high)
         self.radius[rows] = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
 

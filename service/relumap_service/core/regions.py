@@ -33,7 +33,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap_service.core.adjacency import linear_region_labels
 from relumap_service.core.bounds import serra_bound
-from relumap_service.core.clipping import LineTolerance, polygon_areas, split_convex
+from relumap_service.core.clipping import (
+    LineTolerance,
+    polygon_areas,
+    row_extremes,
+    split_convex,
+)
 from relumap_service.core.layer_maps import LayerMaps
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
@@ -93,41 +98,47 @@ def _check_box(box: ArrayLike) -> Box:
 
 
 class _Crossings:
-    """Maps of the (root, unit) pairs whose zero line crosses the root, by unit."""
+    """Maps and tolerances of the (root, unit) pairs whose zero line crosses the root."""
 
-    def __init__(self, root: IntArray, unit: IntArray, maps: FloatArray, n_units: int) -> None:
+    def __init__(
+        self, root: IntArray, unit: IntArray, maps: FloatArray, tol: FloatArray, n_units: int
+    ) -> None:
         order = np.argsort(unit, kind="stable")
-        self.root, self.maps = root[order], maps[order]
+        self.root, self.maps, self.tol = root[order], maps[order], tol[order]
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
-    def maps_of(self, j: int, roots: IntArray) -> FloatArray:
-        """Return the maps (len(roots), 3) of unit ``j`` on ``roots``, each crossed by it."""
+    def maps_of(self, j: int, roots: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Return the maps (len(roots), 3) of unit ``j`` on ``roots``, and their tolerances."""
         lo, hi = self.start[j], self.start[j + 1]
-        out: FloatArray = self.maps[lo + np.searchsorted(self.root[lo:hi], roots)]
-        return out
+        at = lo + np.searchsorted(self.root[lo:hi], roots)
+        return self.maps[at], self.tol[at]
 
 
 def _layer_signs(
-    store: PolygonStore, maps: LayerMaps, tolerance: LineTolerance
+    store: PolygonStore,
+    maps: LayerMaps,
+    tolerance: LineTolerance,
+    table_scale: FloatArray | None = None,
 ) -> tuple[BoolArray, BoolArray, _Crossings, float]:
     """Which units' zero lines cross each polygon, and which are positive on it.
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     gradient's norm times the disc's radius (plus the tolerance) cannot change
     sign on it; only the remaining pairs are evaluated at every vertex. Also
-    returns the largest scale of the layer's maps on the box.
+    returns the largest scale of the layer's maps on the box. ``table_scale``,
+    when the maps are held as a table, is their scale, already computed.
     """
     n_poly = store.size
     crosses = np.empty((n_poly, maps.n_units), dtype=bool)
     positive = np.empty((n_poly, maps.n_units), dtype=bool)
-    found: list[tuple[IntArray, IntArray, FloatArray]] = []
+    found: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     largest = 0.0
     for lo, m in maps.chunks():
         hi = lo + m.shape[0]
         verts = store.verts[lo:hi]
         centre, radius = store.centre[lo:hi], store.radius[lo:hi]
         at_centre = centre[:, 0, None] * m[:, 0] + centre[:, 1, None] * m[:, 1] + m[:, 2]
-        scale = tolerance.scale(m)
+        scale = tolerance.scale(m) if table_scale is None else table_scale[lo:hi]
         largest = max(largest, float(scale.max(initial=0.0)))
         tol = tolerance(m, scale)
         margin = np.sqrt(m[:, 0] ** 2 + m[:, 1] ** 2) * radius[:, None] + tol
@@ -138,16 +149,17 @@ def _layer_signs(
         pair = m[poly, :, unit]
         values = v[..., 0] * pair[:, 0, None] + v[..., 1] * pair[:, 1, None] + pair[:, 2, None]
         t = tolerance(pair)
-        pos = values.max(axis=1) > t
-        cross = pos & (values.min(axis=1) < -t)
+        high, low = row_extremes(values)
+        pos = high > t
+        cross = pos & (low < -t)
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
         crosses[lo:hi] = crosses_block
         positive[lo:hi] = sure_pos
-        found.append((lo + poly[cross], unit[cross], pair[cross]))
-    root, unit, pair_maps = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    crossings = _Crossings(root, unit, pair_maps.reshape(-1, 3), maps.n_units)
+        found.append((lo + poly[cross], unit[cross], pair[cross], t[cross]))
+    root, unit, pair_maps, pair_tol = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    crossings = _Crossings(root, unit, pair_maps.reshape(-1, 3), pair_tol, maps.n_units)
     return crosses, positive, crossings, largest
 
 
@@ -217,21 +229,24 @@ def regions_2d(
         if not piecewise:
             store.patterns[: store.size] = True
         else:
+            table_scale = None
             if maps.table is not None:
-                largest = float(LineTolerance(box, rtol).scale(maps.table).max(initial=0.0))
+                table_scale = LineTolerance(box, rtol).scale(maps.table)
+                largest = float(table_scale.max(initial=0.0))
             else:
                 # Computing every map twice would cost more than a looser floor.
                 largest = maps.scale_bound(parent_scale)
             tolerance = LineTolerance(box, rtol, floor=1e-3 * largest)
-            crosses, positive, crossings, parent_scale = _layer_signs(store, maps, tolerance)
+            crosses, positive, crossings, parent_scale = _layer_signs(
+                store, maps, tolerance, table_scale
+            )
         for j in range(n_units if piecewise else 0):
             size = store.size
             root = store.root[:size]
             cand = np.flatnonzero(crosses[root, j])
             if cand.size == 0:
                 continue
-            pair = crossings.maps_of(j, root[cand])
-            tol = tolerance(pair)
+            pair, tol = crossings.maps_of(j, root[cand])
             # The line crosses the root, but most of its polygons lie off it.
             centre = store.centre[cand]
             at_centre = centre[:, 0] * pair[:, 0] + centre[:, 1] * pair[:, 1] + pair[:, 2]
@@ -251,11 +266,10 @@ def regions_2d(
                 continue
             if size + n_new > max_regions:
                 raise RegionLimitExceeded(size + n_new, max_regions, layer + 1)
-            width = max(cut.positive.verts.shape[1], cut.negative.verts.shape[1])
-            store.reserve(size + n_new, width)
+            parts = cut.parts
+            store.reserve(size + n_new, parts.verts.shape[1])
             new = np.arange(size, size + n_new)
-            store.put(rows, cut.positive.verts, cut.positive.tags, cut.positive.counts)
-            store.put(new, cut.negative.verts, cut.negative.tags, cut.negative.counts)
+            store.put(np.concatenate([rows, new]), parts.verts, parts.tags, parts.counts)
             store.root[new] = store.root[rows]
             store.patterns[new] = store.patterns[rows]
             store.patterns[rows, j] = True
