@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask_smorest import abort
 
 from relumap_service.jobs import FitQueue
 from relumap_service.store import DatasetRecord, ModelRecord, Store
 
-__all__ = ["Services", "get_dataset_or_404", "get_model_or_404", "page_bounds", "services"]
+__all__ = [
+    "Services",
+    "dataset_of",
+    "get_dataset_or_404",
+    "get_model_or_404",
+    "page_bounds",
+    "services",
+]
 
 
 @dataclass
@@ -39,6 +46,20 @@ def get_dataset_or_404(dataset_id: str) -> DatasetRecord:
         abort(404, message=f"no dataset with id {dataset_id!r}; list them with GET /v1/datasets")
     assert record is not None
     return record
+
+
+def dataset_of(record: ModelRecord) -> DatasetRecord | None:
+    """Return the data set a model was fitted on, loaded once per request.
+
+    A geometry or plot request needs it for the default domain, the training
+    inputs and the title; a data set holds up to `MAX_SAMPLES` rows of JSON.
+    """
+    if not record.dataset_id:
+        return None
+    cache: dict[str, DatasetRecord | None] = g.setdefault("relumap_datasets", {})
+    if record.dataset_id not in cache:
+        cache[record.dataset_id] = services().store.get_dataset(record.dataset_id)
+    return cache[record.dataset_id]
 
 
 def get_model_or_404(model_id: str) -> ModelRecord:

@@ -16,7 +16,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from relumap_service.api.context import get_model_or_404, services
+from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import (
     KnotsQuerySchema,
@@ -47,7 +47,7 @@ def default_domain(record: ModelRecord, n_inputs: int) -> tuple[list[float], lis
     if result.get("domain") is not None:
         lo, hi = result["domain"]
         return [float(v) for v in np.atleast_1d(lo)], [float(v) for v in np.atleast_1d(hi)]
-    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    dataset = dataset_of(record)
     if dataset is None:
         return list(UNIT_DOMAIN[0][:n_inputs]), list(UNIT_DOMAIN[1][:n_inputs])
     lo, hi = np.asarray(dataset.bounds["min"]), np.asarray(dataset.bounds["max"])
@@ -57,7 +57,7 @@ def default_domain(record: ModelRecord, n_inputs: int) -> tuple[list[float], lis
 
 def training_inputs(record: ModelRecord) -> np.ndarray | None:
     """Return the inputs the model was trained on (held-out rows removed), if any."""
-    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    dataset = dataset_of(record)
     if dataset is None or not record.result:
         return None
     X = np.asarray(dataset.X, dtype=np.float64)

@@ -24,7 +24,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 
-from relumap_service.api.context import get_model_or_404, services
+from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.geometry import default_domain
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import StrictSchema
@@ -147,7 +147,7 @@ def _etag(record: ModelRecord, fmt: str, args: dict[str, Any]) -> str:
 
 def _data(record: ModelRecord, n_inputs: int) -> DataPoints | None:
     """Return the model's data, held-out rows marked, classes as indices into `classes`."""
-    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    dataset = dataset_of(record)
     if dataset is None or record.result is None:
         return None
     X = np.asarray(dataset.X, dtype=np.float64).reshape(-1, n_inputs)
@@ -232,7 +232,7 @@ def _title(record: ModelRecord, network: Network) -> str:
     name = f"{network.hidden_activation} network {sizes}"
     if record.source == "manual":
         return f"{name}, given by hand: {record.params.get('name', 'manual network')}"
-    dataset = services().store.get_dataset(record.dataset_id) if record.dataset_id else None
+    dataset = dataset_of(record)
     return f"{name} fitted to '{dataset.name}'" if dataset else name
 
 

@@ -4,7 +4,7 @@
 import { affine, num, pattern } from "./format.js";
 import { sigmoid } from "./geometry.js";
 import { CLASS_COLORS } from "./palette.js";
-import { axes, el, marker, scale } from "./svg.js";
+import { axes, el, keyboardStepping, marker, scale } from "./svg.js";
 
 const WIDTH = 560;
 const HEIGHT = 380;
@@ -130,16 +130,7 @@ export function drawKnots(figure, ctx) {
     if (p !== current) select(p);
   });
   svg.addEventListener("pointerleave", () => select(-1, { announce: false }));
-  svg.addEventListener("keydown", (event) => {
-    const n = knots.n_pieces;
-    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-    if (step) select(current < 0 ? 0 : (current + step + n) % n);
-    else if (event.key === "Home") select(0);
-    else if (event.key === "End") select(n - 1);
-    else if (event.key === "Escape") select(-1, { announce: false });
-    else return;
-    event.preventDefault();
-  });
+  keyboardStepping(svg, knots.n_pieces, () => current, select);
 
   return {
     svg,

@@ -79,3 +79,24 @@ export function marker(parent, px, py, { cls = null, color = "#888", heldOut = f
       : `M${px},${py - s}L${px + s},${py}L${px},${py + s}L${px - s},${py}Z`;
   return el("path", { d, ...attrs }, parent);
 }
+
+/**
+ * Step through the pieces or regions of a map with the keyboard: arrows move,
+ * Home and End jump, Escape clears.
+ * @param {SVGElement} svg
+ * @param {number} count - how many items there are
+ * @param {() => number} current - the selected item, or -1
+ * @param {(i: number, options?: object) => void} select
+ */
+export function keyboardStepping(svg, count, current, select) {
+  svg.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    const now = current();
+    if (step) select(now < 0 ? 0 : (now + step + count) % count);
+    else if (event.key === "Home") select(0);
+    else if (event.key === "End") select(count - 1);
+    else if (event.key === "Escape") select(-1, { announce: false });
+    else return;
+    event.preventDefault();
+  });
+}
