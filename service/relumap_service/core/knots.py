@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.bounds import max_knots_1d
+from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import pattern_strings, unit_labels
 
@@ -227,7 +228,14 @@ def _class_changes(
 
 
 def knots_1d(
-    network: Network, lo: float, hi: float, *, xtol: float = 1e-10, slope_rtol: float = 1e-9
+    network: Network,
+    lo: float,
+    hi: float,
+    *,
+    xtol: float = 1e-10,
+    slope_rtol: float = 1e-9,
+    max_pieces: int | None = None,
+    budget: WorkBudget | None = None,
 ) -> Knots1D:
     """Find the exact knots and affine pieces of a one-input network on ``[lo, hi]``.
 
@@ -242,6 +250,11 @@ def knots_1d(
     slope_rtol : float, default=1e-9
         A breakpoint is a knot when the slope of some output changes by more
         than ``slope_rtol`` times the largest absolute slope on the domain.
+    max_pieces : int, optional
+        Stop with :class:`~relumap_service.core.limits.WorkLimitExceeded` as soon
+        as some layer would cut the domain into more pieces than this.
+    budget : WorkBudget, optional
+        A deadline, checked after every layer.
 
     Returns
     -------
@@ -251,6 +264,10 @@ def knots_1d(
     ------
     ValueError
         If the network does not have one input or the domain is empty or not finite.
+    WorkLimitExceeded
+        If more than ``max_pieces`` pieces would be needed.
+    DeadlineExceeded
+        If ``budget``'s deadline passes.
 
     Examples
     --------
@@ -271,6 +288,10 @@ def knots_1d(
     for w, b in zip(network.coefs[1:], network.intercepts[1:], strict=True):
         if piecewise:
             new_edges = _split_layer(edges, slope, offset, abs_xtol)
+            if max_pieces is not None and new_edges.size - 1 > max_pieces:
+                raise WorkLimitExceeded("max_pieces", new_edges.size - 1, max_pieces)
+            if budget is not None:
+                budget.check()
             mid = 0.5 * (new_edges[:-1] + new_edges[1:])
             parent = np.searchsorted(edges, mid, side="right") - 1
             slope, offset, edges = slope[parent], offset[parent], new_edges

@@ -40,6 +40,7 @@ from relumap_service.core.clipping import (
     split_convex,
 )
 from relumap_service.core.layer_maps import LayerMaps
+from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
 from relumap_service.core.region_map import Box, Regions2D
@@ -55,7 +56,7 @@ BoolArray = NDArray[np.bool_]
 _TABLE_BYTES = 128 * 2**20
 
 
-class RegionLimitExceeded(ValueError):
+class RegionLimitExceeded(WorkLimitExceeded):
     """The region map would hold more polygons than allowed.
 
     Attributes
@@ -69,11 +70,14 @@ class RegionLimitExceeded(ValueError):
     """
 
     def __init__(self, count: int, limit: int, layer: int) -> None:
-        self.count, self.limit, self.layer = count, limit, layer
         super().__init__(
-            f"the region map reached {count} regions in hidden layer {layer}, more than "
-            f"max_regions={limit}; use a smaller box, a smaller network, or raise max_regions"
+            "max_regions",
+            count,
+            limit,
+            f"reached in hidden layer {layer}; use a smaller box, a smaller network, "
+            "or raise max_regions",
         )
+        self.layer = layer
 
     def __reduce__(self) -> tuple[type[RegionLimitExceeded], tuple[int, int, int]]:
         # Keep the exception picklable (task queues send it between processes).
@@ -164,7 +168,12 @@ def _layer_signs(
 
 
 def regions_2d(
-    network: Network, box: ArrayLike, max_regions: int = 200_000, *, rtol: float = 1e-10
+    network: Network,
+    box: ArrayLike,
+    max_regions: int = 200_000,
+    *,
+    rtol: float = 1e-10,
+    budget: WorkBudget | None = None,
 ) -> Regions2D:
     """Compute the exact activation regions of a two-input network on a box.
 
@@ -180,6 +189,8 @@ def regions_2d(
         A vertex lies on a unit's line when the unit's pre-activation there is
         within ``rtol`` times the pre-activation's scale on the box (see
         :class:`relumap_service.core.clipping.LineTolerance`).
+    budget : WorkBudget, optional
+        A deadline, checked after every unit's cut.
 
     Returns
     -------
@@ -241,6 +252,8 @@ def regions_2d(
                 store, maps, tolerance, table_scale
             )
         for j in range(n_units if piecewise else 0):
+            if budget is not None:
+                budget.check()
             size = store.size
             root = store.root[:size]
             cand = np.flatnonzero(crosses[root, j])
