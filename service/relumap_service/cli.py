@@ -16,6 +16,7 @@ one configuration path (``relumap_service.config``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -25,6 +26,12 @@ from pathlib import Path
 __all__ = ["main"]
 
 COMMANDS = ("serve", "worker", "migrate")
+# What the commands import; installed by the "service" extra, absent from a client install.
+SERVICE_MODULES = ("flask", "flask_smorest", "sqlalchemy", "alembic", "huey", "gunicorn", "sklearn")
+
+
+def _missing_service_modules() -> list[str]:
+    return [name for name in SERVICE_MODULES if importlib.util.find_spec(name) is None]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         "(RELUMAP_WORKER_METRICS_PORT, 9100)",
     )
     worker.add_argument(
+        "--metrics-host",
+        help="address of this worker's Prometheus endpoint (RELUMAP_WORKER_METRICS_HOST, "
+        "127.0.0.1)",
+    )
+    worker.add_argument(
         "--shutdown-timeout",
         type=float,
         default=60.0,
@@ -109,8 +121,9 @@ def _serve(args: argparse.Namespace) -> None:
     WSGIApplication("%(prog)s serve [OPTIONS]").run()
 
 
-def _worker(args: argparse.Namespace) -> None:
+def _worker(args: argparse.Namespace) -> int:
     _set("FIT_WORKERS", args.workers)
+    _set("WORKER_METRICS_HOST", args.metrics_host)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -124,12 +137,20 @@ def _worker(args: argparse.Namespace) -> None:
 
     config = load_config()
     configure_logging(config["LOG_FORMAT"], config["LOG_LEVEL"])
-    from relumap_service.worker import run_worker
+    from relumap_service.worker import WorkerStartError, run_worker
 
     port = args.metrics_port if args.metrics_port is not None else config["WORKER_METRICS_PORT"]
-    run_worker(
-        config, config["FIT_WORKERS"], metrics_port=port, shutdown_timeout=args.shutdown_timeout
-    )
+    try:
+        return run_worker(
+            config,
+            config["FIT_WORKERS"],
+            metrics_port=port,
+            metrics_host=config["WORKER_METRICS_HOST"],
+            shutdown_timeout=args.shutdown_timeout,
+        )
+    except WorkerStartError as exc:
+        print(f"relumap-service worker: {exc}", file=sys.stderr)
+        return 2
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -161,6 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["serve", *argv]
     args = _parser().parse_args(argv)
+    missing = _missing_service_modules()
+    if missing:
+        print(
+            f"relumap-service needs the service extra ({', '.join(missing)} not installed): "
+            "pip install 'relumap[service]'",
+            file=sys.stderr,
+        )
+        return 1
     from relumap_service.config import limit_native_threads
 
     limit_native_threads()  # before anything imports numpy
@@ -169,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "no_migrate", False):
         _set("MIGRATE_ON_START", "false")
     if args.command == "worker":
-        _worker(args)
+        return _worker(args)
     elif args.command == "migrate":
         return _migrate(args)
     else:

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "FIT_LEASE_SECONDS": 30.0,
     # Attempts a fit gets in all: a lost lease re-queues it until this many ran.
     "FIT_MAX_ATTEMPTS": 2,
+    # Seconds one fit may run; then its process is killed and the model fails.
+    "FIT_TIMEOUT": 300.0,
+    # Seconds an Idempotency-Key stays reserved by a request that never ended
+    # (its process was killed); a retry after that runs. Longer than any request.
+    "IDEMPOTENCY_LEASE_SECONDS": 120.0,
     # Upgrade the database schema to the newest migration when a process starts.
     "MIGRATE_ON_START": True,
     # When set, every /v1 request needs "Authorization: Bearer <API_KEY>".
@@ -60,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
     "WEB_TIMEOUT": 90,
     # Port of the Prometheus endpoint of a `relumap-service worker`; 0 turns it off.
     "WORKER_METRICS_PORT": 9100,
+    # Address that endpoint binds; 0.0.0.0 to be scraped from other machines.
+    "WORKER_METRICS_HOST": "127.0.0.1",
     # Limits on what a client may ask for; reported by GET /v1.
     "MAX_SAMPLES": 100_000,
     "MAX_HIDDEN_UNITS": 1024,
@@ -90,6 +97,7 @@ LIMIT_KEYS = (
     "MAX_PAGE_SIZE",
     "MAX_PLOT_PIXELS",
     "MAX_PLOT_REGIONS",
+    "FIT_TIMEOUT",
 )
 
 # Environment variables that size the thread pools of BLAS and OpenMP.
@@ -163,7 +171,8 @@ def load_config(
     config["DATABASE_URL"] = database_url(config["DATABASE_URL"])
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ValueError(f"{ENV_PREFIX}LOG_FORMAT={config['LOG_FORMAT']!r}: use json or text")
-    for key in ("FIT_LEASE_SECONDS", "FIT_MAX_ATTEMPTS"):
+    positive = ("FIT_LEASE_SECONDS", "FIT_MAX_ATTEMPTS", "FIT_TIMEOUT", "IDEMPOTENCY_LEASE_SECONDS")
+    for key in positive:
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
     return config

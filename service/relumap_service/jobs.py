@@ -1,88 +1,64 @@
 """The fit queue: Huey storage chosen by URL, the fit task, and the embedded consumer.
 
 A fit never runs inside an HTTP request. The API stores a ``queued`` model and
-enqueues its id; a consumer claims it (``queued`` -> ``running``), fits, and
-stores the outcome. Python's warning filters are process-global, so a fit must
-have its process to itself for its warnings to be captured without touching
-anyone else's: Huey's process workers give that; the consumer embedded in the
-web process runs its threads' fits in a small process pool instead.
+enqueues its id; a consumer claims it (``queued`` -> ``running``), runs the fit
+in a process of its own (``relumap_service.fit_process``), and stores the
+outcome. That process is killed when the fit passes ``FIT_TIMEOUT``, when the
+model is deleted (``DELETE`` cancels a running fit) or when the attempt lost its
+lease, so the consumer is free again at once.
 
 Whoever runs a fit holds a lease on it (see ``relumap_service.leases``): a fit
-whose worker dies is re-queued or failed, never left ``running``.
+whose worker dies is re-queued or failed, never left ``running``. A fit whose
+queue message was lost (a Redis restart) is found by the sweep and queued again.
+
+Messages are JSON (``relumap_service.queue_json``), and the queue's name carries
+the identity of the database (``Store.deployment_id``): a worker of another
+deployment sharing the same Redis never sees, let alone takes, this one's fits.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import socket
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import numpy as np
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-from relumap_service.core.fitting import FitError, FitParams, fit_network
+from relumap_service.core.fitting import FitError
+from relumap_service.fit_process import FitCancelled, run_in_fit_process
 from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
+from relumap_service.queue_json import JSONSerializer
 from relumap_service.store import ExpiredLease, ModelRecord, Store
 from relumap_service.telemetry import FIT_DURATION, FITS_FINISHED, FITS_STARTED, LEASES_EXPIRED
 
-__all__ = ["FitQueue", "make_huey", "run_fit", "worker_name"]
+__all__ = ["FitQueue", "make_huey", "queue_name", "worker_name"]
 
 log = logging.getLogger(__name__)
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
+# How often a running fit checks that it is still wanted (not deleted, lease held).
+CANCEL_POLL_SECONDS = 0.5
 
 
 def make_huey(queue_url: str, name: str) -> Huey:
-    """Create Huey for ``sqlite:///path`` or ``redis://host:port/db`` storage."""
+    """Create Huey, with JSON messages, for ``sqlite:///path`` or ``redis://host:port/db``."""
     scheme = urlparse(queue_url).scheme
     if scheme == "sqlite":
         path = Path(queue_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name, filename=str(path), results=False)
+        return SqliteHuey(name, filename=str(path), results=False, serializer=JSONSerializer())
     if scheme in ("redis", "rediss"):
-        return RedisHuey(name, url=queue_url, results=False)
+        return RedisHuey(name, url=queue_url, results=False, serializer=JSONSerializer())
     raise ValueError(f"RELUMAP_QUEUE_URL={queue_url!r}: use sqlite:///path or redis://host:port/db")
 
 
-def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
-    """Fit from a JSON-ready payload; the unit of work sent to a fit process."""
-    X = np.asarray(payload["X"], dtype=np.float64)
-    return fit_network(
-        X,
-        np.asarray(payload["y"]),
-        FitParams.from_dict(payload["params"]),
-        payload["task"],
-        payload.get("classes"),
-    )
-
-
-def _fit_pool(max_workers: int) -> ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # forkserver: never fork a process that runs threads (the consumer's).
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["relumap_service.jobs"])
-            _pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=context)
-        return _pool
-
-
-def _reset_pool() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+def queue_name(config: dict[str, Any], store: Store) -> str:
+    """Return the queue's name: ``QUEUE_NAME`` and the identity of the database."""
+    return f"{config['QUEUE_NAME']}.{store.deployment_id()[:12]}"
 
 
 def fit_payload(store: Store, model: ModelRecord) -> dict[str, Any]:
@@ -121,24 +97,21 @@ class FitQueue:
     ----------
     config : mapping
         The service configuration (``QUEUE_URL``, ``QUEUE_NAME``, ``FIT_WORKERS``,
-        ``FIT_LEASE_SECONDS``, ``FIT_MAX_ATTEMPTS``).
+        ``FIT_LEASE_SECONDS``, ``FIT_MAX_ATTEMPTS``, ``FIT_TIMEOUT``).
     store : Store
-        Where models and datasets live.
-    isolate : bool, default=True
-        Run each fit in a pool process (needed in the web process, whose
-        threads share warning filters); False in Huey's process workers, which
-        run one fit at a time and cannot have pool children (they are daemonic).
+        Where models and datasets live; its identity names the queue.
     """
 
-    def __init__(self, config: dict[str, Any], store: Store, *, isolate: bool = True) -> None:
+    def __init__(self, config: dict[str, Any], store: Store) -> None:
         self.config = config
         self.store = store
-        self.isolate = isolate
         self.lease_seconds = float(config["FIT_LEASE_SECONDS"])
-        self.huey = make_huey(config["QUEUE_URL"], config["QUEUE_NAME"])
+        self.timeout = float(config["FIT_TIMEOUT"])
+        self.huey = make_huey(config["QUEUE_URL"], queue_name(config, store))
         self._task = self.huey.task(name="relumap.fit")(self.execute)
         self._consumer: _EmbeddedConsumer | None = None
         self._reaper: PeriodicThread | None = None
+        self._next_sweep = 0.0
 
     def submit(self, model_id: str) -> None:
         """Enqueue the fit of a stored ``queued`` model."""
@@ -179,7 +152,10 @@ class FitQueue:
             self._consumer = None
 
     def reap(self) -> list[ExpiredLease]:
-        """Re-queue or fail the running fits whose worker stopped renewing the lease."""
+        """Re-queue or fail the running fits whose worker stopped renewing the lease.
+
+        Once per lease it also sweeps: queued fits with no message are queued again.
+        """
         max_attempts = int(self.config["FIT_MAX_ATTEMPTS"])
         expired = self.store.expire_leases(max_attempts, self.lease_seconds)
         for lease in expired:
@@ -195,16 +171,45 @@ class FitQueue:
                 },
             )
             if lease.action == "requeued":
-                try:
-                    self.submit(lease.model_id)
-                except Exception as exc:
-                    self.store.fail_queued_model(
-                        lease.model_id,
-                        f"the fit lost its worker and could not be queued again ({exc!r}); "
-                        "fit the model again",
-                    )
-                    log.exception("could not re-queue fit %s", lease.model_id)
+                self._submit_again(lease.model_id, "the fit lost its worker")
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.lease_seconds
+            self.sweep()
         return expired
+
+    def sweep(self) -> list[str]:
+        """Queue again the fits ``queued`` for over a lease with no message in the queue.
+
+        A message lost by the queue's storage (a Redis restart without persistence)
+        would leave its model queued for ever. Submitting twice is harmless: only
+        one consumer can claim a queued model.
+
+        Returns
+        -------
+        list of str
+            The models queued again.
+        """
+        stale = self.store.stale_queued_models(self.lease_seconds)
+        if not stale:
+            return []
+        waiting = {str(task.args[0]) for task in self.huey.pending() if task.args}
+        lost = [model_id for model_id in stale if model_id not in waiting]
+        for model_id in lost:
+            log.warning(
+                "queued fit had no queue message: queued again", extra={"model_id": model_id}
+            )
+            self._submit_again(model_id, "the fit's queue message was lost")
+        return lost
+
+    def _submit_again(self, model_id: str, why: str) -> None:
+        try:
+            self.submit(model_id)
+        except Exception as exc:
+            self.store.fail_queued_model(
+                model_id, f"{why} and could not be queued again ({exc!r}); fit the model again"
+            )
+            log.exception("could not re-queue fit %s", model_id)
 
     def execute(self, model_id: str) -> None:
         """Claim, fit and record one model; the body of the Huey task."""
@@ -218,16 +223,19 @@ class FitQueue:
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            with Heartbeat(self.store, model_id, attempt, self.lease_seconds):
+            with Heartbeat(self.store, model_id, attempt, self.lease_seconds) as heartbeat:
                 model = self.store.get_model(model_id)
                 if model is None:  # deleted since the claim: the outcome is discarded
-                    raise FitError(f"model {model_id} was deleted")
-                result = self._run(fit_payload(self.store, model))
+                    raise FitCancelled
+
+                def cancelled() -> bool:
+                    return heartbeat.lost or not self.store.holds_attempt(model_id, attempt)
+
+                result = self._run(fit_payload(self.store, model), cancelled)
+        except FitCancelled:
+            error = "cancelled"  # nothing is recorded: the attempt no longer holds the model
         except FitError as exc:
             error = str(exc)
-        except BrokenProcessPool:
-            _reset_pool()
-            error = "the fit process died (out of memory or killed); try again"
         except KeyboardInterrupt:
             # Huey interrupts a running task when a shutdown's timeout elapses.
             self.store.requeue_model(model_id, attempt)
@@ -254,8 +262,7 @@ class FitQueue:
             },
         )
 
-    def _run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        if not self.isolate:
-            return run_fit(payload)
-        pool = _fit_pool(int(self.config["FIT_WORKERS"]))
-        return pool.submit(run_fit, payload).result()
+    def _run(self, payload: dict[str, Any], cancelled: Any) -> dict[str, Any]:
+        return run_in_fit_process(
+            payload, timeout=self.timeout, cancelled=cancelled, poll_seconds=CANCEL_POLL_SECONDS
+        )

@@ -19,6 +19,7 @@ __all__ = [
     "STATUSES",
     "Base",
     "DatasetRecord",
+    "DeploymentRecord",
     "IdempotencyRecord",
     "ModelRecord",
     "new_id",
@@ -112,3 +113,14 @@ class IdempotencyRecord(Base):
     body: Mapped[Any] = mapped_column(JSON, nullable=True)
     headers: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # While the first request runs (status_code 0): past this, it is taken to be dead.
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DeploymentRecord(Base):
+    """The identity of this database: one row, made by the migration that adds the table."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

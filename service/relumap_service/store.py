@@ -13,6 +13,7 @@ number, which fences every later write of that attempt (``renew_lease``,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +24,13 @@ from typing import Any
 from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from relumap_service.config import database_url
 from relumap_service.records import (
     STATUSES,
     DatasetRecord,
+    DeploymentRecord,
     IdempotencyRecord,
     ModelRecord,
     new_id,
@@ -88,6 +90,18 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._deployment_id: str | None = None
+        self._sqlite_file = self._sqlite_identity()
+
+    def _sqlite_identity(self) -> tuple[int, int] | None:
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        try:
+            found = os.stat(database)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
 
     @classmethod
     def open(cls, config: dict[str, Any]) -> Store:
@@ -117,6 +131,42 @@ class Store:
                 f"relumap needs {head}: run `relumap-service migrate`, or set "
                 "RELUMAP_MIGRATE_ON_START=true"
             )
+
+    def deployment_id(self) -> str:
+        """Return the identity of this database, made once by its migration (32 hex digits)."""
+        if self._deployment_id is None:
+            with self.session() as session:
+                found = session.scalar(select(DeploymentRecord.id).order_by(DeploymentRecord.id))
+            if found is None:
+                raise RuntimeError(
+                    "the database has no deployment identity: run `relumap-service migrate`"
+                )
+            self._deployment_id = found
+        return self._deployment_id
+
+    def check_same_database(self) -> None:
+        """Raise if the database is no longer the one this store opened.
+
+        An SQLite file that was deleted or replaced keeps its old contents for
+        whoever still has it open: writes there are lost. For any database, an
+        identity other than the one first read means another deployment's.
+        """
+        if self._sqlite_file is not None:
+            before = self._sqlite_file
+            now = self._sqlite_identity()
+            if now != before:
+                raise RuntimeError(
+                    f"the database file {self.engine.url.database} was deleted or replaced "
+                    "since this process opened it"
+                )
+        if self._deployment_id is not None:
+            with self.session() as session:
+                found = session.scalar(select(DeploymentRecord.id).order_by(DeploymentRecord.id))
+            if found != self._deployment_id:
+                raise RuntimeError(
+                    f"the database now has identity {found}, not {self._deployment_id}: "
+                    "it was replaced since this process opened it"
+                )
 
     def ping(self) -> None:
         """Run a trivial query; raises if the database is unreachable."""
@@ -151,8 +201,11 @@ class Store:
         """Return a page of datasets, newest first, and the total count."""
         with self.session() as session:
             total = session.scalar(select(func.count()).select_from(DatasetRecord)) or 0
+            # A summary needs neither the points nor the labels: never read them.
             rows = session.scalars(
                 select(DatasetRecord)
+                .options(defer(DatasetRecord.X, raiseload=True))
+                .options(defer(DatasetRecord.y, raiseload=True))
                 .order_by(DatasetRecord.created_at.desc(), DatasetRecord.id)
                 .offset(offset)
                 .limit(limit)
@@ -235,6 +288,25 @@ class Store:
             if not result.rowcount:  # type: ignore[attr-defined]
                 return None
             return session.scalar(select(ModelRecord.attempts).where(ModelRecord.id == model_id))
+
+    def holds_attempt(self, model_id: str, attempt: int) -> bool:
+        """Return True while ``attempt`` still runs the model (not deleted, lease not lost)."""
+        with self.session() as session:
+            found = session.execute(
+                select(ModelRecord.status, ModelRecord.attempts).where(ModelRecord.id == model_id)
+            ).first()
+        return found is not None and tuple(found) == ("running", attempt)
+
+    def stale_queued_models(self, older_than: float) -> list[str]:
+        """Return the models ``queued`` since more than ``older_than`` seconds ago."""
+        since = utcnow() - timedelta(seconds=older_than)
+        with self.session() as session:
+            rows = session.scalars(
+                select(ModelRecord.id).where(
+                    ModelRecord.status == "queued", ModelRecord.created_at < since
+                )
+            ).all()
+        return list(rows)
 
     def _update_attempt(self, model_id: str, attempt: int, **values: Any) -> bool:
         """Update a model only while ``attempt`` still holds it ``running``.
@@ -376,18 +448,42 @@ class Store:
         with self.session() as session:
             return session.get(IdempotencyRecord, key)
 
-    def reserve_idempotent(self, key: str, fingerprint: str) -> bool:
-        """Claim a key for a request in progress; False if another request has it."""
+    def reserve_idempotent(self, key: str, fingerprint: str, lease_seconds: float) -> bool:
+        """Claim a key for a request in progress; False if another request has it.
+
+        A reservation lasts ``lease_seconds``: a request that was killed before it
+        completed or released its key does not hold it for ever, and a retry
+        after that takes it over.
+        """
+        now = utcnow()
+        until = now + timedelta(seconds=lease_seconds)
         try:
             with self.session() as session:
                 session.add(
                     IdempotencyRecord(
-                        key=key, fingerprint=fingerprint, status_code=0, body=None, headers={}
+                        key=key,
+                        fingerprint=fingerprint,
+                        status_code=0,
+                        body=None,
+                        headers={},
+                        reserved_until=until,
                     )
                 )
+            return True
         except IntegrityError:
-            return False
-        return True
+            pass
+        with self.session() as session:
+            result = session.execute(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.status_code == 0,
+                    (IdempotencyRecord.reserved_until < now)
+                    | IdempotencyRecord.reserved_until.is_(None),
+                )
+                .values(fingerprint=fingerprint, reserved_until=until, created_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def complete_idempotent(
         self, key: str, status_code: int, body: Any, headers: dict[str, str]
@@ -397,7 +493,7 @@ class Store:
             session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.key == key)
-                .values(status_code=status_code, body=body, headers=headers)
+                .values(status_code=status_code, body=body, headers=headers, reserved_until=None)
             )
 
     def release_idempotent(self, key: str) -> None:

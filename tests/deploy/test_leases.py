@@ -170,10 +170,10 @@ def test_a_fit_interrupted_by_shutdown_is_queued_again(
     from relumap_service.jobs import FitQueue
 
     config = load_config({"DATA_DIR": str(tmp_path), "DATABASE_URL": store.url})
-    queue = FitQueue(config, store, isolate=False)
+    queue = FitQueue(config, store)
     model_id = add_model(store)
 
-    def interrupted(payload: dict[str, Any]) -> dict[str, Any]:
+    def interrupted(payload: dict[str, Any], cancelled: Any) -> dict[str, Any]:
         # What Huey raises in a process worker when a graceful shutdown times out.
         raise KeyboardInterrupt
 

@@ -1,0 +1,186 @@
+"""One process per fit: killed when it runs too long, when its fit is cancelled, or with its parent.
+
+A fit is CPU-bound numpy that cannot be interrupted from within, so it runs in
+a process of its own that its requester (a thread of the embedded consumer, or
+a Huey process worker) can kill: when ``RELUMAP_FIT_TIMEOUT`` passes, when the
+model is deleted, or when the attempt loses its lease. The processes come from
+a forkserver that has numpy and the fitting code imported already, so starting
+one costs milliseconds, and a process that runs threads is never forked.
+
+No fit process outlives its requester: each asks Linux for ``SIGKILL`` when its
+parent (the forkserver) ends (``PR_SET_PDEATHSIG``), and a thread of it exits
+the moment the requester's end of their pipe closes, which the kernel does when
+the requester dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from relumap_service.core.fitting import FitError, FitParams, fit_network
+
+__all__ = ["FitCancelled", "FitTimeout", "die_with_parent", "run_fit", "run_in_fit_process"]
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+class FitCancelled(Exception):
+    """The fit was cancelled (model deleted, lease lost) and its process killed."""
+
+
+class FitTimeout(FitError):
+    """The fit ran longer than ``RELUMAP_FIT_TIMEOUT`` and its process was killed."""
+
+
+def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Have Linux send ``sig`` to this process when its parent ends.
+
+    Parameters
+    ----------
+    sig : int, default=SIGKILL
+        The signal (``PR_SET_PDEATHSIG``); the setting is not inherited by forks.
+    parent : int, optional
+        The pid the parent should have; if it already died (the process was
+        re-parented before the call), exit at once.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError):  # not Linux: the pipe watch still ends fit processes
+        pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Fit from a JSON-ready payload (data, encoded labels, parameters, task, classes)."""
+    X = np.asarray(payload["X"], dtype=np.float64)
+    return fit_network(
+        X,
+        np.asarray(payload["y"]),
+        FitParams.from_dict(payload["params"]),
+        payload["task"],
+        payload.get("classes"),
+    )
+
+
+def _exit_when_requester_ends(connection: Connection) -> None:
+    try:
+        connection.recv()  # the requester sends nothing more: this returns on EOF only
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def _fit_process_main(connection: Connection) -> None:
+    die_with_parent()
+    payload = connection.recv()
+    threading.Thread(target=_exit_when_requester_ends, args=(connection,), daemon=True).start()
+    try:
+        outcome: tuple[str, Any] = ("result", run_fit(payload))
+    except FitError as exc:
+        outcome = ("fit_error", str(exc))
+    except MemoryError:
+        outcome = ("fit_error", "the fit ran out of memory; use fewer samples or a smaller network")
+    except Exception as exc:
+        outcome = ("error", repr(exc))
+    connection.send(outcome)
+
+
+def _context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["relumap_service.fit_process"])
+    return context
+
+
+def run_in_fit_process(
+    payload: dict[str, Any],
+    *,
+    timeout: float,
+    cancelled: Callable[[], bool],
+    poll_seconds: float = 0.5,
+) -> dict[str, Any]:
+    """Run one fit in a process of its own and return its result.
+
+    Parameters
+    ----------
+    payload : dict
+        What :func:`run_fit` takes.
+    timeout : float
+        Seconds the fit may run; then its process is killed (``RELUMAP_FIT_TIMEOUT``).
+    cancelled : callable
+        Called every ``poll_seconds``; when it returns True the process is killed.
+    poll_seconds : float, default=0.5
+        How often to ask ``cancelled``.
+
+    Returns
+    -------
+    dict
+        The fit's result, as :func:`relumap_service.core.fitting.fit_network` returns it.
+
+    Raises
+    ------
+    FitError
+        The fit failed, timed out (:class:`FitTimeout`) or its process died.
+    FitCancelled
+        ``cancelled`` returned True.
+    """
+    context = _context()
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(target=_fit_process_main, args=(theirs,), name="relumap-fit")
+    process.daemon = True
+    started = time.monotonic()
+    process.start()
+    theirs.close()
+    try:
+        try:
+            ours.send(payload)
+        except OSError:
+            raise FitError("the fit process died before it started; try again") from None
+        next_check = started + poll_seconds
+        while True:
+            now = time.monotonic()
+            wait = max(min(next_check, started + timeout) - now, 0.0)
+            if ours.poll(wait):
+                try:
+                    kind, value = ours.recv()
+                except (EOFError, OSError):
+                    raise FitError(
+                        "the fit process died (out of memory or killed); try again"
+                    ) from None
+                if kind == "result":
+                    result: dict[str, Any] = value
+                    return result
+                if kind == "fit_error":
+                    raise FitError(value)
+                raise RuntimeError(value)
+            now = time.monotonic()
+            if now - started >= timeout:
+                raise FitTimeout(
+                    f"the fit ran longer than {timeout:g} s (RELUMAP_FIT_TIMEOUT) and was "
+                    "stopped; fit fewer samples, fewer iterations (max_iter), fewer "
+                    "restarts or a smaller network"
+                )
+            if now >= next_check:
+                next_check = now + poll_seconds
+                if cancelled():
+                    raise FitCancelled
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(10)
+        ours.close()
