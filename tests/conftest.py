@@ -11,7 +11,9 @@ except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
+from werkzeug.test import TestResponse
 
 from relumap_service.app import create_app
 
@@ -48,6 +51,51 @@ BACKENDS = ("sqlite", "postgres")
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() == "true":
     settings.load_profile("ci")
+
+
+# A lone UTF-16 surrogate escape: valid JSON syntax, but no Unicode text.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def check_strict_json(response: TestResponse) -> None:
+    """Fail unless a JSON answer is strict JSON: no NaN, no Infinity, no lone surrogate."""
+    mimetype = response.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        return
+    if response.status_code in (204, 304) or response.request.method == "HEAD":
+        return  # no body to read
+    data = response.get_data()
+    try:
+        json.loads(data, parse_constant=_no_constant)
+    except ValueError as exc:
+        pytest.fail(
+            f"{response.request.method} {response.request.path} answered "
+            f"{response.status} with a body that is not strict JSON: {exc}: {data[:300]!r}"
+        )
+    # An escaped backslash before "u" is text, not an escape: drop those pairs first.
+    found = _LONE_SURROGATE.search(data.replace(b"\\\\", b""))
+    if found:
+        pytest.fail(f"{response.request.path} answered a lone surrogate {found.group()!r}")
+
+
+class StrictJSONClient(FlaskClient):
+    """The test client of every app in the suite: each JSON answer is parsed strictly."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        check_strict_json(response)
+        return response
+
+
+# Every app of the suite, however it is built, hands out this client.
+Flask.test_client_class = StrictJSONClient
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

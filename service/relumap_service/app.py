@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import abort
 
 from relumap_service import __version__
 from relumap_service.api import init_api
 from relumap_service.api.context import Services
+from relumap_service.api.headers import init_security_headers
+from relumap_service.api.inputs import BoundedRequest, check_json_depth, check_query_names
 from relumap_service.auth import init_auth, spec_options
 from relumap_service.config import load_config
 from relumap_service.jobs import FitQueue
@@ -46,6 +49,20 @@ def _require_json() -> None:
         )
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing to write NaN or Infinity, which no strict JSON reader accepts.
+
+    The API checks its inputs and outputs so that none arises; should one
+    slip through, the answer is a logged 500 rather than a body that the
+    caller's JSON parser rejects.
+    """
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Serialize ``obj`` to strict JSON."""
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the relumap service.
 
@@ -62,6 +79,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     config = load_config(test_config)
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.request_class = BoundedRequest
+    app.json = StrictJSONProvider(app)
     app.config.update(
         API_TITLE="relumap",
         API_VERSION=__version__,
@@ -82,6 +101,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_observability(app, store, queue)
     init_auth(app)
     app.before_request(_require_json)
+    app.before_request(check_json_depth)
+    app.before_request(check_query_names)
+    init_security_headers(app)
     init_api(app)
     if config["EMBEDDED_WORKER"]:
         queue.start_embedded_consumer()

@@ -26,12 +26,22 @@ from relumap_service.telemetry import (
     exposition,
 )
 
-__all__ = ["REQUEST_ID_HEADER", "init_observability"]
+__all__ = ["REQUEST_ID_HEADER", "init_observability", "method_label"]
 
 log = logging.getLogger("relumap_service.requests")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# A client may send any token as the method; as a metrics label it would add
+# series without bound, so methods outside HTTP's registered set count as "other".
+_METHOD_LABELS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+
+
+def method_label(method: str) -> str:
+    """Return the metrics label of an HTTP method: the method, or "other"."""
+    return method if method in _METHOD_LABELS else "other"
 
 
 def _route() -> str:
@@ -48,8 +58,9 @@ def _start_request() -> None:
 def _end_request(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = _route()
-    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    HTTP_DURATION.labels(request.method, route).observe(seconds)
+    method = method_label(request.method)
+    HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+    HTTP_DURATION.labels(method, route).observe(seconds)
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     log.info(
         "%s %s %s",

@@ -13,6 +13,7 @@ from relumap_service.api.context import get_dataset_or_404, page_bounds, service
 from relumap_service.api.idempotency import idempotent
 from relumap_service.api.schemas import (
     CsvQuerySchema,
+    Text,
     DatasetGenerateSchema,
     DatasetQuerySchema,
     DatasetSchema,
@@ -85,8 +86,18 @@ def _csv_upload(query: dict[str, Any]) -> DatasetRecord:
                 errors={"file": ["missing"]},
             )
         raw = upload.read()
-        target = request.form.get("target", query["target"])
-        name = request.form.get("name") or query.get("name") or upload.filename or "uploaded.csv"
+        # The form's fields are checked like the query's: known names, storable texts.
+        try:
+            form = CsvQuerySchema().load(request.form.to_dict())
+        except ma.ValidationError as exc:
+            abort(422, errors=exc.messages)
+        try:
+            file_name = Text().deserialize(upload.filename or "uploaded.csv")
+        except ma.ValidationError as exc:
+            message = f"the file name {exc.messages[0]}; rename the file or send a 'name'"
+            abort(422, message=message, errors={"file": [message]})
+        target = form["target"] if "target" in request.form else query["target"]
+        name = form.get("name") or query.get("name") or file_name
     else:
         raw = request.get_data()
         target, name = query["target"], query.get("name", "uploaded.csv")

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, json, request
+from flask import Flask, Response, current_app, json, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.routing.exceptions import HTTPException as RoutingHTTPException
 
 __all__ = ["PROBLEM_MIMETYPE", "ProblemApi", "ProblemSchema", "problem"]
 
@@ -68,10 +71,66 @@ def _first_message(errors: Any) -> str:
     return str(errors)
 
 
+# Stands in for a malformed id to find the route the caller meant.
+_SOME_ID = "0" * 32
+_PATH_SEGMENT = re.compile(r"[^/]+")
+
+
+def _malformed_id_detail(path: str) -> str | None:
+    """Say which resource a path with a malformed id meant, as for an unknown id.
+
+    ``/v1/models/xyz`` matches no route (ids are 32 hex digits), but
+    ``/v1/models/<32 hex digits>`` would: answer as for a model that does
+    not exist, naming the id and where to list the existing ones.
+    """
+    adapter = current_app.url_map.bind("localhost")
+    segments = path.split("/")
+    for index in range(len(segments) - 1, 0, -1):
+        if not _PATH_SEGMENT.fullmatch(segments[index]):
+            continue
+        trial = "/".join([*segments[:index], _SOME_ID, *segments[index + 1 :]])
+        try:
+            _, arguments = adapter.match(trial, method=request.method)
+        except (RequestRedirect, RoutingHTTPException):
+            continue
+        names = [name for name, value in arguments.items() if value == _SOME_ID]
+        if len(names) == 1 and names[0].endswith("_id"):
+            resource = names[0].removesuffix("_id")
+            collection = "/".join(segments[:index])
+            return (
+                f"no {resource} with id {segments[index][:100]!r} (an id is 32 lowercase hex "
+                f"digits); list them with GET {collection}"
+            )
+    return None
+
+
+def _exclusive_range(
+    converter: Any, field: ma.fields.Field, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """Document an exclusive bound of a Range as OpenAPI 3.1's exclusiveMinimum/Maximum.
+
+    apispec writes ``minimum: 0`` for ``Range(min=0, min_inclusive=False)``,
+    which would promise that 0 is accepted.
+    """
+    for validator in field.validators:
+        if not isinstance(validator, ma.validate.Range):
+            continue
+        if validator.min is not None and not validator.min_inclusive and "minimum" in ret:
+            ret["exclusiveMinimum"] = ret.pop("minimum")
+        if validator.max is not None and not validator.max_inclusive and "maximum" in ret:
+            ret["exclusiveMaximum"] = ret.pop("maximum")
+    return {}
+
+
 class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering and documenting errors as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        """Set up the API on `app`, documenting exclusive ranges as they are checked."""
+        super().init_app(app, *args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_exclusive_range)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
@@ -111,6 +170,8 @@ class ProblemApi(Api):  # type: ignore[misc]
             detail = "the service failed to handle this request; the error is logged"
         elif "message" in data:
             detail = data["message"]
+        elif isinstance(error, NotFound) and request.url_rule is None:
+            detail = _malformed_id_detail(request.path) or error.description or "Not Found"
         elif errors:
             detail = _first_message(errors)
         else:

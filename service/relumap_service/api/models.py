@@ -256,6 +256,18 @@ def _local_geometry(network: Network, X: np.ndarray, chunk: int = 4096) -> dict[
     return {"patterns": patterns, "gradients": gradients, "intercepts": intercepts}
 
 
+def _require_finite(values: np.ndarray, what: str) -> None:
+    """Answer 422 where the network's outputs overflow float64 (JSON has no Infinity)."""
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        message = (
+            f"row {row}: the network's {what} are not finite at this input (a value "
+            "overflows float64, beyond ±1.8e308); send inputs of smaller magnitude"
+        )
+        abort(422, message=message, errors={"X": {str(row): [message]}})
+
+
 @blp.route("/<id:model_id>/predict")
 class Predict(MethodView):
     """Predictions of a model."""
@@ -289,14 +301,18 @@ class Predict(MethodView):
             )
         X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
         if record.task == "regression":
-            output = network.predict(X)
+            with np.errstate(over="ignore", invalid="ignore"):
+                output = network.predict(X)
+            _require_finite(output, "outputs")
             # One value per point for a single output, a row per point for several.
             values = output[:, 0] if network.n_outputs == 1 else output
             body: dict[str, Any] = {"predictions": values.tolist()}
         else:
             assert record.result is not None
             classes = record.result["classes"]
-            proba = network.predict_proba(X)
+            with np.errstate(over="ignore", invalid="ignore"):
+                proba = network.predict_proba(X)
+            _require_finite(proba, "class probabilities")
             body = {
                 "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
                 "probabilities": proba.tolist(),

@@ -8,6 +8,12 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from relumap_service.core.datasets import KINDS
+from relumap_service.core.storable import (
+    MAX_TEXT_LENGTH,
+    label_problem,
+    labels_problem,
+    text_problem,
+)
 
 __all__ = [
     "DatasetGenerateSchema",
@@ -33,39 +39,91 @@ class StrictSchema(ma.Schema):
         unknown = ma.RAISE
 
 
-class Label(fields.Raw):
-    """A class label or target value: a number, a string or a boolean."""
+class Text(fields.String):
+    """A string both databases store and every JSON reader reads back.
+
+    Every text the service takes in goes through this field (or, for data
+    that bypass the schemas such as CSV labels, through the same
+    `text_problem`): valid Unicode without lone surrogates, no NUL, at most
+    `max_length` characters.
+    """
+
+    def __init__(self, *, max_length: int = MAX_TEXT_LENGTH, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        # Documents maxLength; text_problem has already refused longer texts.
+        self.validators.append(validate.Length(max=max_length))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, int | float | str | bool):
-            raise ma.ValidationError("must be a number, a string or a boolean")
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = text_problem(text, self.max_length)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+        return text
+
+
+class WholeNumber(fields.Integer):
+    """An integer; `100.0` is read as 100 (JSON writers may send it so), 1.5 is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ma.ValidationError(f"must be a whole number, not {value!r}")
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Label(fields.Raw):
+    """A class label or target value: a finite number, a storable string or a boolean."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        problem = label_problem(value)
+        if problem is not None:
+            raise ma.ValidationError(problem)
         return value
+
+
+class Labels(fields.List):
+    """Labels of one kind: all numbers, all strings or all booleans."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Label(), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        labels = super()._deserialize(value, attr, data, **kwargs)
+        problem = labels_problem(labels)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+        return labels
 
 
 class DatasetUploadSchema(StrictSchema):
     """A data set uploaded as JSON."""
 
-    name = fields.String(validate=validate.Length(1, 200), load_default="uploaded")
+    name = Text(validate=validate.Length(min=1), load_default="uploaded")
     X = fields.List(fields.List(Number), required=True, metadata={"example": [[0.0], [1.0]]})
-    y = fields.List(Label(), required=True, metadata={"example": [0.0, 1.0]})
+    y = Labels(required=True, metadata={"example": [0.0, 1.0]})
 
 
 class DatasetGenerateSchema(StrictSchema):
     """A built-in data set to generate."""
 
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(KINDS)))
-    n_samples = fields.Integer(strict=True, load_default=200, validate=validate.Range(min=2))
+    kind = Text(required=True, validate=validate.OneOf(sorted(KINDS)))
+    n_samples = WholeNumber(load_default=200, validate=validate.Range(min=2))
     noise = fields.Float(load_default=0.0, validate=validate.Range(min=0.0, max=10.0))
-    random_state = fields.Integer(
-        strict=True, load_default=0, allow_none=True, validate=validate.Range(0, 2**32 - 1)
+    random_state = WholeNumber(
+        load_default=0, allow_none=True, validate=validate.Range(0, 2**32 - 1)
     )
-    name = fields.String(validate=validate.Length(1, 200))
+    name = Text(validate=validate.Length(min=1))
 
 
 class DatasetQuerySchema(StrictSchema):
     """Options of `GET /v1/datasets/{id}`."""
 
-    include = fields.String(validate=validate.OneOf(["data"]))
+    include = Text(validate=validate.OneOf(["data"]))
 
 
 class DeleteDatasetQuerySchema(StrictSchema):
@@ -77,8 +135,8 @@ class DeleteDatasetQuerySchema(StrictSchema):
 class CsvQuerySchema(StrictSchema):
     """Options of a CSV upload."""
 
-    target = fields.String(load_default="y", validate=validate.Length(1, 200))
-    name = fields.String(validate=validate.Length(1, 200))
+    target = Text(load_default="y", validate=validate.Length(min=1))
+    name = Text(validate=validate.Length(min=1))
 
 
 class BoundsSchema(ma.Schema):
@@ -113,12 +171,12 @@ class DatasetSchema(DatasetSummarySchema):
 class FitSchema(StrictSchema):
     """Fit parameters; names follow scikit-learn's MLPRegressor and MLPClassifier."""
 
-    dataset_id = fields.String(required=True, validate=validate.Length(1, 64))
+    dataset_id = Text(required=True, validate=validate.Length(1, 64))
     task = fields.String(
         load_default="auto", validate=validate.OneOf(["auto", "regression", "classification"])
     )
     hidden_layer_sizes = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         load_default=[16],
         validate=validate.Length(min=1),
     )
@@ -128,14 +186,14 @@ class FitSchema(StrictSchema):
     learning_rate_init = fields.Float(
         load_default=1e-3, validate=validate.Range(min=0.0, max=10.0, min_inclusive=False)
     )
-    max_iter = fields.Integer(strict=True, load_default=1000, validate=validate.Range(min=1))
+    max_iter = WholeNumber(load_default=1000, validate=validate.Range(min=1))
     tol = fields.Float(load_default=1e-4, validate=validate.Range(min=0.0, max=1.0))
     early_stopping = fields.Boolean(load_default=False)
-    random_state = fields.Integer(
-        strict=True, load_default=0, allow_none=True, validate=validate.Range(0, 2**31 - 1)
+    random_state = WholeNumber(
+        load_default=0, allow_none=True, validate=validate.Range(0, 2**31 - 1)
     )
     test_fraction = fields.Float(load_default=0.2, validate=validate.Range(min=0.0, max=0.9))
-    n_restarts = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    n_restarts = WholeNumber(load_default=1, validate=validate.Range(min=1))
     standardize = fields.Boolean(load_default=True)
 
 
@@ -148,8 +206,8 @@ class WaitQuerySchema(StrictSchema):
 class ModelListQuerySchema(StrictSchema):
     """Filters of `GET /v1/models`."""
 
-    dataset_id = fields.String(validate=validate.Length(1, 64))
-    status = fields.String(validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
+    dataset_id = Text(validate=validate.Length(1, 64))
+    status = Text(validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
 
 
 class ModelSchema(ma.Schema):
@@ -212,7 +270,7 @@ class WeightsSchema(ma.Schema):
 class DataframeSplitSchema(StrictSchema):
     """MLflow's `dataframe_split` orientation."""
 
-    columns = fields.List(fields.String())
+    columns = fields.List(Text())
     index = fields.List(fields.Raw())
     data = fields.List(fields.List(Number), required=True)
 
@@ -236,7 +294,7 @@ class PredictSchema(StrictSchema):
 class PredictQuerySchema(StrictSchema):
     """`?include=pattern` adds each point's activation pattern and local affine map."""
 
-    include = fields.String(validate=validate.OneOf(["pattern"]))
+    include = Text(validate=validate.OneOf(["pattern"]))
 
 
 class PredictionSchema(ma.Schema):
@@ -293,7 +351,7 @@ class RegionsQuerySchema(StrictSchema):
     y_min = fields.Float(validate=validate.Range(-1e12, 1e12))
     y_max = fields.Float(validate=validate.Range(-1e12, 1e12))
     max_regions = fields.Integer(validate=validate.Range(min=1))
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson"]))
+    format = Text(load_default="json", validate=validate.OneOf(["json", "geojson"]))
 
 
 class DiagnosticsSchema(ma.Schema):
@@ -389,7 +447,7 @@ class NetworkInSchema(StrictSchema):
     negative_slope = fields.Float(
         load_default=0.01, validate=validate.Range(0.0, 1.0, max_inclusive=False)
     )
-    classes = fields.List(Label(), allow_none=True)
+    classes = Labels(allow_none=True)
     domain = fields.List(
         fields.Raw(),
         allow_none=True,
@@ -397,6 +455,6 @@ class NetworkInSchema(StrictSchema):
             "description": "[lo, hi] for one input, [[x_min, y_min], [x_max, y_max]] for two"
         },
     )
-    name = fields.String(validate=validate.Length(1, 200))
-    task = fields.String(validate=validate.OneOf(["regression", "classification"]))
-    n_features = fields.Integer(strict=True)
+    name = Text(validate=validate.Length(min=1))
+    task = Text(validate=validate.OneOf(["regression", "classification"]))
+    n_features = WholeNumber()

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_service.core.storable import label_problem, labels_problem
+
 __all__ = ["DataError", "TrainingData", "parse_csv", "validate_training_data"]
 
 # Integer-valued targets with at most this many distinct values suggest classes.
@@ -107,6 +109,13 @@ def validate_training_data(X: Any, y: Sequence[Any], max_samples: int) -> Traini
     if len(y) != array.shape[0]:
         raise DataError("y", f"y has {len(y)} values but X has {array.shape[0]} rows")
     labels = list(y)
+    for row, value in enumerate(labels):
+        problem = label_problem(value)
+        if problem is not None:
+            raise DataError("y", f"y[{row}] {problem}")
+    mixed = labels_problem(labels)
+    if mixed is not None:
+        raise DataError("y", f"y {mixed}")
     numeric = [_is_number(v) for v in labels]
     if all(numeric):
         values = np.asarray(labels, dtype=np.float64)
@@ -117,10 +126,6 @@ def validate_training_data(X: Any, y: Sequence[Any], max_samples: int) -> Traini
             classes = [int(v) if float(v).is_integer() else float(v) for v in distinct]
             return TrainingData(array, [int(v) for v in values], "classification", classes)
         return TrainingData(array, values.tolist(), "regression", None)
-    if any(numeric) or not all(isinstance(v, str | bool) for v in labels):
-        raise DataError(
-            "y", "y must be all numbers (regression or class ids) or all strings (class labels)"
-        )
     return TrainingData(array, labels, "classification", sorted(set(labels)))
 
 
