@@ -32,7 +32,7 @@ problem documents (`application/problem+json`).
 """
 
 # Views that read a body other than JSON themselves.
-_NON_JSON_ENDPOINTS = {"datasets.Datasets"}
+_NON_JSON_ENDPOINTS = {"datasets.Datasets", "networks.Networks"}
 
 
 def _require_json() -> None:

@@ -30,7 +30,14 @@ import numpy as np
 
 from relumap_service.core.fitting import FitError, FitParams, fit_network
 
-__all__ = ["FitCancelled", "FitTimeout", "die_with_parent", "run_fit", "run_in_fit_process"]
+__all__ = [
+    "FitCancelled",
+    "FitTimeout",
+    "die_with_parent",
+    "run_fit",
+    "run_in_fit_process",
+    "start_fit_server",
+]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,14 @@ def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["relumap_service.fit_process"])
     return context
+
+
+def start_fit_server() -> None:
+    """Start the forkserver now, so the first fit does not wait for its imports."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
 
 
 def run_in_fit_process(

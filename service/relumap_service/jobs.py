@@ -30,7 +30,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
 from relumap_service.core.fitting import FitError
-from relumap_service.fit_process import FitCancelled, run_in_fit_process
+from relumap_service.fit_process import FitCancelled, run_in_fit_process, start_fit_server
 from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
 from relumap_service.queue_json import JSONSerializer
 from relumap_service.store import ExpiredLease, ModelRecord, Store
@@ -137,6 +137,7 @@ class FitQueue:
                 max_delay=1.0,
             )
             self._consumer.start()
+            start_fit_server()
             self._reaper = PeriodicThread(
                 "relumap-reaper", reap_interval(self.lease_seconds), self.reap
             )

@@ -31,7 +31,7 @@ from huey.consumer import Consumer, ConsumerStopped
 from prometheus_client import start_http_server
 
 from relumap_service.config import native_thread_pools
-from relumap_service.fit_process import die_with_parent
+from relumap_service.fit_process import die_with_parent, start_fit_server
 from relumap_service.jobs import FitQueue
 from relumap_service.leases import reap_interval
 from relumap_service.store import Store
@@ -165,6 +165,7 @@ def run_worker(
     def _start_fit_process() -> None:
         # A forked worker must not share its parent's database sockets.
         store.dispose(close=False)
+        start_fit_server()
         log.info("fit process ready", extra={"native_threads": native_thread_pools()})
 
     consumer = _ReapingConsumer(

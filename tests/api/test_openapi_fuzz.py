@@ -19,6 +19,8 @@ from tests.conftest import close_app, make_app
 # runs: fits stay queued, so fuzzing exercises the API and not the solver.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="relumap-fuzz-"))
 _APP = make_app(_DATA_DIR, EMBEDDED_WORKER=False, MAX_SAMPLES=2000)
+# ONNX model bodies are bytes: send them as schemathesis sends octet streams.
+schemathesis.serializer.alias("application/onnx", "application/octet-stream")
 schema = schemathesis.openapi.from_wsgi("/openapi.json", _APP)
 
 

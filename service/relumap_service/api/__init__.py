@@ -7,7 +7,16 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from relumap_service.api import datasets, geometry, meta, models, networks, playground, plots
+from relumap_service.api import (
+    datasets,
+    geometry,
+    meta,
+    models,
+    networks,
+    onnx_files,
+    playground,
+    plots,
+)
 from relumap_service.api.errors import ProblemApi
 
 __all__ = ["init_api"]
@@ -31,5 +40,6 @@ def init_api(app: Flask) -> ProblemApi:
     for blueprint in (meta.blp, datasets.blp, models.blp, geometry.blp, networks.blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(plots.blp)
+    api.register_blueprint(onnx_files.blp)
     app.register_blueprint(playground.bp)
     return api

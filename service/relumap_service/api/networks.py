@@ -16,7 +16,8 @@ from flask_smorest import Blueprint, abort
 from relumap_service.api.context import services
 from relumap_service.api.idempotency import idempotent
 from relumap_service.api.models import check_network_limits, model_document
-from relumap_service.api.schemas import ModelSchema, NetworkInSchema
+from relumap_service.api.onnx_files import NETWORK_BODY, NetworkQuerySchema, network_arguments
+from relumap_service.api.schemas import ModelSchema
 from relumap_service.core.network import Network
 from relumap_service.store import ModelRecord
 
@@ -63,10 +64,21 @@ class Networks(MethodView):
     """Hand-specified networks."""
 
     @idempotent
-    @blp.arguments(NetworkInSchema)
+    @blp.arguments(NetworkQuerySchema, location="query", as_kwargs=True)
+    @blp.doc(requestBody=NETWORK_BODY)
     @blp.response(201, ModelSchema)
-    def post(self, args: dict[str, Any]) -> Any:
-        """Store a network given by its weights as a `succeeded` model with `source: manual`."""
+    def post(self, name: str | None = None) -> Any:
+        """Store a network given by its weights as a `succeeded` model with `source: manual`.
+
+        The body is the JSON weights document of `GET /v1/models/{id}/weights`, or
+        an ONNX file (`application/onnx` with `?name=`, or the multipart field
+        `file`) of a multilayer perceptron as PyTorch's `torch.onnx.export` and
+        skl2onnx write it: Gemm or MatMul + Add layers with Relu, LeakyRelu or
+        no activation, Sigmoid or Softmax at the end. Float32 weights are read
+        exactly as float64. Another operator, or a graph that is not one chain
+        of layers, is a 422 naming the node.
+        """
+        args = network_arguments(name)
         try:
             network = Network.from_layout(
                 args["coefs"],
