@@ -81,6 +81,17 @@ DEFAULTS: dict[str, Any] = {
     # A server-rendered plot: pixels (width x height) and regions drawn.
     "MAX_PLOT_PIXELS": 4_000_000,
     "MAX_PLOT_REGIONS": 20_000,
+    # Pieces of a 1D partition (/knots and 1D plots).
+    "MAX_PIECES": 100_000,
+    # Rows x (hidden units + inputs x outputs) of a predict with ?include=pattern.
+    "MAX_PATTERN_CELLS": 10_000_000,
+    # Seconds a request's heavy work (geometry, plots, large predictions) may take.
+    "REQUEST_TIMEOUT": 30.0,
+    # Heavy computations at once per web process, and how long another waits for
+    # its turn before a 503; at most WEB_THREADS - 1 wait or run, so a thread
+    # stays free for health checks and light requests.
+    "MAX_CONCURRENT_GEOMETRY": 1,
+    "GEOMETRY_WAIT_SECONDS": 5.0,
 }
 
 # Settings that bound client requests, reported as "limits" by GET /v1.
@@ -97,6 +108,9 @@ LIMIT_KEYS = (
     "MAX_PAGE_SIZE",
     "MAX_PLOT_PIXELS",
     "MAX_PLOT_REGIONS",
+    "MAX_PIECES",
+    "MAX_PATTERN_CELLS",
+    "REQUEST_TIMEOUT",
     "FIT_TIMEOUT",
 )
 
@@ -175,6 +189,14 @@ def load_config(
     for key in positive:
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
+    for key in ("REQUEST_TIMEOUT", "MAX_CONCURRENT_GEOMETRY", "MAX_PIECES", "MAX_PATTERN_CELLS"):
+        if not config[key] > 0:
+            raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
+    if not config["GEOMETRY_WAIT_SECONDS"] >= 0:
+        raise ValueError(
+            f"{ENV_PREFIX}GEOMETRY_WAIT_SECONDS={config['GEOMETRY_WAIT_SECONDS']!r} "
+            "must be 0 or more"
+        )
     return config
 
 

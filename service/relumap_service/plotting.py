@@ -55,6 +55,8 @@ CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 _VALUE_CMAP = colormaps["viridis"]
 _GOLDEN = 0.6180339887498949
 _N_VALUE_BANDS = 12
+# Pieces up to which a 1D legend searches for the emptiest place (see knots_figure).
+LEGEND_SEARCH_PIECES = 500
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,10 @@ def knots_figure(
     ax.set_xlabel("x")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    # "best" tests every drawn vertex against each candidate place: most of the
+    # time of a picture with thousands of pieces. Beyond a few hundred, a fixed corner.
+    corner = "best" if knots.n_pieces <= LEGEND_SEARCH_PIECES else "upper left"
+    ax.legend(loc=corner, fontsize=7, framealpha=0.85)
     bound = (
         f"{_count(knots.n_knots, 'knot')} (at most {knots.bound}), "
         f"{_count(knots.n_pieces, 'piece')}"

@@ -16,7 +16,8 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from relumap_service.api.context import dataset_of, get_model_or_404, services
+from relumap_service.api.context import dataset_of, get_model_or_404
+from relumap_service.api.heavy_work import heavy_view, request_budget, work_limit
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import (
     KnotsQuerySchema,
@@ -28,7 +29,7 @@ from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
 from relumap_service.core.network import Network
-from relumap_service.core.regions import RegionLimitExceeded, regions_2d
+from relumap_service.core.regions import regions_2d
 from relumap_service.store import ModelRecord
 
 blp = Blueprint(
@@ -96,6 +97,7 @@ class Knots(MethodView):
 
     @blp.arguments(KnotsQuerySchema, location="query")
     @blp.response(200, KnotsSchema)
+    @heavy_view
     def get(self, args: dict[str, Any], model_id: str) -> Response:
         """Exact knots, breakpoints, affine pieces and neuron diagnostics on `[lo, hi]`.
 
@@ -111,7 +113,9 @@ class Knots(MethodView):
                 message=f"the domain [{lo}, {hi}] is empty: hi must exceed lo",
                 errors={"hi": ["must be greater than lo"]},
             )
-        knots = knots_1d(network, lo, hi)
+        knots = knots_1d(
+            network, lo, hi, max_pieces=work_limit(args, "max_pieces"), budget=request_budget()
+        )
         document = knots.to_dict()
         # The predicted class on each interval between class changes, as labels.
         document["interval_labels"] = _labels(record, document["classes"])
@@ -134,6 +138,7 @@ class Regions(MethodView):
         content_type="application/geo+json",
         success=True,
     )
+    @heavy_view
     def get(self, args: dict[str, Any], model_id: str) -> Response:
         """Exact activation regions, their affine maps, linear regions and decision boundary.
 
@@ -154,12 +159,11 @@ class Regions(MethodView):
                 message=f"the box {box} is empty: x_max must exceed x_min and y_max exceed y_min",
                 errors={"x_max": ["empty box"]},
             )
-        limit = int(services().config["MAX_REGIONS"])
-        max_regions = min(args.get("max_regions", limit), limit)
-        try:
-            regions = regions_2d(network, box, max_regions=max_regions)
-        except RegionLimitExceeded as exc:
-            abort(422, message=str(exc), errors={"max_regions": [str(exc)]})
+        budget = request_budget()
+        regions = regions_2d(
+            network, box, max_regions=work_limit(args, "max_regions"), budget=budget
+        )
+        budget.check()
         boundary = None
         if network.output_activation != "identity":
             boundary = decision_boundary(regions, network)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from flask import url_for
@@ -11,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from relumap_service.api.context import get_model_or_404, page_bounds, services
+from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.idempotency import idempotent
 from relumap_service.api.schemas import (
     FitSchema,
@@ -22,6 +24,7 @@ from relumap_service.api.schemas import (
     WaitQuerySchema,
     WeightsSchema,
 )
+from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import pattern_strings
 from relumap_service.store import ModelRecord
@@ -240,19 +243,68 @@ def _points(args: dict[str, Any]) -> list[list[float]]:
     return args["X"] if "X" in args else args["inputs"]
 
 
-def _local_geometry(network: Network, X: np.ndarray, chunk: int = 4096) -> dict[str, Any]:
+# Multiply-adds of one chunk of rows (about 20 ms on one core): memory stays
+# small on wide networks, and a prediction needing several chunks is heavy work,
+# which takes a turn and checks its deadline between chunks.
+CHUNK_MULTIPLY_ADDS = 100_000_000
+
+Chunk = TypeVar("Chunk")
+
+
+def _in_chunks(
+    compute: Callable[[np.ndarray], Chunk], X: np.ndarray, cost_per_row: int
+) -> list[Chunk]:
+    """Apply `compute` to consecutive row blocks of `X` of about CHUNK_MULTIPLY_ADDS each."""
+    rows = max(1, CHUNK_MULTIPLY_ADDS // max(1, cost_per_row))
+    if X.shape[0] <= rows:
+        return [compute(X)]
+    with heavy_turn() as budget:
+        results = []
+        for start in range(0, X.shape[0], rows):
+            budget.check()
+            results.append(compute(X[start : start + rows]))
+        return results
+
+
+def _weights(network: Network) -> int:
+    return sum(int(w.size) for w in network.coefs)
+
+
+def _check_pattern_cells(network: Network, n_rows: int) -> None:
+    """Refuse `?include=pattern` answers larger than RELUMAP_MAX_PATTERN_CELLS.
+
+    A row's answer holds a character per hidden unit and a gradient entry per
+    input and output, and computing it costs about (inputs + 2) passes.
+    """
+    per_row = sum(network.hidden_layer_sizes) + network.n_inputs * network.n_outputs
+    limit = int(services().config["MAX_PATTERN_CELLS"])
+    if n_rows * per_row > limit:
+        raise WorkLimitExceeded(
+            "max_pattern_cells",
+            n_rows * per_row,
+            limit,
+            f"with this model ({per_row} cells per row) send at most {limit // per_row} "
+            "rows per request with include=pattern, or leave include=pattern out "
+            "(RELUMAP_MAX_PATTERN_CELLS)",
+        )
+
+
+def _local_geometry(network: Network, X: np.ndarray) -> dict[str, Any]:
     """Patterns and local affine maps, in chunks to bound memory on wide networks."""
+
+    def chunk(part: np.ndarray) -> tuple[list[str], Any, Any]:
+        _, layers = network.forward(part, return_patterns=True)
+        bits = np.concatenate(layers, axis=1) if layers else np.zeros((len(part), 0), bool)
+        slope, offset = network.local_affine(part)
+        return pattern_strings(bits), slope.tolist(), offset.tolist()
+
     patterns: list[str] = []
     gradients: list[Any] = []
     intercepts: list[Any] = []
-    for start in range(0, X.shape[0], chunk):
-        part = X[start : start + chunk]
-        _, layers = network.forward(part, return_patterns=True)
-        bits = np.concatenate(layers, axis=1) if layers else np.zeros((len(part), 0), bool)
-        patterns += pattern_strings(bits)
-        slope, offset = network.local_affine(part)
-        gradients += slope.tolist()
-        intercepts += offset.tolist()
+    for bits, slope, offset in _in_chunks(chunk, X, _weights(network) * (network.n_inputs + 2)):
+        patterns += bits
+        gradients += slope
+        intercepts += offset
     return {"patterns": patterns, "gradients": gradients, "intercepts": intercepts}
 
 
@@ -300,9 +352,11 @@ class Predict(MethodView):
                 errors={"X": ["dimension mismatch"]},
             )
         X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
+        if include == "pattern":
+            _check_pattern_cells(network, len(rows))
         if record.task == "regression":
             with np.errstate(over="ignore", invalid="ignore"):
-                output = network.predict(X)
+                output = np.concatenate(_in_chunks(network.predict, X, _weights(network)))
             _require_finite(output, "outputs")
             # One value per point for a single output, a row per point for several.
             values = output[:, 0] if network.n_outputs == 1 else output
@@ -311,7 +365,7 @@ class Predict(MethodView):
             assert record.result is not None
             classes = record.result["classes"]
             with np.errstate(over="ignore", invalid="ignore"):
-                proba = network.predict_proba(X)
+                proba = np.concatenate(_in_chunks(network.predict_proba, X, _weights(network)))
             _require_finite(proba, "class probabilities")
             body = {
                 "predictions": [classes[i] for i in np.argmax(proba, axis=1)],

@@ -3,8 +3,9 @@
 A succeeded model never changes, so a picture is named by the model, its finish
 time and the normalized query: that name is the ETag (`If-None-Match` gets a
 304) and the file name in a cache directory under `DATA_DIR`. Renders are
-bounded in pixels, regions and points, and at most :data:`RENDER_SLOTS` run at
-once in a process, so a burst of pictures cannot starve the other requests.
+bounded in pixels, regions (2D) or pieces (1D), points and time, and they take
+turns with the other heavy work of the process (:mod:`relumap_service.api.heavy_work`),
+so a burst of pictures cannot starve the other requests.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,15 @@ from marshmallow import fields, validate
 
 from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.geometry import default_domain
+from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import StrictSchema
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
+from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
-from relumap_service.core.regions import RegionLimitExceeded, regions_2d
+from relumap_service.core.regions import regions_2d
 from relumap_service.plotting import Canvas, DataPoints, figure_bytes, knots_figure, regions_figure
 from relumap_service.store import ModelRecord
 
@@ -42,14 +44,11 @@ __all__ = ["MAX_PLOT_POINTS", "PlotQuerySchema", "blp"]
 # More points are subsampled (deterministically) and the caption says so.
 MAX_PLOT_POINTS = 5_000
 MAX_CACHED_PLOTS = 500
-RENDER_SLOTS = 2
-RENDER_WAIT_SECONDS = 20.0
 CACHE_SECONDS = 3600
 # Bump when a picture's drawing changes, so cached files and ETags are not reused.
 RENDER_VERSION = "1"
 
 _MIMETYPES = {"png": "image/png", "svg": "image/svg+xml"}
-_render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
 blp = Blueprint(
     "plots", __name__, url_prefix="/v1/models", description="Pictures of a model's exact pieces"
@@ -236,14 +235,52 @@ def _title(record: ModelRecord, network: Network) -> str:
     return f"{name} fitted to '{dataset.name}'" if dataset else name
 
 
-def _render(record: ModelRecord, network: Network, args: dict[str, Any], fmt: str) -> bytes:
+def _drawn_limit(network: Network) -> tuple[str, int]:
+    """Return the limit on pieces (1D) or regions (2D) a picture may draw, and its name.
+
+    Drawing is slower than computing. The name is the setting that binds:
+    ``max_plot_regions``, or the computation's own (``max_pieces``,
+    ``max_regions``) when that is lower.
+    """
+    config = services().config
+    computed = "max_pieces" if network.n_inputs == 1 else "max_regions"
+    limits = {
+        "max_plot_regions": int(config["MAX_PLOT_REGIONS"]),
+        computed: int(config[computed.upper()]),
+    }
+    name = min(limits, key=lambda key: limits[key])
+    return name, limits[name]
+
+
+def _too_many_to_draw(exc: WorkLimitExceeded, name: str, limit: int, n_inputs: int) -> Exception:
+    what, domain, source = (
+        ("pieces", "interval with lo and hi", "/knots")
+        if n_inputs == 1
+        else ("regions", "box with x_min, x_max, y_min, y_max", "/regions")
+    )
+    return WorkLimitExceeded(
+        name,
+        exc.count,
+        limit,
+        f"a picture draws at most {limit} {what} (RELUMAP_{name.upper()}): plot a smaller "
+        f"{domain}, or read the {what} from {source}",
+    )
+
+
+def _render(
+    record: ModelRecord, network: Network, args: dict[str, Any], fmt: str, budget: WorkBudget
+) -> bytes:
     canvas = Canvas(args["width"], args["height"], args["dpi"], fmt)  # type: ignore[arg-type]
     data = _data(record, network.n_inputs)
     classes = (record.result or {}).get("classes")
     labels = None if classes is None else [str(c) for c in classes]
     domain = args["domain"]
+    name, limit = _drawn_limit(network)
     if network.n_inputs == 1:
-        knots = knots_1d(network, domain[0], domain[1])
+        try:
+            knots = knots_1d(network, domain[0], domain[1], max_pieces=limit, budget=budget)
+        except WorkLimitExceeded as exc:
+            raise _too_many_to_draw(exc, name, limit, 1) from exc
         diagnostics = neuron_diagnostics(network, knots, _train_part(data))
         figure = knots_figure(
             knots,
@@ -257,17 +294,10 @@ def _render(record: ModelRecord, network: Network, args: dict[str, Any], fmt: st
         )
     else:
         box = ((domain[0], domain[1]), (domain[2], domain[3]))
-        # Drawing is slower than computing: a plot allows fewer regions than /regions.
-        config = services().config
-        limit = min(int(config["MAX_PLOT_REGIONS"]), int(config["MAX_REGIONS"]))
         try:
-            regions = regions_2d(network, box, max_regions=limit)
-        except RegionLimitExceeded as exc:
-            message = (
-                f"{exc} (a picture draws at most {limit} regions): plot a smaller box "
-                "with x_min, x_max, y_min, y_max, or read the regions from /regions"
-            )
-            abort(422, message=message, errors={"x_min": [message]})
+            regions = regions_2d(network, box, max_regions=limit, budget=budget)
+        except WorkLimitExceeded as exc:
+            raise _too_many_to_draw(exc, name, limit, 2) from exc
         boundary = None
         if network.output_activation != "identity":
             boundary = decision_boundary(regions, network)
@@ -285,6 +315,7 @@ def _render(record: ModelRecord, network: Network, args: dict[str, Any], fmt: st
             classes=labels,
             first_layer=first_layer,
         )
+    budget.check()  # before the drawing, the slowest part, which cannot stop half-way
     return figure_bytes(figure, canvas)
 
 
@@ -328,16 +359,8 @@ def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
     try:
         body = path.read_bytes()
     except FileNotFoundError:
-        if not _render_slots.acquire(timeout=RENDER_WAIT_SECONDS):
-            abort(
-                503,
-                message="too many pictures are being drawn; try again in a few seconds",
-                headers={"Retry-After": "5"},
-            )
-        try:
-            body = _render(record, network, {**args, **key}, fmt)
-        finally:
-            _render_slots.release()
+        with heavy_turn() as budget:
+            body = _render(record, network, {**args, **key}, fmt, budget)
         _store(path, body)
     return Response(body, mimetype=_MIMETYPES[fmt], headers=headers)
 

@@ -324,7 +324,11 @@ class ServiceInfoSchema(ma.Schema):
 
     name = fields.String()
     version = fields.String()
-    limits = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
+    # Counts are integers; durations (request_timeout, fit_timeout) are seconds,
+    # reported unrounded.
+    limits = fields.Dict(
+        keys=fields.String(), values=fields.Raw(metadata={"type": "number"})
+    )
     dataset_kinds = fields.Dict()
     links = fields.Dict(keys=fields.String(), values=fields.String())
 
@@ -341,6 +345,11 @@ class KnotsQuerySchema(StrictSchema):
 
     lo = fields.Float(validate=validate.Range(-1e12, 1e12))
     hi = fields.Float(validate=validate.Range(-1e12, 1e12))
+    max_pieces = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "stop with a 422 beyond this many pieces (at most "
+                  "RELUMAP_MAX_PIECES)"},
+    )
 
 
 class RegionsQuerySchema(StrictSchema):
