@@ -10,16 +10,27 @@ because a fit never runs inside a request (it runs on the queue), and the
 longest request, ``POST /v1/models?wait=N``, is bounded by
 ``RELUMAP_MAX_WAIT_SECONDS``, well under ``timeout``. gunicorn's timeout
 therefore never kills a fit.
+
+Errors gunicorn answers itself, before the app sees the request (a request
+line over ``limit_request_line``, 414; too many or too large header fields,
+431; a malformed request line or chunk, 400), are written as RFC 9457
+problem documents like every other error of the service, not as gunicorn's
+HTML page: :func:`write_problem` replaces ``gunicorn.util.write_error``.
+The limits stay gunicorn's defaults (4094 bytes for the request line), so
+such requests are refused before any of them reaches a worker thread.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from gunicorn import util
 
 from relumap_service.config import limit_native_threads, load_config
 from relumap_service.logs import logging_dict
@@ -45,6 +56,42 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 accesslog = None
 errorlog = "-"
 logconfig_dict = logging_dict(_config["LOG_FORMAT"], _config["LOG_LEVEL"])
+
+
+def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Write one of gunicorn's own errors as ``application/problem+json``.
+
+    Parameters
+    ----------
+    sock : socket
+        The client's connection; gunicorn closes it afterwards.
+    status_int : int
+    reason : str
+        The status phrase, such as ``URI Too Long``.
+    mesg : str
+        What gunicorn found, such as ``Request Line is too large (5000 > 4094)``.
+    """
+    slug = reason.lower().replace(" ", "-").replace("'", "")
+    body = json.dumps(
+        {
+            "type": f"https://relumap.dev/problems/{slug}",
+            "title": reason,
+            "status": status_int,
+            "detail": f"{mesg or reason} (refused by the HTTP server before the API)",
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/problem+json\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+# The workers are forked from this process and inherit the replacement.
+util.write_error = write_problem
 
 
 def on_starting(server: Any) -> None:
