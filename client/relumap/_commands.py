@@ -31,8 +31,10 @@ __all__ = [
     "info",
     "knots",
     "models_delete",
+    "models_export",
     "models_list",
     "models_show",
+    "network",
     "plot",
     "predict",
     "regions",
@@ -193,6 +195,22 @@ def models_show(client: Client, args: argparse.Namespace, out: TextIO) -> None:
 def models_delete(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     client.model(args.model).delete()
     _emit(args, out, {"deleted": args.model}, lambda: f"deleted model {args.model}")
+
+
+def models_export(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    path = client.model(args.model).save_onnx(args.file)
+    size = path.stat().st_size
+    _emit(
+        args,
+        out,
+        {"written": str(path), "bytes": size},
+        lambda: f"wrote {path} ({size} bytes, ONNX)",
+    )
+
+
+def network(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    model = client.network(args.file, name=args.name)
+    _emit(args, out, model.to_dict(), lambda: _model_text(model))
 
 
 def _units(pairs: list[tuple[int, int]]) -> str | None:

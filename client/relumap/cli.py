@@ -14,6 +14,8 @@ Examples
     relumap fit 0f3c... --hidden 16 16 --activation relu --wait
     relumap knots 9d6d...
     relumap plot 9d6d... fit.png
+    relumap models export 9d6d... model.onnx
+    relumap network model.onnx
 """
 
 from __future__ import annotations
@@ -130,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", type=int)
     command(sub, "show", run.models_show, "show a model and its metrics").add_argument("model")
     command(sub, "delete", run.models_delete, "delete a model").add_argument("model")
+    p = command(sub, "export", run.models_export, "save a model as an ONNX file (float64)")
+    p.add_argument("model")
+    p.add_argument("file", help="where to write it, say model.onnx")
+    p = command(
+        root,
+        "network",
+        run.network,
+        "store a network from an ONNX file (PyTorch, skl2onnx, relumap) or a JSON weights file",
+    )
+    p.add_argument("file", help="a .onnx or .json file (else told apart by content)")
+    p.add_argument("--name")
 
     p = command(root, "knots", run.knots, "exact knots and pieces of a 1D model")
     p.add_argument("model")

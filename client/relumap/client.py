@@ -25,6 +25,7 @@ import requests
 from urllib3.util import Retry
 
 from relumap import _data
+from relumap._network_files import NetworkSource, network_request
 from relumap._session import (
     DEFAULT_TIMEOUT,
     DEFAULT_URL,
@@ -420,7 +421,7 @@ early_stopping, random_state
 
     def network(
         self,
-        coefs: Sequence[Any] | Weights,
+        coefs: Sequence[Any] | Weights | NetworkSource,
         intercepts: Sequence[Any] | None = None,
         *,
         layout: str = "sklearn",
@@ -435,10 +436,15 @@ early_stopping, random_state
 
         Parameters
         ----------
-        coefs : sequence of array-like, or Weights
+        coefs : sequence of array-like, Weights, mapping, bytes, str or path
             Weight matrices; ``coefs[i]`` has shape (n_in, n_out) in
             scikit-learn's layout, (n_out, n_in) in PyTorch's. A
-            :class:`Weights` (say from ``model.weights()``) gives everything.
+            :class:`Weights` (say from ``model.weights()``) or a weights
+            document (a mapping) gives everything. Bytes are an ONNX model
+            (as ``torch.onnx.export``, skl2onnx or :meth:`Model.onnx` write
+            it); a str or path names an ONNX file or a JSON weights document,
+            told apart by the extension (``.onnx``, ``.json``), else by content.
+            Only ``classes``, ``domain`` (not for ONNX) and ``name`` go with these.
         intercepts : sequence of array-like
             Bias vectors.
         layout : {"sklearn", "torch"}, default="sklearn"
@@ -463,6 +469,22 @@ early_stopping, random_state
         >>> absolute.knots().x  # doctest: +SKIP
         array([0.])
         """
+        if isinstance(coefs, bytes | bytearray | str | os.PathLike | Mapping):
+            defaults = {
+                "intercepts": intercepts is None,
+                "layout": layout == "sklearn",
+                "activation": activation == "relu",
+                "output_activation": output_activation == "identity",
+                "negative_slope": negative_slope == 0.01,
+            }
+            given = [key for key, default in defaults.items() if not default]
+            if given:
+                raise ValidationError(
+                    f"a network file, ONNX bytes or weights document holds the whole "
+                    f"network; leave out {', '.join(given)}"
+                )
+            request = network_request(coefs, classes=classes, domain=domain, name=name)
+            return Model(self, self._json("POST", "/v1/networks", idempotent=True, **request))
         document = _data.network_document(
             coefs,
             intercepts,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -274,6 +276,34 @@ class Model:
                 self._client._json("GET", f"/v1/models/{self.id}/weights")
             )
         return self._weights
+
+    def onnx(self) -> bytes:
+        """Download the model as an ONNX file, to run it in onnxruntime or elsewhere.
+
+        Returns
+        -------
+        bytes
+            An ONNX model in float64 with input ``X`` of shape (N, n_features);
+            its output ``predictions`` (N, n_outputs) for a regressor, or
+            ``probabilities`` (N, n_classes) and ``logits`` for a classifier,
+            equal :meth:`predict` and :meth:`predict_proba` to rounding. Class
+            labels and feature names are in its metadata (``classes``,
+            ``feature_names``, as JSON).
+
+        Examples
+        --------
+        >>> import onnxruntime  # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession(model.onnx())  # doctest: +SKIP
+        >>> session.run(None, {"X": [[0.5]]})[0]  # doctest: +SKIP
+        array([[0.24...]])
+        """
+        return self._client._request("GET", f"/v1/models/{self.id}/model.onnx").content
+
+    def save_onnx(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`onnx` to ``path``; ``client.network(path)`` reads it back."""
+        target = Path(path)
+        target.write_bytes(self.onnx())
+        return target
 
     def knots(self, lo: float | None = None, hi: float | None = None) -> Knots:
         """Exact knots and pieces of a one-input model on ``[lo, hi]``.
