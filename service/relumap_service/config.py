@@ -69,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_METRICS_HOST": "127.0.0.1",
     # Limits on what a client may ask for; reported by GET /v1.
     "MAX_SAMPLES": 100_000,
+    # Input features (columns of X) of a data set or network.
+    "MAX_FEATURES": 64,
     "MAX_HIDDEN_UNITS": 1024,
     "MAX_LAYERS": 8,
     "MAX_ITER": 5000,
@@ -97,6 +99,7 @@ DEFAULTS: dict[str, Any] = {
 # Settings that bound client requests, reported as "limits" by GET /v1.
 LIMIT_KEYS = (
     "MAX_SAMPLES",
+    "MAX_FEATURES",
     "MAX_HIDDEN_UNITS",
     "MAX_LAYERS",
     "MAX_ITER",

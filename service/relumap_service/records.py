@@ -77,6 +77,8 @@ class DatasetRecord(Base):
     X: Mapped[list[list[float]]] = mapped_column(JSON)
     y: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One name per column of X (None in rows stored before names were kept).
+    feature_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelRecord(Base):
@@ -100,6 +102,8 @@ class ModelRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The names of the network's inputs, from its data set or as given.
+    feature_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class IdempotencyRecord(Base):

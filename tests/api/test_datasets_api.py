@@ -61,7 +61,7 @@ def test_csv_body_and_multipart_upload_with_named_target(client: FlaskClient) ->
 @pytest.mark.parametrize(
     ("payload", "fragment"),
     [
-        ({"X": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], "y": [1, 2]}, "3 feature columns"),
+        ({"X": [[1.0] * 65, [1.0] * 65], "y": [1, 2]}, "65 feature columns"),
         ({"X": [[], []], "y": [1, 2]}, "0 feature columns"),
         ({"X": [[1.0]], "y": [1.0]}, "at least 2 samples"),
         ({"X": [[1.0], [2.0, 3.0]], "y": [1, 2]}, "ragged"),

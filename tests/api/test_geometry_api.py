@@ -140,7 +140,7 @@ def test_weights_round_trip_through_networks(client: FlaskClient) -> None:
     ("document", "fragment"),
     [
         ({"coefs": [[[1.0, 2.0]], [[1.0]]], "intercepts": [[0.0, 0.0], [0.0]]}, "expects 1"),
-        ({"coefs": [[[1.0]] * 3, [[1.0]]], "intercepts": [[0.0], [0.0]]}, "3 inputs"),
+        ({"coefs": [[[1.0]] * 65, [[1.0]]], "intercepts": [[0.0], [0.0]]}, "65 inputs"),
         ({"coefs": [[[1.0]]], "intercepts": [[0.0], [0.0]]}, "one intercept vector"),
         (
             {"coefs": [[[1.0]], [[1.0]]], "intercepts": [[0.0], [0.0]], "domain": [1, 0]},

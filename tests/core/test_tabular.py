@@ -21,7 +21,7 @@ def test_hints_regression_for_real_targets_and_classes_for_few_integers() -> Non
         ([], [], "X", "non-empty"),
         ([[1.0]] * 11, [0] * 11, "limit", "limit of 10"),
         ([[1.0], [1.0, 2.0]], [0, 1], "X", "ragged"),
-        ([[1.0, 2.0, 3.0]] * 2, [0, 1], "X", "3 feature columns"),
+        ([[1.0] * 65] * 2, [0, 1], "X", "65 feature columns; relumap takes 1 to 64"),
         ([[1.0]], [0], "X", "at least 2"),
         ([[1.0], [float("inf")]], [0, 1], "X", "row 1"),
         ([[1.0], [2.0]], [0, 1, 2], "y", "3 values"),

@@ -22,7 +22,7 @@ from relumap_service.api.schemas import (
     DeleteDatasetQuerySchema,
 )
 from relumap_service.core.datasets import generate
-from relumap_service.core.tabular import DataError, parse_csv, validate_training_data
+from relumap_service.core.tabular import DataError, read_csv, validate_training_data
 from relumap_service.store import DatasetRecord
 
 blp = Blueprint("datasets", __name__, url_prefix="/v1/datasets", description="Training data")
@@ -44,11 +44,22 @@ _UPLOAD_BODY = {
 
 
 def _store_dataset(
-    name: str, source: str, X: Any, y: Any, generator: dict[str, Any] | None = None
+    name: str,
+    source: str,
+    X: Any,
+    y: Any,
+    generator: dict[str, Any] | None = None,
+    feature_names: list[str] | None = None,
 ) -> DatasetRecord:
     svc = services()
     try:
-        data = validate_training_data(X, y, int(svc.config["MAX_SAMPLES"]))
+        data = validate_training_data(
+            X,
+            y,
+            int(svc.config["MAX_SAMPLES"]),
+            max_features=int(svc.config["MAX_FEATURES"]),
+            feature_names=feature_names,
+        )
     except DataError as exc:
         if exc.field == "limit":
             abort(413, message=exc.message)
@@ -66,6 +77,8 @@ def _store_dataset(
         generator=generator,
         X=data.X.tolist(),
         y=data.y,
+        # Only names that were given are kept; unnamed columns stay positional.
+        feature_names=None if feature_names is None else data.feature_names,
     )
     svc.store.add(record)
     return record
@@ -103,12 +116,12 @@ def _csv_upload(query: dict[str, Any]) -> DatasetRecord:
         target, name = query["target"], query.get("name", "uploaded.csv")
     try:
         text = raw.decode("utf-8-sig")
-        X, y = parse_csv(text, target=target)
+        table = read_csv(text, target=target)
     except UnicodeDecodeError:
         abort(422, message="the CSV is not UTF-8 text", errors={"file": ["not UTF-8"]})
     except DataError as exc:
         abort(422, message=exc.message, errors={exc.field: [exc.message]})
-    return _store_dataset(name, "upload", X, y)
+    return _store_dataset(name, "upload", table.X, table.y, feature_names=table.feature_names)
 
 
 @blp.route("")
@@ -149,7 +162,15 @@ class Datasets(MethodView):
             data = DatasetUploadSchema().load(body)
         except ma.ValidationError as exc:
             abort(422, errors=exc.messages)
-        return _created(_store_dataset(data["name"], "upload", data["X"], data["y"]))
+        return _created(
+            _store_dataset(
+                data["name"],
+                "upload",
+                data["X"],
+                data["y"],
+                feature_names=data.get("feature_names"),
+            )
+        )
 
 
 @blp.route("/generate")

@@ -25,8 +25,8 @@ from relumap_service.api.schemas import (
     RegionsQuerySchema,
     RegionsSchema,
 )
+from relumap_service.api.slices import line_view, plane_view
 from relumap_service.core.boundary import decision_boundary
-from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
 from relumap_service.core.network import Network
 from relumap_service.core.regions import regions_2d
@@ -50,7 +50,7 @@ def default_domain(record: ModelRecord, n_inputs: int) -> tuple[list[float], lis
         return [float(v) for v in np.atleast_1d(lo)], [float(v) for v in np.atleast_1d(hi)]
     dataset = dataset_of(record)
     if dataset is None:
-        return list(UNIT_DOMAIN[0][:n_inputs]), list(UNIT_DOMAIN[1][:n_inputs])
+        return [UNIT_DOMAIN[0][0]] * n_inputs, [UNIT_DOMAIN[1][0]] * n_inputs
     lo, hi = np.asarray(dataset.bounds["min"]), np.asarray(dataset.bounds["max"])
     margin = np.where(hi > lo, (hi - lo) * DOMAIN_MARGIN, 1.0)
     return (lo - margin).tolist(), (hi + margin).tolist()
@@ -104,8 +104,9 @@ class Knots(MethodView):
         The default domain is the training data's interval widened by 10% on each side.
         """
         record = get_model_or_404(model_id)
-        network = _network_for(record, 1, "/knots")
-        (lo,), (hi,) = default_domain(record, 1)
+        full, X_train = succeeded_network(record), training_inputs(record)
+        view = line_view(record, full, args, default_domain(record, full.n_inputs), X_train)
+        network, (lo,), (hi,) = view.network, view.lo, view.hi
         lo, hi = args.get("lo", lo), args.get("hi", hi)
         if not hi > lo:
             abort(
@@ -120,9 +121,8 @@ class Knots(MethodView):
         # The predicted class on each interval between class changes, as labels.
         document["interval_labels"] = _labels(record, document["classes"])
         document["model_id"] = record.id
-        document["diagnostics"] = neuron_diagnostics(
-            network, knots, training_inputs(record)
-        ).to_dict()
+        document["diagnostics"] = view.diagnostics(knots, X_train)
+        document.update(view.document(knots))
         return fast_json(document)
 
 
@@ -147,8 +147,9 @@ class Regions(MethodView):
         decision boundary's segments) for GIS and plotting tools.
         """
         record = get_model_or_404(model_id)
-        network = _network_for(record, 2, "/regions")
-        lo, hi = default_domain(record, 2)
+        full, X_train = succeeded_network(record), training_inputs(record)
+        view = plane_view(record, full, args, default_domain(record, full.n_inputs), X_train)
+        network, lo, hi = view.network, view.lo, view.hi
         box = (
             (args.get("x_min", lo[0]), args.get("y_min", lo[1])),
             (args.get("x_max", hi[0]), args.get("y_max", hi[1])),
@@ -178,7 +179,6 @@ class Regions(MethodView):
         document["model_id"] = record.id
         document["classes"] = (record.result or {}).get("classes")
         document["decision_boundary"] = None if boundary is None else boundary.to_dict()
-        document["diagnostics"] = neuron_diagnostics(
-            network, regions, training_inputs(record)
-        ).to_dict()
+        document["diagnostics"] = view.diagnostics(regions, X_train)
+        document.update(view.document(regions))
         return fast_json(document)

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from relumap_service.api.context import get_model_or_404, page_bounds, services
+from relumap_service.api.features import feature_names_of, prediction_rows
 from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.idempotency import idempotent
 from relumap_service.api.schemas import (
@@ -55,6 +56,11 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
         "finished_at": record.finished_at,
         "attempts": record.attempts,
         "n_features": len(network["coefs"][0]) if network else None,
+        "feature_names": (
+            feature_names_of(record.feature_names, len(network["coefs"][0]))
+            if network
+            else record.feature_names
+        ),
         **{
             key: result.get(key)
             for key in (
@@ -107,7 +113,7 @@ def _check_limits(args: dict[str, Any]) -> None:
         abort(422, errors=errors)
 
 
-def _resolve_task(args: dict[str, Any]) -> str:
+def _resolve_task(args: dict[str, Any]) -> tuple[str, list[str] | None]:
     dataset = services().store.get_dataset(args["dataset_id"])
     if dataset is None:
         abort(404, message=f"no dataset with id {args['dataset_id']!r}")
@@ -128,7 +134,7 @@ def _resolve_task(args: dict[str, Any]) -> str:
             message=f"dataset {dataset.id} has text labels; fit it with task 'classification'",
             errors={"task": ["labels are not numbers"]},
         )
-    return task
+    return task, dataset.feature_names
 
 
 def _wait_for(model_id: str, seconds: float) -> ModelRecord | None:
@@ -169,10 +175,15 @@ class Models(MethodView):
         if wait > svc.config["MAX_WAIT_SECONDS"]:
             abort(422, errors={"wait": [f"at most {svc.config['MAX_WAIT_SECONDS']} seconds"]})
         _check_limits(args)
-        task = _resolve_task(args)
+        task, feature_names = _resolve_task(args)
         params = {key: value for key, value in args.items() if key not in ("dataset_id", "task")}
         record = ModelRecord(
-            dataset_id=args["dataset_id"], source="fit", status="queued", task=task, params=params
+            dataset_id=args["dataset_id"],
+            source="fit",
+            status="queued",
+            task=task,
+            params=params,
+            feature_names=feature_names,
         )
         svc.store.add(record)
         try:
@@ -233,14 +244,8 @@ class Weights(MethodView):
             "classes": record.result.get("classes"),
             "task": record.task,
             "n_features": network.n_inputs,
+            "feature_names": feature_names_of(record.feature_names, network.n_inputs),
         }
-
-
-def _points(args: dict[str, Any]) -> list[list[float]]:
-    if "dataframe_split" in args:
-        rows: list[list[float]] = args["dataframe_split"]["data"]
-        return rows
-    return args["X"] if "X" in args else args["inputs"]
 
 
 # Multiply-adds of one chunk of rows (about 20 ms on one core): memory stays
@@ -335,7 +340,7 @@ class Predict(MethodView):
         """
         record = get_model_or_404(model_id)
         network = succeeded_network(record)
-        rows = _points(args)
+        rows = prediction_rows(args, record.feature_names)
         limit = services().config["MAX_PREDICT_ROWS"]
         if len(rows) > limit:
             abort(

@@ -19,6 +19,7 @@ from relumap_service.api.models import check_network_limits, model_document
 from relumap_service.api.onnx_files import NETWORK_BODY, NetworkQuerySchema, network_arguments
 from relumap_service.api.schemas import ModelSchema
 from relumap_service.core.network import Network
+from relumap_service.core.tabular import DataError, check_feature_names
 from relumap_service.store import ModelRecord
 
 blp = Blueprint("networks", __name__, url_prefix="/v1/networks", description="Manual networks")
@@ -41,7 +42,7 @@ def _domain(value: Any, n_inputs: int) -> list[Any] | None:
             errors={"domain": ["invalid"]},
         )
     assert array is not None
-    return [array[0].tolist(), array[1].tolist()] if n_inputs == 2 else array[:, 0].tolist()
+    return [array[0].tolist(), array[1].tolist()] if n_inputs >= 2 else array[:, 0].tolist()
 
 
 def _classes(network: Network, given: list[Any] | None) -> list[Any] | None:
@@ -90,13 +91,20 @@ class Networks(MethodView):
             )
         except ValueError as exc:
             abort(422, message=str(exc), errors={"coefs": [str(exc)]})
-        if network.n_inputs not in (1, 2):
+        max_features = int(services().config["MAX_FEATURES"])
+        if network.n_inputs > max_features:
             abort(
                 422,
-                message=f"the network takes {network.n_inputs} inputs; relumap maps "
-                "networks of 1 or 2 inputs",
-                errors={"coefs": ["1 or 2 inputs"]},
+                message=f"the network takes {network.n_inputs} inputs; relumap takes "
+                f"at most {max_features} (RELUMAP_MAX_FEATURES)",
+                errors={"coefs": [f"at most {max_features} inputs"]},
             )
+        feature_names = args.get("feature_names")
+        if feature_names is not None:
+            try:
+                feature_names = check_feature_names(feature_names, network.n_inputs)
+            except DataError as exc:
+                abort(422, message=exc.message, errors={exc.field: [exc.message]})
         if network.output_activation == "logistic" and network.n_outputs != 1:
             abort(
                 422,
@@ -124,6 +132,7 @@ class Networks(MethodView):
                 "activation": network.hidden_activation,
             },
             result=result,
+            feature_names=feature_names,
         )
         services().store.add(record)
         return (

@@ -14,6 +14,7 @@ from relumap_service.core.storable import (
     labels_problem,
     text_problem,
 )
+from relumap_service.core.tabular import default_feature_names
 
 __all__ = [
     "DatasetGenerateSchema",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 Number = fields.Float(allow_nan=False)
+# A comma list of up to RELUMAP_MAX_FEATURES numbers in a query parameter.
+SLICE_TEXT_LENGTH = 4000
 
 
 class StrictSchema(ma.Schema):
@@ -106,6 +109,10 @@ class DatasetUploadSchema(StrictSchema):
     name = Text(validate=validate.Length(min=1), load_default="uploaded")
     X = fields.List(fields.List(Number), required=True, metadata={"example": [[0.0], [1.0]]})
     y = Labels(required=True, metadata={"example": [0.0, 1.0]})
+    feature_names = fields.List(
+        Text(),
+        metadata={"description": "one name per column of X", "example": ["age"]},
+    )
 
 
 class DatasetGenerateSchema(StrictSchema):
@@ -139,6 +146,16 @@ class CsvQuerySchema(StrictSchema):
     name = Text(validate=validate.Length(min=1))
 
 
+def _reported_names(record: Any) -> list[str]:
+    """Return a data set's feature names: those stored, else `x` or `x1, x2, ...`."""
+
+    def get(key: str) -> Any:
+        return record.get(key) if isinstance(record, dict) else getattr(record, key)
+
+    names, n_features = get("feature_names"), get("n_features")
+    return list(names) if names else default_feature_names(n_features)
+
+
 class BoundsSchema(ma.Schema):
     """The bounding box of the inputs."""
 
@@ -159,6 +176,10 @@ class DatasetSummarySchema(ma.Schema):
     bounds = fields.Nested(BoundsSchema)
     generator = fields.Dict(allow_none=True)
     created_at = fields.DateTime()
+    feature_names = fields.Function(
+        lambda record: _reported_names(record),
+        metadata={"description": "as uploaded, else x or x1, x2, ...", "type": "array"},
+    )
 
 
 class DatasetSchema(DatasetSummarySchema):
@@ -225,6 +246,7 @@ class ModelSchema(ma.Schema):
     finished_at = fields.DateTime(allow_none=True)
     attempts = fields.Integer(strict=True)
     n_features = fields.Integer(strict=True, allow_none=True)
+    feature_names = fields.List(fields.String(), allow_none=True)
     classes = fields.List(Label(), allow_none=True)
     n_iter = fields.Integer(strict=True, allow_none=True)
     converged = fields.Boolean(allow_none=True)
@@ -265,6 +287,7 @@ class WeightsSchema(ma.Schema):
     classes = fields.List(Label(), allow_none=True)
     task = fields.String()
     n_features = fields.Integer(strict=True)
+    feature_names = fields.List(fields.String())
 
 
 class DataframeSplitSchema(StrictSchema):
@@ -279,15 +302,23 @@ class PredictSchema(StrictSchema):
     """Points to predict: `X`, or MLflow's `inputs` or `dataframe_split`."""
 
     X = fields.List(fields.List(Number))
-    inputs = fields.List(fields.List(Number))
+    inputs = fields.Raw(
+        metadata={"description": "rows, or a dict of columns {feature name: [values]}"}
+    )
     dataframe_split = fields.Nested(DataframeSplitSchema)
+    dataframe_records = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.Raw()),
+        metadata={"description": "one {feature name: value} per row"},
+    )
 
     @ma.validates_schema
     def _one_input(self, data: dict[str, Any], **kwargs: Any) -> None:
-        given = [key for key in ("X", "inputs", "dataframe_split") if key in data]
+        inputs = ("X", "inputs", "dataframe_split", "dataframe_records")
+        given = [key for key in inputs if key in data]
         if len(given) != 1:
             raise ma.ValidationError(
-                "give exactly one of 'X', 'inputs' or 'dataframe_split'", field_name="X"
+                "give exactly one of 'X', 'inputs', 'dataframe_split' or 'dataframe_records'",
+                field_name="X",
             )
 
 
@@ -350,6 +381,13 @@ class KnotsQuerySchema(StrictSchema):
         metadata={"description": "stop with a 422 beyond this many pieces (at most "
                   "RELUMAP_MAX_PIECES)"},
     )
+    axis = Text(metadata={"description": "slice along this feature (index or name)"})
+    at = Text(
+        max_length=SLICE_TEXT_LENGTH,
+        metadata={"description": "reference point: median, mean, row:K or d numbers"},
+    )
+    start = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "segment start"})
+    end = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "segment end"})
 
 
 class RegionsQuerySchema(StrictSchema):
@@ -361,6 +399,14 @@ class RegionsQuerySchema(StrictSchema):
     y_max = fields.Float(validate=validate.Range(-1e12, 1e12))
     max_regions = fields.Integer(validate=validate.Range(min=1))
     format = Text(load_default="json", validate=validate.OneOf(["json", "geojson"]))
+    axes = Text(metadata={"description": "slice along these two features: I,J"})
+    at = Text(
+        max_length=SLICE_TEXT_LENGTH,
+        metadata={"description": "reference point: median, mean, row:K or d numbers"},
+    )
+    origin = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "plane origin"})
+    u = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "first direction"})
+    v = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "second direction"})
 
 
 class DiagnosticsSchema(ma.Schema):
@@ -377,8 +423,41 @@ class DiagnosticsSchema(ma.Schema):
     affine_on_domain = fields.Dict(allow_none=True)
 
 
-class KnotsSchema(ma.Schema):
-    """Knots, breakpoints and affine pieces of a one-input network on `[lo, hi]`."""
+class SliceSchema(ma.Schema):
+    """The line or plane a slice lies on: `origin + coords @ directions` in input space."""
+
+    kind = fields.String(metadata={"description": "axis, segment, axes or plane"})
+    origin = fields.List(fields.Float())
+    directions = fields.List(fields.List(fields.Float()))
+    reference = fields.List(
+        fields.Float(), allow_none=True, metadata={"description": "the point of ?at="}
+    )
+    at = fields.String(allow_none=True)
+    axes = fields.List(fields.Integer(), allow_none=True)
+
+
+SLICE_FIELDS = {
+    "feature_names": fields.List(fields.String()),
+    "axis_names": fields.List(
+        fields.String(), metadata={"description": "name of each slice coordinate"}
+    ),
+    "slice": fields.Nested(SliceSchema, allow_none=True),
+    "gradients_full": fields.List(
+        fields.List(fields.List(fields.Float())),
+        allow_none=True,
+        metadata={"description": "piece x output x feature: the map in all inputs"},
+    ),
+    "intercepts_full": fields.List(fields.List(fields.Float()), allow_none=True),
+}
+
+
+class KnotsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
+    """Knots, breakpoints and affine pieces on `[lo, hi]`: of one input, or of a line slice."""
+
+    knots_full = fields.List(
+        fields.List(fields.Float()),
+        metadata={"description": "on a slice: each knot as a point of input space"},
+    )
 
     model_id = fields.String()
     lo = fields.Float()
@@ -416,7 +495,7 @@ class DecisionBoundarySchema(ma.Schema):
     classes = fields.List(fields.List(fields.Integer()))
 
 
-class RegionsSchema(ma.Schema):
+class RegionsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     """Activation regions: polygons (`vertices` sliced by `offsets`) and affine maps."""
 
     model_id = fields.String()
@@ -467,3 +546,4 @@ class NetworkInSchema(StrictSchema):
     name = Text(validate=validate.Length(min=1))
     task = Text(validate=validate.OneOf(["regression", "classification"]))
     n_features = WholeNumber()
+    feature_names = fields.List(Text(), metadata={"description": "one name per input"})

@@ -10,17 +10,30 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.storable import label_problem, labels_problem
 
-__all__ = ["DataError", "TrainingData", "parse_csv", "validate_training_data"]
+__all__ = [
+    "CsvTable",
+    "DataError",
+    "TrainingData",
+    "check_feature_names",
+    "default_feature_names",
+    "parse_csv",
+    "read_csv",
+    "validate_training_data",
+]
 
 # Integer-valued targets with at most this many distinct values suggest classes.
 MAX_HINT_CLASSES = 10
+# The default of RELUMAP_MAX_FEATURES.
+MAX_FEATURES = 64
+# Longest feature name kept.
+MAX_NAME_LENGTH = 200
 
 
 class DataError(ValueError):
@@ -39,18 +52,22 @@ class TrainingData:
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Finite float64 inputs, ``n_features`` 1 or 2.
+        Finite float64 inputs.
     y : list
         Targets as given: numbers, or labels (strings allowed).
     task_hint : {"regression", "classification"}
     classes : list or None
         Sorted distinct labels when the hint is classification.
+    feature_names : list of str
+        One distinct name per column of ``X``: as given, else
+        :func:`default_feature_names`.
     """
 
     X: NDArray[np.float64]
     y: list[Any]
     task_hint: Literal["regression", "classification"]
     classes: list[Any] | None
+    feature_names: list[str]
 
     @property
     def bounds(self) -> dict[str, list[float]]:
@@ -62,17 +79,69 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def validate_training_data(X: Any, y: Sequence[Any], max_samples: int) -> TrainingData:
+def default_feature_names(n_features: int) -> list[str]:
+    """Names of unnamed features: ``x`` for one, else ``x1, x2, ...``.
+
+    Examples
+    --------
+    >>> default_feature_names(1), default_feature_names(3)
+    (['x'], ['x1', 'x2', 'x3'])
+    """
+    return ["x"] if n_features == 1 else [f"x{i + 1}" for i in range(n_features)]
+
+
+def check_feature_names(names: Sequence[Any], n_features: int) -> list[str]:
+    """Check one distinct, non-empty name per feature; return them without outer spaces.
+
+    Raises
+    ------
+    DataError
+        With field ``"feature_names"``.
+    """
+    if len(names) != n_features:
+        raise DataError(
+            "feature_names",
+            f"{len(names)} feature names {list(names)} for {n_features} feature columns; "
+            "give one name per column of X",
+        )
+    bad = [n for n in names if not isinstance(n, str) or not n.strip() or len(n) > MAX_NAME_LENGTH]
+    if bad:
+        raise DataError(
+            "feature_names",
+            f"feature names must be non-empty strings of at most {MAX_NAME_LENGTH} "
+            f"characters; got {bad[:5]}",
+        )
+    stripped = [n.strip() for n in names]
+    repeated = sorted({n for n in stripped if stripped.count(n) > 1})
+    if repeated:
+        raise DataError(
+            "feature_names", f"feature names {repeated} repeat; give every column its own name"
+        )
+    return stripped
+
+
+def validate_training_data(
+    X: Any,
+    y: Sequence[Any],
+    max_samples: int,
+    *,
+    max_features: int = MAX_FEATURES,
+    feature_names: Sequence[Any] | None = None,
+) -> TrainingData:
     """Check inputs and targets and infer the task.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Numbers, ``n_features`` 1 or 2, all rows of the same length.
+        Numbers, all rows of the same length, ``n_features <= max_features``.
     y : sequence of length n_samples
         All numbers (regression or integer labels) or all strings/booleans (labels).
     max_samples : int
         The configured limit; more samples raise ``DataError`` with field ``"limit"``.
+    max_features : int, default=64
+        The configured limit on the columns of ``X`` (``RELUMAP_MAX_FEATURES``).
+    feature_names : sequence of str, optional
+        One distinct name per column; default :func:`default_feature_names`.
 
     Returns
     -------
@@ -94,10 +163,17 @@ def validate_training_data(X: Any, y: Sequence[Any], max_samples: int) -> Traini
     if len(widths) != 1:
         raise DataError("X", f"rows of X have different lengths {sorted(widths)}; X is ragged")
     n_features = widths.pop()
-    if n_features not in (1, 2):
+    if not 1 <= n_features <= max_features:
         raise DataError(
-            "X", f"X has {n_features} feature columns; relumap maps 1 or 2 input features"
+            "X",
+            f"X has {n_features} feature columns; relumap takes 1 to {max_features} "
+            "(RELUMAP_MAX_FEATURES)",
         )
+    names = (
+        default_feature_names(n_features)
+        if feature_names is None
+        else check_feature_names(feature_names, n_features)
+    )
     if any(not _is_number(v) for row in X for v in row) and not isinstance(X, np.ndarray):
         raise DataError("X", "X must contain numbers only")
     array = np.asarray(X, dtype=np.float64)
@@ -124,9 +200,9 @@ def validate_training_data(X: Any, y: Sequence[Any], max_samples: int) -> Traini
         distinct = np.unique(values)
         if np.all(values == np.round(values)) and distinct.size <= MAX_HINT_CLASSES:
             classes = [int(v) if float(v).is_integer() else float(v) for v in distinct]
-            return TrainingData(array, [int(v) for v in values], "classification", classes)
-        return TrainingData(array, values.tolist(), "regression", None)
-    return TrainingData(array, labels, "classification", sorted(set(labels)))
+            return TrainingData(array, [int(v) for v in values], "classification", classes, names)
+        return TrainingData(array, values.tolist(), "regression", None, names)
+    return TrainingData(array, labels, "classification", sorted(set(labels)), names)
 
 
 def _number_or_label(text: str) -> float | str:
@@ -137,8 +213,22 @@ def _number_or_label(text: str) -> float | str:
     return int(value) if value.is_integer() and math.isfinite(value) else value
 
 
+class CsvTable(NamedTuple):
+    """A CSV read into feature names, feature rows and targets."""
+
+    feature_names: list[str]
+    X: list[list[float]]
+    y: list[Any]
+
+
 def parse_csv(text: str, target: str = "y") -> tuple[list[list[float]], list[Any]]:
-    """Read a CSV with a header row into feature rows and targets.
+    """Read a CSV with a header row into feature rows and targets (see :func:`read_csv`)."""
+    table = read_csv(text, target)
+    return table.X, table.y
+
+
+def read_csv(text: str, target: str = "y") -> CsvTable:
+    r"""Read a CSV with a header row into feature names, feature rows and targets.
 
     Parameters
     ----------
@@ -149,13 +239,19 @@ def parse_csv(text: str, target: str = "y") -> tuple[list[list[float]], list[Any
 
     Returns
     -------
-    X : list of list of float
-    y : list
-        Numbers where every target parses as a number, else the labels as strings.
+    CsvTable
+        ``feature_names``: the header's other columns, in order; ``X``: list of
+        list of float; ``y``: numbers where every target parses as a number,
+        else the labels as strings.
 
     Raises
     ------
     DataError
+
+    Examples
+    --------
+    >>> read_csv("age,income,y\n30,2.5,1\n40,3.0,0\n")
+    CsvTable(feature_names=['age', 'income'], X=[[30.0, 2.5], [40.0, 3.0]], y=[1, 0])
     """
     try:
         # newline="" lets the csv module read \r, \n and \r\n line ends alike.
@@ -187,6 +283,7 @@ def parse_csv(text: str, target: str = "y") -> tuple[list[list[float]], list[Any
             raise DataError("file", f"CSV line {line} has a non-numeric feature: {row}") from None
         raw_y.append(row[column].strip())
     parsed = [_number_or_label(v) for v in raw_y]
+    names = [header[i] for i in features]
     if any(isinstance(v, str) for v in parsed):
-        return X, raw_y
-    return X, parsed
+        return CsvTable(names, X, raw_y)
+    return CsvTable(names, X, parsed)
