@@ -98,6 +98,9 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             args=CHROMIUM_ARGS,
             headless=True,
             viewport={"width": 1366, "height": 900},
+            # Playwright evaluates wait_for_function's predicates with eval, which the
+            # page's Content-Security-Policy forbids; test_csp_browser.py enforces it.
+            bypass_csp=True,
         )
         try:
             yield context
