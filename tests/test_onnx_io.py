@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import onnx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -372,3 +374,35 @@ def test_the_module_needs_no_web_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+_VALID = [
+    network_to_onnx(network("binary-leaky"), classes=["a", "b"]),
+    torch_style_mlp(*random_layers([3, 4, 2]), final="Softmax", flatten=True).SerializeToString(),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    which=st.sampled_from([0, 1]),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6),
+    cut=st.integers(0, 10**6),
+)
+def test_damaged_files_fail_as_import_errors(which: int, edits, cut: int) -> None:
+    data = bytearray(_VALID[which])
+    for position, value in edits:
+        data[position % len(data)] = value
+    damaged = bytes(data[: max(1, len(data) - cut % 64)])
+    try:
+        found = network_from_onnx(damaged)
+    except OnnxImportError as exc:
+        assert str(exc)
+    else:
+        assert found.network.n_inputs >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_fail_as_import_errors(data: bytes) -> None:
+    with pytest.raises(OnnxImportError):
+        network_from_onnx(data)

@@ -95,8 +95,8 @@ class OnnxImportError(ValueError):
 
     def __init__(self, message: str, node: Any = None) -> None:
         super().__init__(message)
-        self.node: str | None = None if node is None else str(node.name)
-        self.op_type: str | None = None if node is None else str(node.op_type)
+        self.node: str | None = None if node is None else str(node.name)[:200]
+        self.op_type: str | None = None if node is None else str(node.op_type)[:200]
 
 
 @dataclass(frozen=True)
@@ -238,8 +238,15 @@ def network_to_onnx(
 
 
 # -- import -------------------------------------------------------------------------------
+def _name(text: str, limit: int = 80) -> str:
+    """Quote a name from the file, cut short: error messages echo it."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _where(node: onnx.NodeProto) -> str:
-    return f"node {node.name or '(unnamed)'!r} ({node.op_type})"
+    return (
+        f"node {_name(node.name) if node.name else '(unnamed)'} ({_name(node.op_type, 40)[1:-1]})"
+    )
 
 
 def _attribute(node: onnx.NodeProto, name: str, default: Any) -> Any:
@@ -252,13 +259,13 @@ def _attribute(node: onnx.NodeProto, name: str, default: Any) -> Any:
 def _array(tensor: onnx.TensorProto) -> np.ndarray:
     if tensor.data_location == TensorProto.EXTERNAL:
         raise OnnxImportError(
-            f"tensor {tensor.name!r} is stored in an external file; save the model with its "
+            f"tensor {_name(tensor.name)} is stored in an external file; save the model with its "
             "weights inside (onnx.save_model(..., save_as_external_data=False))"
         )
     try:
         return np.asarray(numpy_helper.to_array(tensor))
     except Exception as exc:
-        raise OnnxImportError(f"tensor {tensor.name!r} cannot be read: {exc}") from None
+        raise OnnxImportError(f"tensor {_name(tensor.name)} cannot be read: {exc}") from None
 
 
 def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -282,14 +289,14 @@ def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
 def _weights(values: dict[str, np.ndarray], name: str, node: onnx.NodeProto) -> FloatArray:
     if name not in values:
         raise OnnxImportError(
-            f"{_where(node)} multiplies or adds {name!r}, which is not a constant; relumap "
+            f"{_where(node)} multiplies or adds {_name(name)}, which is not a constant; relumap "
             "imports a chain of layers with constant weights, without branches or residual "
             "connections",
             node,
         )
     array = values[name]
     if array.dtype.kind not in "fiu":
-        raise OnnxImportError(f"{_where(node)} has {array.dtype} weights {name!r}", node)
+        raise OnnxImportError(f"{_where(node)} has {array.dtype} weights {_name(name)}", node)
     # float16 and float32 to float64 is exact.
     return np.asarray(array, dtype=np.float64)
 
@@ -434,9 +441,9 @@ def _source(graph: onnx.GraphProto, values: dict[str, np.ndarray]) -> tuple[str,
     """Return the input's name, element type and width (None when not declared)."""
     inputs = [value for value in graph.input if value.name not in values]
     if len(inputs) != 1:
-        names = [value.name for value in inputs]
+        names = ", ".join(_name(value.name) for value in inputs[:5])
         raise OnnxImportError(
-            f"the graph has {len(inputs)} inputs {names}; relumap imports a network with "
+            f"the graph has {len(inputs)} inputs ({names}); relumap imports a network with "
             "one input tensor"
         )
     source = inputs[0]
@@ -444,7 +451,7 @@ def _source(graph: onnx.GraphProto, values: dict[str, np.ndarray]) -> tuple[str,
     if not source.type.HasField("tensor_type") or tensor_type.elem_type not in _FLOAT_TYPES:
         kind = TensorProto.DataType.Name(tensor_type.elem_type) if tensor_type else "no tensor"
         raise OnnxImportError(
-            f"input {source.name!r} holds {kind}; relumap imports networks of float inputs"
+            f"input {_name(source.name)} holds {kind}; relumap imports networks of float inputs"
         )
     precision = TensorProto.DataType.Name(tensor_type.elem_type).lower()
     precision = {"float": "float32", "double": "float64"}.get(precision, precision)
@@ -489,12 +496,13 @@ def _post_processing(
     table, ``ZipMap``, ``Reshape`` and ``Cast``: none changes a probability.
     """
     seen: list[onnx.NodeProto] = []
+    seen_ids: set[int] = set()
     labels: list[Any] | None = None
     complement: str | None = None
     queue = [probabilities]
     while queue:
         for node in consumers.get(queue.pop(), []):
-            if any(node is other for other in seen):
+            if id(node) in seen_ids:
                 continue
             where = _where(node)
             if node.op_type not in LABEL_OPS:
@@ -536,6 +544,7 @@ def _post_processing(
             if node.op_type == "ArrayFeatureExtractor" and node.input[0] in values:
                 labels = labels or _labels(values[node.input[0]])
             seen.append(node)
+            seen_ids.add(id(node))
             queue += [name for name in node.output if name]
     return seen, labels
 
@@ -628,12 +637,17 @@ def _step(node: onnx.NodeProto, tensor: str, layers: _Layers, values: dict[str, 
 
 
 def _check_coverage(
-    graph: onnx.GraphProto, visited: list[onnx.NodeProto], end: str, output_activation: str
+    graph: onnx.GraphProto,
+    nodes: list[onnx.NodeProto],
+    visited: list[onnx.NodeProto],
+    end: str,
+    output_activation: str,
 ) -> None:
     """Every node lies on the chain or its label outputs, and the outputs come from them."""
     produced = {name for node in visited for name in node.output}
-    for node in graph.node:
-        if node.op_type == "Constant" or any(node is other for other in visited):
+    visited_ids = {id(node) for node in visited}
+    for node in nodes:
+        if node.op_type == "Constant" or id(node) in visited_ids:
             continue
         raise OnnxImportError(
             f"{_where(node)} is not on the chain from the input to the output; relumap "
@@ -644,8 +658,8 @@ def _check_coverage(
     stray = [name for name in outputs if name not in produced]
     if stray or not outputs:
         raise OnnxImportError(
-            f"graph outputs {stray} are not computed by the chain of layers; relumap imports "
-            "a network whose outputs all follow from its input"
+            f"graph outputs {', '.join(map(_name, stray[:5]))} are not computed by the chain "
+            "of layers; relumap imports a network whose outputs all follow from its input"
         )
     if output_activation == "identity" and end not in outputs:
         raise OnnxImportError(
@@ -672,12 +686,29 @@ def network_from_onnx(data: bytes) -> ImportedNetwork:
         error names the node and its operator), or the graph is not a single
         chain of layers from its input to its output.
     """
+    try:
+        # Damaged weights may hold NaN: the network's own checks refuse them.
+        with np.errstate(all="ignore"):
+            return _read(data)
+    except OnnxImportError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as exc:
+        # A file can be valid protobuf and still break ONNX's rules (a node
+        # without outputs, an attribute of the wrong type): that is bad input.
+        raise OnnxImportError(
+            f"the ONNX model is malformed ({type(exc).__name__}: {str(exc)[:200]}); check it "
+            "with onnx.checker.check_model"
+        ) from None
+
+
+def _read(data: bytes) -> ImportedNetwork:
     model = _load(data)
     graph = model.graph
     values = _constants(graph)
     source, precision, n_inputs = _source(graph, values)
+    nodes = list(graph.node)
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
-    for node in graph.node:
+    for node in nodes:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             continue
         if node.domain not in _DOMAINS or node.op_type not in CHAIN_OPS + LABEL_OPS:
@@ -694,6 +725,7 @@ def network_from_onnx(data: bytes) -> ImportedNetwork:
     layers = _Layers()
     output_activation = "identity"
     chain: list[onnx.NodeProto] = []
+    chain_ids: set[int] = set()
     tensor = source
     while output_activation == "identity" and consumers.get(tensor):
         users = consumers[tensor]
@@ -701,23 +733,25 @@ def network_from_onnx(data: bytes) -> ImportedNetwork:
         if leaky is not None:
             layers.activate("leaky_relu", leaky[0], leaky[2])
             chain += leaky[1:]
+            chain_ids.update(id(node) for node in leaky[1:])
             tensor = leaky[2].output[0]
             continue
         if len(users) > 1:
-            named = ", ".join(_where(user) for user in users)
+            named = ", ".join(_where(user) for user in users[:5])
             raise OnnxImportError(
-                f"tensor {tensor!r} feeds {len(users)} nodes ({named}); relumap imports a "
+                f"tensor {_name(tensor)} feeds {len(users)} nodes ({named}); relumap imports a "
                 "chain of layers, without branches or residual connections",
                 users[1],
             )
         node = users[0]
-        if any(node is other for other in chain):
+        if id(node) in chain_ids:
             raise OnnxImportError(f"{_where(node)} is part of a cycle", node)
         output_activation = _step(node, tensor, layers, values)
         chain.append(node)
+        chain_ids.add(id(node))
         tensor = node.output[0]
     labels_nodes, labels = _post_processing(tensor, output_activation, consumers, values)
-    _check_coverage(graph, chain + labels_nodes, tensor, output_activation)
+    _check_coverage(graph, nodes, chain + labels_nodes, tensor, output_activation)
     coefs, intercepts, hidden, slope = layers.fold(n_inputs)
     try:
         network = Network(coefs, intercepts, hidden, output_activation, negative_slope=slope)
@@ -725,7 +759,8 @@ def network_from_onnx(data: bytes) -> ImportedNetwork:
         raise OnnxImportError(f"the weights do not form a network: {exc}") from None
     if n_inputs is not None and n_inputs != network.n_inputs:
         raise OnnxImportError(
-            f"input {source!r} has {n_inputs} features but the first layer takes {network.n_inputs}"
+            f"input {_name(source)} has {n_inputs} features but the first layer takes "
+            f"{network.n_inputs}"
         )
     n_classes = 2 if output_activation == "logistic" else network.n_outputs
     classes = labels if labels is not None else _metadata(model, "classes")
