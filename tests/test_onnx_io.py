@@ -406,3 +406,32 @@ def test_damaged_files_fail_as_import_errors(which: int, edits, cut: int) -> Non
 def test_random_bytes_fail_as_import_errors(data: bytes) -> None:
     with pytest.raises(OnnxImportError):
         network_from_onnx(data)
+
+
+def test_dynamo_style_linear_with_a_transposed_weight() -> None:
+    # torch.onnx.export(..., dynamo=True) writes nn.Linear through torchlib's
+    # aten_linear: MatMul(x, Transpose(weight, perm=[1, 0])) then Add.
+    weights, biases = random_layers([2, 6, 1], seed=12)
+    inits = {f"l{i}.weight": w for i, w in enumerate(weights)}
+    inits.update({f"l{i}.bias": b for i, b in enumerate(biases)})
+    nodes = []
+    tensor = "x"
+    for i in range(2):
+        nodes += [
+            helper.make_node("Transpose", [f"l{i}.weight"], [f"wt{i}"], name=f"t{i}", perm=[1, 0]),
+            helper.make_node("MatMul", [tensor, f"wt{i}"], [f"m{i}"], name=f"matmul{i}"),
+            helper.make_node("Add", [f"m{i}", f"l{i}.bias"], [f"a{i}"], name=f"add{i}"),
+        ]
+        tensor = f"a{i}"
+        if i == 0:
+            nodes.append(helper.make_node("Relu", [tensor], ["h"], name="relu"))
+            tensor = "h"
+    nodes[-1].output[0] = "y"
+    model = chain_graph(nodes, inits)
+    X = points(2)
+    got = network_from_onnx(model.SerializeToString()).network
+    np.testing.assert_allclose(got.predict(X), run(model, X)[0], rtol=0, atol=1e-9)
+    # A Transpose of the data itself is not a layer.
+    nodes.insert(0, helper.make_node("Transpose", ["x"], ["xt"], name="flip", perm=[1, 0]))
+    nodes[3].input[0] = "xt"
+    assert refused(chain_graph(nodes, inits), "'flip'").op_type == "Transpose"

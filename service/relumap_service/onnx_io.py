@@ -268,12 +268,32 @@ def _array(tensor: onnx.TensorProto) -> np.ndarray:
         raise OnnxImportError(f"tensor {_name(tensor.name)} cannot be read: {exc}") from None
 
 
+def _folded(node: onnx.NodeProto, values: dict[str, np.ndarray]) -> bool:
+    """Whether the node only computes a constant (its value is in ``values``)."""
+    return (
+        node.op_type in ("Constant", "Transpose")
+        and node.domain in ("", "ai.onnx")
+        and len(node.output) == 1
+        and node.output[0] in values
+    )
+
+
 def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    """Return the initializers and the outputs of ``Constant`` nodes, by name."""
+    """Return the initializers and the outputs of ``Constant`` nodes, by name.
+
+    A ``Transpose`` of a constant is folded too: PyTorch's dynamo exporter
+    writes ``nn.Linear`` as ``MatMul(x, Transpose(weight))`` + ``Add``.
+    """
     found = {tensor.name: tensor for tensor in graph.initializer}
     values = {name: _array(tensor) for name, tensor in found.items()}
     for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+        if node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+            continue
+        if node.op_type == "Transpose" and len(node.input) == 1 and node.input[0] in values:
+            array = values[node.input[0]]
+            perm = _attribute(node, "perm", None)
+            values[node.output[0]] = np.transpose(array, None if perm is None else list(perm))
+        if node.op_type == "Constant":
             value = _attribute(node, "value", None)
             if value is None:
                 for key in ("value_float", "value_floats", "value_int", "value_ints"):
@@ -638,6 +658,7 @@ def _step(node: onnx.NodeProto, tensor: str, layers: _Layers, values: dict[str, 
 
 def _check_coverage(
     graph: onnx.GraphProto,
+    values: dict[str, np.ndarray],
     nodes: list[onnx.NodeProto],
     visited: list[onnx.NodeProto],
     end: str,
@@ -647,7 +668,7 @@ def _check_coverage(
     produced = {name for node in visited for name in node.output}
     visited_ids = {id(node) for node in visited}
     for node in nodes:
-        if node.op_type == "Constant" or id(node) in visited_ids:
+        if _folded(node, values) or id(node) in visited_ids:
             continue
         raise OnnxImportError(
             f"{_where(node)} is not on the chain from the input to the output; relumap "
@@ -709,7 +730,7 @@ def _read(data: bytes) -> ImportedNetwork:
     nodes = list(graph.node)
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
     for node in nodes:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+        if _folded(node, values):
             continue
         if node.domain not in _DOMAINS or node.op_type not in CHAIN_OPS + LABEL_OPS:
             domain = f" in domain {node.domain!r}" if node.domain not in _DOMAINS else ""
@@ -751,7 +772,7 @@ def _read(data: bytes) -> ImportedNetwork:
         chain_ids.add(id(node))
         tensor = node.output[0]
     labels_nodes, labels = _post_processing(tensor, output_activation, consumers, values)
-    _check_coverage(graph, nodes, chain + labels_nodes, tensor, output_activation)
+    _check_coverage(graph, values, nodes, chain + labels_nodes, tensor, output_activation)
     coefs, intercepts, hidden, slope = layers.fold(n_inputs)
     try:
         network = Network(coefs, intercepts, hidden, output_activation, negative_slope=slope)
