@@ -137,6 +137,9 @@ def _worker(args: argparse.Namespace) -> int:
 
     config = load_config()
     configure_logging(config["LOG_FORMAT"], config["LOG_LEVEL"])
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
     from relumap_service.worker import WorkerStartError, run_worker
 
     port = args.metrics_port if args.metrics_port is not None else config["WORKER_METRICS_PORT"]
@@ -151,6 +154,11 @@ def _worker(args: argparse.Namespace) -> int:
     except WorkerStartError as exc:
         print(f"relumap-service worker: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        where = make_url(config["DATABASE_URL"]).render_as_string(hide_password=True)
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"relumap-service worker: cannot open the database {where}: {first}", file=sys.stderr)
+        return 1
 
 
 def _migrate(args: argparse.Namespace) -> int:

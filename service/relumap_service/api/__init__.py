@@ -18,6 +18,7 @@ from relumap_service.api import (
     plots,
 )
 from relumap_service.api.errors import ProblemApi
+from relumap_service.api.outages import init_outages
 from relumap_service.api.heavy_work import init_heavy_work
 
 __all__ = ["init_api"]
@@ -37,6 +38,7 @@ def init_api(app: Flask) -> ProblemApi:
     """Register the blueprints and the OpenAPI document on `app`."""
     app.url_map.converters["id"] = IdConverter
     api = ProblemApi(app)
+    init_outages(app)
     init_heavy_work(app)
     api.register_converter(IdConverter, _id_schema)
     for blueprint in (meta.blp, datasets.blp, models.blp, geometry.blp, networks.blp):
