@@ -180,6 +180,10 @@ HOSTILE_UPLOADS = {
         {"data": b"x,y\n0,a\x00b\n1,c\n", "content_type": "text/csv"},
         "y",
     ),
+    "NUL in a CSV column name": (
+        {"data": b"x\x00,y\n0,1\n1,2\n", "content_type": "text/csv"},
+        "feature_names",
+    ),
     "NUL in the target query": (
         {"data": b"x,y\n0,1\n1,2\n", "content_type": "text/csv", "query_string": "target=y%00"},
         "target",

@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap_service.core.storable import label_problem, labels_problem
+from relumap_service.core.storable import label_problem, labels_problem, text_problem
 
 __all__ = [
     "CsvTable",
@@ -104,12 +104,16 @@ def check_feature_names(names: Sequence[Any], n_features: int) -> list[str]:
             f"{len(names)} feature names {list(names)} for {n_features} feature columns; "
             "give one name per column of X",
         )
-    bad = [n for n in names if not isinstance(n, str) or not n.strip() or len(n) > MAX_NAME_LENGTH]
+    bad = [
+        n
+        for n in names
+        if not isinstance(n, str) or not n.strip() or text_problem(n, MAX_NAME_LENGTH) is not None
+    ]
     if bad:
         raise DataError(
             "feature_names",
             f"feature names must be non-empty strings of at most {MAX_NAME_LENGTH} "
-            f"characters; got {bad[:5]}",
+            f"characters, valid Unicode without NUL; got {bad[:5]}",
         )
     stripped = [n.strip() for n in names]
     repeated = sorted({n for n in stripped if stripped.count(n) > 1})
