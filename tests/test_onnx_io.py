@@ -435,3 +435,11 @@ def test_dynamo_style_linear_with_a_transposed_weight() -> None:
     nodes.insert(0, helper.make_node("Transpose", ["x"], ["xt"], name="flip", perm=[1, 0]))
     nodes[3].input[0] = "xt"
     assert refused(chain_graph(nodes, inits), "'flip'").op_type == "Transpose"
+
+
+@pytest.mark.parametrize(
+    ("final", "n_out", "words"), [("Sigmoid", 3, "3 outputs"), ("Softmax", 1, "one output")]
+)
+def test_output_activations_need_a_sensible_width(final: str, n_out: int, words: str) -> None:
+    weights, biases = random_layers([2, 4, n_out])
+    refused(torch_style_mlp(weights, biases, final=final), words)

@@ -783,6 +783,13 @@ def _read(data: bytes) -> ImportedNetwork:
             f"input {_name(source)} has {n_inputs} features but the first layer takes "
             f"{network.n_inputs}"
         )
+    if output_activation == "logistic" and network.n_outputs != 1:
+        raise OnnxImportError(
+            f"the Sigmoid applies to {network.n_outputs} outputs (several yes/no labels); "
+            "relumap takes a Sigmoid over one output (two classes) or a Softmax"
+        )
+    if output_activation == "softmax" and network.n_outputs < 2:
+        raise OnnxImportError("the Softmax applies to one output, which it maps to 1")
     n_classes = 2 if output_activation == "logistic" else network.n_outputs
     classes = labels if labels is not None else _metadata(model, "classes")
     if output_activation == "identity":

@@ -254,3 +254,13 @@ def test_openapi_documents_onnx_both_ways(client: FlaskClient) -> None:
     assert {"application/json", ONNX, "multipart/form-data"} <= set(body)
     answer = spec["paths"]["/v1/models/{model_id}/model.onnx"]["get"]["responses"]["200"]
     assert ONNX in answer["content"]
+
+
+def test_labels_and_names_from_a_file_get_the_checks_of_a_json_body(client: FlaskClient) -> None:
+    net = Network(*random_layers([2, 3, 1], torch_layout=False), output_activation="logistic")
+    response = post_onnx(client, network_to_onnx(net, classes=["ok", "bad\u0000label"]))
+    assert response.status_code == 422 and "classes" in response.get_json()["errors"]
+    response = post_onnx(client, network_to_onnx(net, feature_names=["x" * 500, "y"]))
+    assert response.status_code == 422 and "feature_names" in response.get_json()["errors"]
+    response = post_onnx(client, network_to_onnx(net), name="nul\u0000name")
+    assert response.status_code == 422 and "name" in response.get_json()["errors"]

@@ -16,7 +16,7 @@ from flask_smorest.arguments import ArgumentsMixin
 
 from relumap_service.api.context import get_model_or_404
 from relumap_service.api.models import model_document, succeeded_network
-from relumap_service.api.schemas import NetworkInSchema, StrictSchema
+from relumap_service.api.schemas import NetworkInSchema, StrictSchema, Text
 from relumap_service.onnx_io import (
     ONNX_MIMETYPE,
     OnnxImportError,
@@ -51,8 +51,8 @@ NETWORK_BODY = {
 class NetworkQuerySchema(StrictSchema):
     """Options of `POST /v1/networks`."""
 
-    name = ma.fields.String(
-        validate=ma.validate.Length(1, 200),
+    name = Text(
+        validate=ma.validate.Length(min=1),
         metadata={"description": "Name of a network sent as an `application/onnx` body"},
     )
 
@@ -74,11 +74,20 @@ def _onnx_arguments(data: bytes, name: str | None) -> dict[str, Any]:
         "negative_slope": network.negative_slope,
         "classes": found.classes,
         "domain": None,
-        "name": name or f"ONNX network ({found.producer or 'unknown producer'})",
+        "name": name or f"ONNX network ({_printable(found.producer) or 'unknown producer'})",
     }
     if found.feature_names is not None:
         args["feature_names"] = found.feature_names
-    return args
+    # Labels and names from the file get the checks a JSON body gets.
+    try:
+        checked: dict[str, Any] = NetworkInSchema().load(args)
+    except ma.ValidationError as exc:
+        abort(422, errors=exc.messages)
+    return checked
+
+
+def _printable(text: str) -> str:
+    return "".join(c for c in text if c.isprintable())[:100]
 
 
 def network_arguments(name: str | None = None) -> dict[str, Any]:
