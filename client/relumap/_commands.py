@@ -19,6 +19,7 @@ from relumap.comparison import Comparison
 from relumap.datasets import Dataset
 from relumap.errors import ValidationError
 from relumap.models import Model
+from relumap.slices import Slice
 
 __all__ = [
     "compare",
@@ -224,12 +225,28 @@ def _limited(rows: list[dict[str, Any]]) -> str:
     return text
 
 
+def _slice_text(cut: Slice | None) -> str | None:
+    """One line saying where a slice lies, for the human-readable output."""
+    if cut is None:
+        return None
+    where = "" if cut.reference is None else f" through {cut.reference.tolist()}"
+    return f"{cut.kind} {', '.join(cut.axis_names)}{where}"
+
+
+def _plane_args(args: argparse.Namespace) -> dict[str, Any]:
+    axes = None if args.axes is None else tuple(a.strip() for a in args.axes.split(","))
+    return {"axes": axes, "at": args.at, "origin": args.origin, "u": args.u, "v": args.v}
+
+
 def knots(client: Client, args: argparse.Namespace, out: TextIO) -> None:
-    knots = client.model(args.model).knots(args.lo, args.hi)
+    knots = client.model(args.model).knots(
+        args.lo, args.hi, axis=args.axis, at=args.at, start=args.start, end=args.end
+    )
 
     def human() -> str:
         head = fields(
             [
+                ("slice", _slice_text(knots.slice)),
                 ("interval", [knots.lo, knots.hi]),
                 ("knots", knots.x.tolist()),
                 ("pieces", knots.n_pieces),
@@ -260,7 +277,7 @@ def regions(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     model = client.model(args.model)
     box = None if args.box is None else [args.box[:2], args.box[2:]]
     if args.geojson is not None:
-        collection = model.geojson(box, max_regions=args.max_regions)
+        collection = model.geojson(box, max_regions=args.max_regions, **_plane_args(args))
         Path(args.geojson).write_text(json.dumps(collection))
         n = len(collection["features"])
         _emit(
@@ -270,12 +287,13 @@ def regions(client: Client, args: argparse.Namespace, out: TextIO) -> None:
             lambda: f"wrote {n} features to {args.geojson}",
         )
         return
-    regions = model.regions(box, max_regions=args.max_regions)
+    regions = model.regions(box, max_regions=args.max_regions, **_plane_args(args))
 
     def human() -> str:
         boundary = regions.decision_boundary
         head = fields(
             [
+                ("slice", _slice_text(regions.slice)),
                 ("box", regions.box.ravel().tolist()),
                 ("regions", regions.n_regions),
                 ("linear regions", regions.n_linear_regions),

@@ -26,6 +26,7 @@ __all__ = [
     "csv_upload",
     "floats",
     "ints",
+    "is_frame",
     "json_upload",
     "network_document",
     "optional_list",
@@ -37,6 +38,9 @@ __all__ = [
 def _is_frame(value: Any) -> bool:
     # Duck-typed so pandas is never imported here.
     return hasattr(value, "columns") and hasattr(value, "to_numpy")
+
+
+is_frame = _is_frame
 
 
 def as_points(X: Any, name: str = "X") -> NDArray[np.float64]:
@@ -173,10 +177,21 @@ def csv_upload(path: Path, target: str | None, name: str | None) -> dict[str, An
     }
 
 
-def json_upload(X: Any, y: Any, target: str | None, name: str | None) -> dict[str, Any]:
+def json_upload(
+    X: Any,
+    y: Any,
+    target: str | None,
+    name: str | None,
+    feature_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Return the request that uploads arrays, lists or pandas objects as JSON."""
     inputs, targets = split_target(X, y, target)
     payload: dict[str, Any] = {"X": as_rows(inputs), "y": as_labels(targets)}
+    if feature_names is not None:
+        payload["feature_names"] = [str(n) for n in feature_names]
+    elif _is_frame(inputs):
+        # The columns' names travel with the data: the model keeps them.
+        payload["feature_names"] = [str(c) for c in inputs.columns]
     if name is not None:
         payload["name"] = name
     return {"json": payload}

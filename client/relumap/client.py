@@ -249,14 +249,16 @@ class Client:
         name: str | None = None,
         *,
         target: str | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> Dataset:
         """Upload training data.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), DataFrame, or path
-            Inputs with 1 or 2 features (numpy, lists or pandas), or the path of
-            a CSV file with a header row.
+            Inputs (numpy, lists or pandas; up to the service's ``features``
+            limit), or the path of a CSV file with a header row. A DataFrame's
+            columns, like a CSV header, name the features.
         y : array-like of shape (n_samples,), optional
             Targets: numbers, or class labels (strings allowed). Leave it out
             for a CSV path, or for a DataFrame ``X`` with ``target=``.
@@ -264,6 +266,8 @@ class Client:
             A name for the data set.
         target : str, optional
             The target column of a CSV file (default ``y``) or DataFrame.
+        feature_names : sequence of str, optional
+            Names of the columns of an array ``X`` (a DataFrame's are its columns).
 
         Returns
         -------
@@ -279,7 +283,7 @@ class Client:
                 raise ValidationError("a CSV file holds its targets; name the column with target=")
             request = _data.csv_upload(Path(X), target, name)
         else:
-            request = _data.json_upload(X, y, target, name)
+            request = _data.json_upload(X, y, target, name, feature_names)
         return Dataset(self, self._json("POST", "/v1/datasets", idempotent=True, **request))
 
     def generate(

@@ -78,8 +78,17 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        """Number of input features (1 or 2)."""
+        """Number of input features."""
         return int(self._document["n_features"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features' names: as uploaded (CSV header, DataFrame columns), else x1, x2, ..."""
+        found = self._document.get("feature_names")
+        if found:
+            return [str(name) for name in found]
+        n = self.n_features
+        return ["x"] if n == 1 else [f"x{i + 1}" for i in range(n)]
 
     @property
     def task_hint(self) -> str:
@@ -153,11 +162,10 @@ class Dataset:
         return document
 
     def to_frame(self) -> Any:
-        """Return the points as a pandas DataFrame with columns ``x`` (or ``x1``, ``x2``), ``y``."""
+        """Return the points as a pandas DataFrame: one column per feature name, then ``y``."""
         pandas = require("pandas", "Dataset.to_frame()")
         X, y = self.data()
-        names = ["x"] if X.shape[1] == 1 else [f"x{i + 1}" for i in range(X.shape[1])]
-        frame = pandas.DataFrame(X, columns=names)
+        frame = pandas.DataFrame(X, columns=self.feature_names)
         frame["y"] = y
         return frame
 

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
+from relumap.slices import Slice, slice_entries
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,6 +56,11 @@ class Knots:
     interval_labels : ndarray or None
         The same as class labels.
     diagnostics : NeuronDiagnostics
+    feature_names : tuple of str
+        The model's input names.
+    slice : Slice or None
+        For a model of several inputs, the line the knots lie on (``x`` is the
+        line's own coordinate); None for a one-input model.
     """
 
     model_id: str
@@ -74,6 +80,8 @@ class Knots:
     classes: IntArray | None
     interval_labels: NDArray[Any] | None
     diagnostics: NeuronDiagnostics
+    feature_names: tuple[str, ...] = ()
+    slice: Slice | None = None
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Knots:
@@ -100,6 +108,8 @@ class Knots:
             classes=None if document.get("classes") is None else ints(document["classes"]),
             interval_labels=None if labels is None else np.asarray(labels),
             diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
+            feature_names=tuple(document.get("feature_names") or ()),
+            slice=Slice.from_dict(document),
         )
 
     @property
@@ -141,6 +151,7 @@ class Knots:
             "classes": optional_list(self.classes),
             "interval_labels": optional_list(self.interval_labels),
             "diagnostics": self.diagnostics.to_dict(),
+            **slice_entries(self.feature_names, self.slice),
         }
 
     def to_frame(self) -> Any:

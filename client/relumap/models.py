@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from relumap.errors import ValidationError
 from relumap.knots import Knots
 from relumap.metrics import Metrics
 from relumap.regions import Regions
+from relumap.slices import slice_params
 from relumap.weights import Weights
 
 if TYPE_CHECKING:
@@ -132,6 +134,12 @@ class Model:
         return None if found is None else int(found)
 
     @property
+    def feature_names(self) -> list[str] | None:
+        """Names of the inputs, once fitted: those of the data, else x1, x2, ..."""
+        found = self._get("feature_names")
+        return None if found is None else [str(name) for name in found]
+
+    @property
     def n_iter(self) -> int | None:
         """Iterations of the solver."""
         found = self._get("n_iter")
@@ -222,14 +230,19 @@ class Model:
     # -- what it computes -------------------------------------------------------------
     def _predict(self, X: Any, include: str | None = None) -> dict[str, list[Any]]:
         rows = _data.as_rows(X)
+        # A DataFrame's columns go with it, so the service matches them by name.
+        columns = [str(c) for c in X.columns] if _data.is_frame(X) else None
         batch = min(PREDICT_BATCH, self._client.limit("predict_rows", PREDICT_BATCH))
         merged: dict[str, list[Any]] = {}
         for start in range(0, max(len(rows), 1), batch):
+            chunk = rows[start : start + batch]
+            body: dict[str, Any] = (
+                {"X": chunk}
+                if columns is None
+                else {"dataframe_split": {"columns": columns, "data": chunk}}
+            )
             part = self._client._json(
-                "POST",
-                f"/v1/models/{self.id}/predict",
-                params={"include": include},
-                json={"X": rows[start : start + batch]},
+                "POST", f"/v1/models/{self.id}/predict", params={"include": include}, json=body
             )
             for key, value in part.items():
                 if key == "classes":
@@ -305,37 +318,101 @@ class Model:
         target.write_bytes(self.onnx())
         return target
 
-    def knots(self, lo: float | None = None, hi: float | None = None) -> Knots:
-        """Exact knots and pieces of a one-input model on ``[lo, hi]``.
+    def knots(
+        self,
+        lo: float | None = None,
+        hi: float | None = None,
+        *,
+        axis: int | str | None = None,
+        at: Any = None,
+        start: Any = None,
+        end: Any = None,
+    ) -> Knots:
+        """Exact knots and pieces of a one-input model, or of any model along a line.
 
-        The default interval is the training data's, widened by 10% on each side.
+        Parameters
+        ----------
+        lo, hi : float, optional
+            The interval in the line's own coordinate: the feature's value along
+            ``axis``, ``t`` in [0, 1] from ``start`` to ``end``. By default the
+            training data's interval widened by 10% on each side.
+        axis : int or str, optional
+            Cut along this feature (index or name) through ``at``.
+        at : {"median", "mean"}, int, "row:K" or array-like of shape (n_features,)
+            The reference point: the training data's median (default) or mean,
+            a row of the data set, or a point.
+        start, end : array-like of shape (n_features,), optional
+            Cut along the segment between two points instead.
+
+        Examples
+        --------
+        >>> model.knots(axis="age", at="median").x  # doctest: +SKIP
         """
-        document = self._client._json(
-            "GET", f"/v1/models/{self.id}/knots", params={"lo": lo, "hi": hi}
-        )
+        params = {"lo": lo, "hi": hi, **slice_params(axis=axis, at=at, start=start, end=end)}
+        document = self._client._json("GET", f"/v1/models/{self.id}/knots", params=params)
         return Knots.from_dict(document)
 
-    def regions(self, box: Any = None, *, max_regions: int | None = None) -> Regions:
-        """Exact activation regions of a two-input model on ``box``.
+    def regions(
+        self,
+        box: Any = None,
+        *,
+        max_regions: int | None = None,
+        axes: Sequence[int | str] | None = None,
+        at: Any = None,
+        origin: Any = None,
+        u: Any = None,
+        v: Any = None,
+    ) -> Regions:
+        """Exact activation regions of a two-input model, or of any model on a plane.
 
         Parameters
         ----------
         box : [[x_min, y_min], [x_max, y_max]], optional
-            By default the training data's bounding box widened by 10% per side.
+            In the plane's own coordinates (the two features' values for
+            ``axes``, ``s, t`` for ``origin, u, v``). By default the training
+            data's bounding box widened by 10% per side, or [0, 1]² for ``u, v``.
         max_regions : int, optional
             Fail (422) rather than compute more regions than this.
+        axes : pair of int or str, optional
+            Cut the plane spanned by these two features through ``at``.
+        at : {"median", "mean"}, int, "row:K" or array-like of shape (n_features,)
+            The reference point (see :meth:`knots`).
+        origin, u, v : array-like of shape (n_features,), optional
+            Cut the plane ``origin + s u + t v`` instead.
+
+        Examples
+        --------
+        >>> model.regions(axes=("age", "income"), at=17).n_regions  # doctest: +SKIP
         """
-        params: dict[str, Any] = {**_box_params(box), "max_regions": max_regions}
+        params: dict[str, Any] = {
+            **_box_params(box),
+            "max_regions": max_regions,
+            **slice_params(axes=axes, at=at, origin=origin, u=u, v=v),
+        }
         return Regions.from_dict(
             self._client._json("GET", f"/v1/models/{self.id}/regions", params=params)
         )
 
-    def geojson(self, box: Any = None, *, max_regions: int | None = None) -> dict[str, Any]:
-        """Return the regions (and decision boundary) as a GeoJSON ``FeatureCollection``."""
+    def geojson(
+        self,
+        box: Any = None,
+        *,
+        max_regions: int | None = None,
+        axes: Sequence[int | str] | None = None,
+        at: Any = None,
+        origin: Any = None,
+        u: Any = None,
+        v: Any = None,
+    ) -> dict[str, Any]:
+        """Return the regions (and decision boundary) as a GeoJSON ``FeatureCollection``.
+
+        The slice arguments are those of :meth:`regions`.
+        """
         params: dict[str, Any] = {
             **_box_params(box),
             "max_regions": max_regions,
             "format": "geojson",
+            **slice_params(axes=axes, at=at, origin=origin, u=u, v=v),
         }
         found: dict[str, Any] = self._client._json(
             "GET", f"/v1/models/{self.id}/regions", params=params

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
+from relumap.slices import Slice, slice_entries
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -126,6 +127,11 @@ class Regions:
         Class labels of a classifier.
     decision_boundary : DecisionBoundary or None
     diagnostics : NeuronDiagnostics
+    feature_names : tuple of str
+        The model's input names.
+    slice : Slice or None
+        For a model of other than two inputs, the plane the regions lie on (the
+        box is in the plane's own coordinates); None for a two-input model.
     """
 
     model_id: str
@@ -143,6 +149,8 @@ class Regions:
     classes: NDArray[Any] | None
     decision_boundary: DecisionBoundary | None
     diagnostics: NeuronDiagnostics
+    feature_names: tuple[str, ...] = ()
+    slice: Slice | None = None
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Regions:
@@ -166,6 +174,8 @@ class Regions:
             classes=None if classes is None else np.asarray(classes),
             decision_boundary=None if boundary is None else DecisionBoundary.from_dict(boundary),
             diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
+            feature_names=tuple(document.get("feature_names") or ()),
+            slice=Slice.from_dict(document),
         )
 
     @property
@@ -218,6 +228,7 @@ class Regions:
             if self.decision_boundary is None
             else self.decision_boundary.to_dict(),
             "diagnostics": self.diagnostics.to_dict(),
+            **slice_entries(self.feature_names, self.slice),
         }
 
     def to_frame(self) -> Any:

@@ -34,16 +34,21 @@ try:
         RegressorMixin,
     )
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils.validation import (
-        check_array,
-        check_is_fitted,
-        check_X_y,
-    )
+    from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
         "relumap.sklearn needs scikit-learn, which is not installed; "
         "install it with: pip install 'relumap[sklearn]'"
     ) from exc
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # pragma: no cover - scikit-learn < 1.6 has it as a method
+
+    def validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+        """Check X (and y), and set or check ``n_features_in_`` and ``feature_names_in_``."""
+        return estimator._validate_data(*args, **kwargs)
+
 
 from relumap.client import Client
 from relumap.weights import Weights
@@ -97,11 +102,21 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         return Client(self.base_url, api_key=self.api_key, timeout=self.timeout)
 
     def _fit(self, X: Any, y: Any) -> Any:
-        X, y = check_X_y(X, y, dtype=np.float64, y_numeric=self._task == "regression")
+        # scikit-learn's own check: it sets n_features_in_, and feature_names_in_
+        # for a DataFrame with string column names, which predict then enforces.
+        X, y = validate_data(
+            self, X, y, reset=True, dtype=np.float64, y_numeric=self._task == "regression"
+        )
         given = self.hidden_layer_sizes
         sizes = [int(given)] if isinstance(given, int | np.integer) else [int(n) for n in given]
+        names = getattr(self, "feature_names_in_", None)
         with self._client() as client:
-            dataset = client.upload(X, y, name=type(self).__name__)
+            dataset = client.upload(
+                X,
+                y,
+                name=type(self).__name__,
+                feature_names=None if names is None else [str(n) for n in names],
+            )
             model = client.fit(
                 dataset,
                 task=self._task,
@@ -123,7 +138,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
             geometry: dict[str, Any] = {}
             if X.shape[1] == 1:
                 geometry["knots_"] = model.knots().x
-            else:
+            elif X.shape[1] == 2:
                 geometry["n_regions_"] = model.regions().n_regions
         for warning in model.warnings:
             category = (
@@ -132,7 +147,6 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
                 else UserWarning
             )
             warnings.warn(f"on the service: {warning.get('message')}", category, stacklevel=3)
-        self.n_features_in_ = X.shape[1]
         self.model_id_ = model.id
         self.dataset_id_ = dataset.id
         self.coefs_ = list(weights.coefs)
@@ -164,12 +178,8 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
 
     def _inputs(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "coefs_")
-        array: NDArray[np.float64] = check_array(X, dtype=np.float64)
-        if array.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {array.shape[1]} features, but {type(self).__name__} "
-                f"is expecting {self.n_features_in_} features as input"
-            )
+        # Raises scikit-learn's errors for a wrong width or reordered or missing names.
+        array: NDArray[np.float64] = validate_data(self, X, reset=False, dtype=np.float64)
         return array
 
     def predict(self, X: Any) -> NDArray[Any]:
@@ -227,8 +237,9 @@ class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
         Exact knots of a one-feature fit.
     n_regions_ : int
         Number of activation regions of a two-feature fit.
-    n_features_in_, n_layers_, n_outputs_, out_activation_
-        As in ``MLPRegressor``.
+    n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
+        As in ``MLPRegressor``: a DataFrame's column names are kept (and sent
+        to the service), and ``predict`` refuses columns reordered or missing.
 
     Examples
     --------

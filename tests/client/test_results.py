@@ -125,7 +125,7 @@ def test_torch_layout_and_leaky_relu(api: relumap.Client) -> None:
 
 def test_a_bad_network_is_a_validation_error(api: relumap.Client) -> None:
     with pytest.raises(relumap.ValidationError, match="inputs"):
-        api.network([[[1.0]] * 3, [[1.0]]], [[0.0], [0.0]])
+        api.network([[[1.0]] * 65, [[1.0]]], [[0.0], [0.0]])  # over RELUMAP_MAX_FEATURES
     with pytest.raises(relumap.ValidationError, match="intercepts"):
         api.network([[[1.0]]])
 
