@@ -139,14 +139,14 @@ def test_past_the_deadline_is_503_with_retry_after(app_factory: Callable[..., Fl
     client = app_factory(REQUEST_TIMEOUT=1e-6).test_client()
     one = post_network(client, zigzag(3))
     two = post_network(client, {**wide_network(2, 8), "domain": [[-1, -1], [1, 1]]})
-    wide = post_network(client, wide_network(1, 256))
-    rows = {"X": np.linspace(-1, 1, 2000)[:, None].tolist()}
+    wide = post_network(client, wide_network(1, 512))
+    rows = {"X": np.linspace(-1, 1, 4000)[:, None].tolist()}
     for response in (
         client.get(f"/v1/models/{one}/knots"),
         client.get(f"/v1/models/{two}/regions"),
         client.get(f"/v1/models/{one}/plot.png"),
         client.get(f"/v1/models/{two}/plot.svg"),
-        # 2000 rows of a 66,048-weight network: two chunks, the deadline checked between.
+        # 4000 rows of a 263,168-weight network: two chunks, the deadline checked between.
         client.post(f"/v1/models/{wide}/predict", json=rows),
         client.post(f"/v1/models/{wide}/predict?include=pattern", json=rows),
     ):
@@ -160,9 +160,10 @@ def test_past_the_deadline_is_503_with_retry_after(app_factory: Callable[..., Fl
 
 
 def test_chunked_predictions_equal_the_forward_pass(client: FlaskClient) -> None:
-    document = wide_network(1, 256)
+    document = wide_network(1, 512)
     model_id = post_network(client, document)
-    X = np.linspace(-2, 2, 2000)[:, None]
+    # Two chunks of predictions, four of patterns and local maps.
+    X = np.linspace(-2, 2, 4000)[:, None]
     body = client.post(f"/v1/models/{model_id}/predict?include=pattern", json={"X": X.tolist()})
     assert body.status_code == 200
     result = body.get_json()
@@ -174,7 +175,12 @@ def test_chunked_predictions_equal_the_forward_pass(client: FlaskClient) -> None
     np.testing.assert_allclose(result["predictions"], expected[:, 0], rtol=1e-9, atol=1e-9)
     bits = np.concatenate([h1 > 0, h2 > 0], axis=1)
     assert result["patterns"] == ["".join("1" if v else "0" for v in row) for row in bits]
-    assert len(result["gradients"]) == len(result["intercepts"]) == 2000
+    # The local map: the chain rule through the active units, and the value at x.
+    slope = (((h1 > 0) * W[0][0]) @ W[1] * (h2 > 0)) @ W[2]
+    np.testing.assert_allclose(np.reshape(result["gradients"], (-1, 1)), slope, rtol=1e-9)
+    np.testing.assert_allclose(
+        np.reshape(result["intercepts"], (-1, 1)), expected - slope * X, rtol=1e-9, atol=1e-9
+    )
 
 
 def test_pattern_answers_are_bounded_in_cells(app_factory: Callable[..., Flask]) -> None:
