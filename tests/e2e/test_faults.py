@@ -73,13 +73,15 @@ def queued_long_fit(data_dir: Path) -> tuple[Store, str]:
 
 
 @contextlib.contextmanager
-def worker(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+def worker(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
         [str(SCRIPT), "worker", "--data-dir", str(data_dir), "--workers", "1", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "RELUMAP_LOG_FORMAT": "text"},
+        env={**os.environ, "RELUMAP_LOG_FORMAT": "text", **(env or {})},
     )
     try:
         yield process
@@ -161,6 +163,28 @@ def test_sigterm_ends_a_busy_worker_and_its_fit_is_queued_again(tmp_path: Path) 
             time.sleep(0.1)
     record = store.get_model(model_id)
     assert record is not None and record.status == "queued", record.status
+    store.dispose()
+
+
+def test_a_worker_whose_database_was_replaced_stops_and_takes_no_fit(tmp_path: Path) -> None:
+    config = load_config({"DATA_DIR": str(tmp_path)})
+    Store.open(config).dispose()
+    with worker(
+        tmp_path, "--metrics-port", "0", env={"RELUMAP_FIT_LEASE_SECONDS": "1.5"}
+    ) as process:
+        deadline = time.monotonic() + 30
+        while len(descendants(process.pid)) < 2:  # its Huey worker runs
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        # A new deployment in the same place: the old file goes, a new database comes.
+        for path in tmp_path.glob("relumap.db*"):
+            path.unlink()
+        store, model_id = queued_long_fit(tmp_path)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 1
+    assert "was deleted or replaced" in stderr
+    record = store.get_model(model_id)
+    assert record is not None and record.status == "queued"  # left for its own workers
     store.dispose()
 
 
