@@ -22,7 +22,7 @@ from relumap_service.records import DatasetRecord, ModelRecord
 from relumap_service.store import Store
 from tests.conftest import make_app, postgres_database, require_scale_out_servers
 from tests.deploy.test_fit_processes import LONG_FIT, descendants
-from tests.e2e.servers import free_port
+from tests.e2e.servers import free_port, running_service
 
 pytestmark = pytest.mark.e2e
 
@@ -326,3 +326,62 @@ def test_a_full_disk_is_a_503_and_writes_work_again_once_there_is_room(tiny_disk
     finally:
         app.extensions["relumap"].store.dispose()
         app.extensions["relumap"].queue.huey.storage.close()
+
+
+def test_a_killed_web_process_leaves_no_fit_behind_nor_its_idempotency_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    monkeypatch.setenv("RELUMAP_WEB_WORKERS", "1")
+    monkeypatch.setenv("RELUMAP_IDEMPOTENCY_LEASE_SECONDS", "4")
+    with running_service(tmp_path) as url:
+        points = [[i / 500] for i in range(2000)]
+        data = {"name": "ramp", "X": points, "y": [abs(x - 2) for (x,) in points]}
+        dataset_id = requests.post(url + "/v1/datasets", json=data, timeout=30).json()["id"]
+        fit = {"dataset_id": dataset_id, **LONG_FIT}
+        headers = {"Idempotency-Key": "fit-once"}
+        outcome: dict[str, Any] = {}
+
+        def waiting_request() -> None:
+            try:
+                requests.post(url + "/v1/models?wait=60", json=fit, headers=headers, timeout=90)
+            except requests.RequestException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=waiting_request)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not requests.get(url + "/v1/models?status=running", timeout=10).json():
+            assert time.monotonic() < deadline, "the fit never started"
+            time.sleep(0.2)
+        time.sleep(1)
+        server = [
+            pid
+            for pid in descendants(os.getpid())
+            if b"--port" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        web_processes = [pid for pid in server if len(descendants(pid)) >= 2]
+        web = min(web_processes, key=lambda pid: len(descendants(pid)))
+        doomed = descendants(web) | {web}
+        assert len(doomed) >= 3, describe(sorted(doomed))  # web, forkserver, fit (and tracker)
+        os.kill(web, signal.SIGKILL)
+        thread.join(30)
+        assert "error" in outcome  # the request died with its process
+        deadline = time.monotonic() + 8
+        while survivors := [pid for pid in doomed if alive(pid)]:
+            assert time.monotonic() < deadline, f"outlived their parent: {describe(survivors)}"
+            time.sleep(0.1)
+        # The killed request's key: held until its lease passes, then free.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                retry = requests.post(url + "/v1/models", json=fit, headers=headers, timeout=30)
+            except requests.ConnectionError:  # gunicorn is replacing the process
+                retry = None
+            if retry is not None and retry.status_code != 409:
+                break
+            assert time.monotonic() < deadline, "the key stayed reserved"
+            time.sleep(0.5)
+        assert retry.status_code == 202, retry.text
+        requests.delete(url + f"/v1/models/{retry.json()['id']}", timeout=10)
