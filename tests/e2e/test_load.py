@@ -55,19 +55,22 @@ class HealthPoller(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with requests.Session() as session:
-            while not self.stop.is_set():
-                for path, latencies in self.latencies.items():
-                    started = time.monotonic()
-                    try:
-                        status = session.get(self.url + path, timeout=10).status_code
-                    except requests.RequestException as exc:
-                        self.failures.append(f"{path}: {exc}")
-                        continue
-                    latencies.append(time.monotonic() - started)
-                    if status != 200:
-                        self.failures.append(f"{path}: {status}")
-                time.sleep(POLL_SECONDS)
+        # A new connection per poll, as a load balancer's checks come: a kept-alive
+        # one would stay with one process and miss the other one's queue.
+        while not self.stop.is_set():
+            for path, latencies in self.latencies.items():
+                started = time.monotonic()
+                try:
+                    response = requests.get(
+                        self.url + path, timeout=60, headers={"Connection": "close"}
+                    )
+                except requests.RequestException as exc:
+                    self.failures.append(f"{path}: {exc}")
+                    continue
+                latencies.append(time.monotonic() - started)
+                if response.status_code != 200:
+                    self.failures.append(f"{path}: {response.status_code}")
+            time.sleep(POLL_SECONDS)
 
 
 def test_health_checks_stay_fast_under_maximal_geometry_and_fits(
