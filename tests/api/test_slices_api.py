@@ -265,3 +265,19 @@ def test_a_manual_network_of_three_named_inputs(client: FlaskClient) -> None:
     assert (middle["lo"], middle["hi"]) == (-1.0, 1.0)
     no_rows = client.get(f"/v1/models/{model['id']}/knots?axis=c&at=row:0")
     assert no_rows.status_code == 422 and "no data set" in no_rows.get_json()["detail"]
+
+
+def test_pictures_of_slices(client: FlaskClient, five: dict[str, Any]) -> None:
+    url = five["url"]
+    refused = client.get(f"{url}/plot.png")
+    assert refused.status_code == 409 and "axes=I,J" in refused.get_json()["detail"]
+    plane = client.get(f"{url}/plot.png?axes=age,weight&at=row:11&width=400&height=300")
+    assert plane.status_code == 200 and plane.mimetype == "image/png"
+    assert plane.data.startswith(b"\x89PNG")
+    line = client.get(f"{url}/plot.svg?axis=height&at=mean&width=400&height=300")
+    assert line.status_code == 200 and b"slice along height" in line.data
+    # Another reference point is another picture.
+    other = client.get(f"{url}/plot.png?axes=age,weight&at=row:12&width=400&height=300")
+    assert other.headers["ETag"] != plane.headers["ETag"]
+    both = client.get(f"{url}/plot.png?axis=0&axes=0,1")
+    assert both.status_code == 422 and both.content_type == PROBLEM

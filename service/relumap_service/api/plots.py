@@ -25,10 +25,11 @@ from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 
 from relumap_service.api.context import dataset_of, get_model_or_404, services
-from relumap_service.api.geometry import default_domain
+from relumap_service.api.geometry import default_domain, training_inputs
 from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.models import succeeded_network
-from relumap_service.api.schemas import StrictSchema
+from relumap_service.api.schemas import SLICE_TEXT_LENGTH, StrictSchema, Text
+from relumap_service.api.slices import SLICE_KEYS, any_view
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
@@ -79,11 +80,27 @@ class PlotQuerySchema(StrictSchema):
     x_max = fields.Float(validate=_COORD)
     y_min = fields.Float(validate=_COORD)
     y_max = fields.Float(validate=_COORD)
+    # A slice, as on /knots (axis, or start and end) and /regions (axes, or origin, u, v).
+    axis = Text(metadata={"description": "draw the line along this feature (index or name)"})
+    axes = Text(metadata={"description": "draw the plane of these two features: I,J"})
+    at = Text(
+        max_length=SLICE_TEXT_LENGTH, metadata={"description": "median, mean, row:K or d numbers"}
+    )
+    start = Text(max_length=SLICE_TEXT_LENGTH)
+    end = Text(max_length=SLICE_TEXT_LENGTH)
+    origin = Text(max_length=SLICE_TEXT_LENGTH)
+    u = Text(max_length=SLICE_TEXT_LENGTH)
+    v = Text(max_length=SLICE_TEXT_LENGTH)
 
 
-def _domain(record: ModelRecord, n_inputs: int, args: dict[str, Any]) -> list[float]:
+def _domain(
+    record: ModelRecord,
+    n_inputs: int,
+    args: dict[str, Any],
+    default: tuple[list[float], list[float]] | None = None,
+) -> list[float]:
     """Return `[lo, hi]` or `[x_min, y_min, x_max, y_max]`: the query's, else the default."""
-    lo, hi = default_domain(record, n_inputs)
+    lo, hi = default or default_domain(record, n_inputs)
     if n_inputs == 1:
         domain = [args.get("lo", lo[0]), args.get("hi", hi[0])]
         if not domain[1] > domain[0]:
@@ -271,7 +288,11 @@ def _render(
     record: ModelRecord, network: Network, args: dict[str, Any], fmt: str, budget: WorkBudget
 ) -> bytes:
     canvas = Canvas(args["width"], args["height"], args["dpi"], fmt)  # type: ignore[arg-type]
-    data = _data(record, network.n_inputs)
+    # The data do not lie on a slice: a slice's picture shows the network alone.
+    data = None if args.get("slice") else _data(record, network.n_inputs)
+    title = _title(record, network)
+    if args.get("slice"):
+        title += f", slice along {', '.join(args['slice']['axis_names'])}"
     classes = (record.result or {}).get("classes")
     labels = None if classes is None else [str(c) for c in classes]
     domain = args["domain"]
@@ -286,7 +307,7 @@ def _render(
             knots,
             diagnostics,
             canvas,
-            title=_title(record, network),
+            title=title,
             data=_drawn(data),
             baseline=_baseline(data, domain[0], domain[1], labels is not None),
             classes=labels,
@@ -308,7 +329,7 @@ def _render(
             regions,
             neuron_diagnostics(network, regions, _train_part(data)),
             canvas,
-            title=_title(record, network),
+            title=title,
             color_by=args["color_by"],
             boundary=boundary,
             data=_drawn(data),
@@ -341,10 +362,20 @@ def _store(path: Path, body: bytes) -> None:
 def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
     """Answer a picture request: 304, a cached file, or a fresh render."""
     record = get_model_or_404(model_id)
-    network = succeeded_network(record)
+    full = succeeded_network(record)
+    slicing = any(args.get(name) is not None for name in SLICE_KEYS)
+    X_train = training_inputs(record) if slicing else None
+    view = any_view(record, full, args, default_domain(record, full.n_inputs), X_train)
+    network = view.network
     _check_query(args, network)
     key = {name: args[name] for name in ("width", "height", "dpi")}
-    key["domain"] = _domain(record, network.n_inputs, args)
+    key["domain"] = _domain(record, network.n_inputs, args, (view.lo, view.hi))
+    if view.cut is not None:
+        key["slice"] = {
+            "origin": view.cut.origin.tolist(),
+            "directions": view.cut.directions.tolist(),
+            "axis_names": view.axis_names,
+        }
     if network.n_inputs == 2:
         key.update(color_by=args["color_by"], lines=args["lines"])
     etag = _etag(record, fmt, key)

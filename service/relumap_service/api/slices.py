@@ -35,9 +35,13 @@ from relumap_service.core.region_map import Regions2D
 from relumap_service.core.slices import AffineSlice, affine_of_patterns, axis_slice, restrict
 from relumap_service.store import ModelRecord
 
-__all__ = ["GeometryView", "line_view", "plane_view"]
+__all__ = ["SLICE_KEYS", "GeometryView", "any_view", "line_view", "plane_view"]
 
 Domain = tuple[list[float], list[float]]
+LINE_KEYS = ("axis", "start", "end")
+PLANE_KEYS = ("axes", "origin", "u", "v")
+# Every query parameter that asks for a slice.
+SLICE_KEYS = ("at", *LINE_KEYS, *PLANE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -296,3 +300,29 @@ def plane_view(
         cut,
         info,
     )
+
+
+def any_view(
+    record: ModelRecord,
+    full: Network,
+    args: dict[str, Any],
+    domain: Domain,
+    X_train: np.ndarray | None,
+) -> GeometryView:
+    """Choose what a picture draws: the model's own 1 or 2 inputs, or the line or plane asked."""
+    if _given(args, LINE_KEYS) and _given(args, PLANE_KEYS):
+        _fail("axis", "give a line (axis, or start and end) or a plane (axes, or origin, u, v)")
+    if _given(args, LINE_KEYS):
+        return line_view(record, full, args, domain, X_train)
+    if _given(args, PLANE_KEYS):
+        return plane_view(record, full, args, domain, X_train)
+    if args.get("at") is not None:
+        _fail("at", "at= needs axis=J (a line) or axes=I,J (a plane)")
+    names = feature_names_of(record.feature_names, full.n_inputs)
+    if full.n_inputs > 2:
+        abort(
+            409,
+            message=f"the model has {full.n_inputs} inputs {names}; a picture shows 1 or 2: "
+            "pass ?axis=J or ?axes=I,J (feature indices or names) and ?at=median|mean|row:K",
+        )
+    return GeometryView(full, full, names, names, domain[0], domain[1])
