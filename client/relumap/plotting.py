@@ -69,8 +69,13 @@ def plot_points(
     **style: Any,
 ) -> Axes:
     """Scatter data: ``y`` against ``x`` in 1D; in 2D coloured by class (or by value)."""
-    ax = _axes(ax)
     X, y = data
+    if X.shape[1] > 2:
+        raise ValueError(
+            f"the data have {X.shape[1]} features; a scatter plot shows 1 or 2: "
+            "plot two columns of to_frame(), or a model's slice"
+        )
+    ax = _axes(ax)
     options = {"s": 14, "zorder": 5, "edgecolors": "black", "linewidths": 0.4, **style}
     if X.shape[1] == 1:
         values = y if classes is None else _class_index(y, classes)
@@ -312,6 +317,11 @@ def _title(model: Model) -> str:
 
 def plot_model(model: Model, ax: Axes | None = None, *, color_by: str | None = None) -> Axes:
     """Draw a model from its knots (1D) or regions (2D), with its data; see :meth:`Model.plot`."""
+    if (model.n_features or 0) > 2:
+        raise ValueError(
+            f"model {model.id} has {model.n_features} inputs; draw a slice of it: "
+            "model.regions(axes=(i, j)).plot() or model.knots(axis=j).plot()"
+        )
     ax = _axes(ax)
     if model.n_features == 1:
         _plot_model_1d(model, ax)

@@ -125,3 +125,17 @@ def test_the_estimator_checks_names_as_scikit_learn_does(
     ):
         reg.predict(X.to_numpy()[:5, :3])
     np.testing.assert_allclose(reg.predict(X.iloc[:5]), expected)
+
+
+def test_pictures_of_a_many_input_model_are_of_its_slices(
+    fitted: relumap.Model, session_api: relumap.Client
+) -> None:
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match=r"model.regions\(axes=\(i, j\)\).plot\(\)"):
+        fitted.plot()
+    with pytest.raises(ValueError, match="4 features"):
+        session_api.dataset(fitted.dataset_id).plot()
+    ax = fitted.regions(axes=("rooms", "age")).plot()
+    assert len(ax.collections) > 0
+    ax = fitted.knots(axis="area").plot()
+    assert len(ax.lines) > 0
