@@ -66,7 +66,7 @@ def _no_constant(name: str) -> None:
 
 def check_strict_json(response: TestResponse) -> None:
     """Fail unless a JSON answer is strict JSON: no NaN, no Infinity, no lone surrogate."""
-    mimetype = response.mimetype
+    mimetype = response.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         return
     if response.status_code in (204, 304) or response.request.method == "HEAD":
