@@ -281,3 +281,24 @@ def test_pictures_of_slices(client: FlaskClient, five: dict[str, Any]) -> None:
     assert other.headers["ETag"] != plane.headers["ETag"]
     both = client.get(f"{url}/plot.png?axis=0&axes=0,1")
     assert both.status_code == 422 and both.content_type == PROBLEM
+
+
+def test_a_stored_domain_of_three_inputs_is_the_default_of_its_slices(
+    client: FlaskClient,
+) -> None:
+    network = {
+        "coefs": [[[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]], [[1.0], [1.0]]],
+        "intercepts": [[0.0, 0.0], [0.0]],
+        "domain": [[-2.0, -3.0, -4.0], [2.0, 3.0, 4.0]],
+    }
+    model = client.post("/v1/networks", json=network).get_json()
+    url = f"/v1/models/{model['id']}"
+    line = client.get(f"{url}/knots?axis=x3").get_json()
+    assert (line["lo"], line["hi"]) == (-4.0, 4.0) and line["feature_names"] == ["x1", "x2", "x3"]
+    plane = client.get(f"{url}/regions?axes=0,1").get_json()
+    assert plane["box"] == [[-2.0, -3.0], [2.0, 3.0]]
+    bad = client.post("/v1/networks", json={**network, "domain": [[0, 0, 0], [1, 1, 0]]})
+    assert (
+        bad.status_code == 422
+        and "[[3 lower bounds], [3 upper bounds]]" in bad.get_json()["detail"]
+    )

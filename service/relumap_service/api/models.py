@@ -334,7 +334,12 @@ class Predict(MethodView):
     @blp.arguments(PredictQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, PredictionSchema)
     def post(self, args: dict[str, Any], model_id: str, include: str | None = None) -> Any:
-        """Predict `{"X": [[...]]}` (or MLflow's `inputs` / `dataframe_split`).
+        """Predict `{"X": [[...]]}`, or MLflow's `inputs`, `dataframe_split`, `dataframe_records`.
+
+        Columns of `dataframe_split`, keys of `dataframe_records` and of `inputs`
+        given as `{name: [values]}` are matched to the model's feature names, in
+        any order; a missing or unknown name is a 422 listing them. Rows (`X`,
+        `inputs` as a list) are taken in the model's feature order.
 
         `?include=pattern` adds each point's activation pattern (which names its
         activation region) and the affine map of the logits there.

@@ -34,7 +34,9 @@ def _domain(value: Any, n_inputs: int) -> list[Any] | None:
     except (TypeError, ValueError):
         array = None
     if array is None or not np.all(np.isfinite(array)) or not np.all(array[1] > array[0]):
-        shape = "[lo, hi]" if n_inputs == 1 else "[[x_min, y_min], [x_max, y_max]]"
+        shape = {1: "[lo, hi]", 2: "[[x_min, y_min], [x_max, y_max]]"}.get(
+            n_inputs, f"[[{n_inputs} lower bounds], [{n_inputs} upper bounds]]"
+        )
         abort(
             422,
             message=f"domain must be {shape} with finite bounds, each upper bound "

@@ -540,7 +540,8 @@ class NetworkInSchema(StrictSchema):
         fields.Raw(),
         allow_none=True,
         metadata={
-            "description": "[lo, hi] for one input, [[x_min, y_min], [x_max, y_max]] for two"
+            "description": "[lo, hi] for one input, [[x_min, y_min], [x_max, y_max]] for two, "
+            "[[lower bounds], [upper bounds]] for more"
         },
     )
     name = Text(validate=validate.Length(min=1))
