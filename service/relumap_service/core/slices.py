@@ -186,21 +186,26 @@ def affine_of_patterns(network: Network, patterns: ArrayLike) -> tuple[FloatArra
     ([[[1.0, 2.0]], [[-1.0, 0.0]]], [[0.5], [0.5]])
     """
     on = np.asarray(patterns, dtype=bool).reshape(-1, sum(network.hidden_layer_sizes))
-    n, d = on.shape[0], network.n_inputs
-    widest = max(w.shape[1] for w in network.coefs)
-    chunk = max(1, _CHUNK_FLOATS // max(1, (d + 1) * widest))
-    gradients = np.empty((n, network.n_outputs, d))
-    intercepts = np.empty((n, network.n_outputs))
+    n, d, k = on.shape[0], network.n_inputs, network.n_outputs
+    widest = max(w.shape[0] for w in network.coefs)
+    chunk = max(1, _CHUNK_FLOATS // max(1, widest * (k + 1)))
+    gradients = np.empty((n, k, d))
+    intercepts = np.empty((n, k))
     ends = np.cumsum((0, *network.hidden_layer_sizes))
+    coefs, biases, last = network.coefs, network.intercepts, len(network.coefs) - 1
     for start in range(0, n, chunk):
         part = on[start : start + chunk]
-        slope = np.broadcast_to(np.eye(d), (part.shape[0], d, d))
-        offset = np.zeros((part.shape[0], d))
-        for i, (w, b) in enumerate(zip(network.coefs, network.intercepts, strict=True)):
-            slope, offset = slope @ w, offset @ w + b
-            if i < len(network.coefs) - 1:
-                gain = network.branch_slopes(part[:, ends[i] : ends[i + 1]])
-                slope, offset = slope * gain[:, None, :], offset * gain
-        gradients[start : start + chunk] = np.transpose(slope, (0, 2, 1))
+        m = part.shape[0]
+        gains = [network.branch_slopes(part[:, ends[i] : ends[i + 1]]) for i in range(last)]
+        # The constant term, forward through the layers.
+        offset = np.broadcast_to(biases[0], (m, biases[0].shape[0]))
+        for i in range(last):
+            offset = (offset * gains[i]) @ coefs[i + 1] + biases[i + 1]
+        # The gradient W1 diag(g1) W2 ... diag(g_L-1) W_L, from the output side: each
+        # step costs (units x units x outputs) per pattern, not (inputs x units x units).
+        back = np.broadcast_to(coefs[-1], (m, *coefs[-1].shape))
+        for i in range(last - 1, -1, -1):
+            back = coefs[i] @ (gains[i][:, :, None] * back)
+        gradients[start : start + chunk] = np.transpose(back, (0, 2, 1))
         intercepts[start : start + chunk] = offset
     return gradients, intercepts
