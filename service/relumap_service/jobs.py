@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,9 @@ class FitQueue:
         self._consumer: _EmbeddedConsumer | None = None
         self._reaper: PeriodicThread | None = None
         self._next_sweep = 0.0
+        # Set by stop(): running fits are killed and queued again, not left to a lease.
+        self._stopping = threading.Event()
+        self._fitting: set[threading.Thread] = set()
 
     def submit(self, model_id: str) -> None:
         """Enqueue the fit of a stored ``queued`` model."""
@@ -144,13 +148,20 @@ class FitQueue:
             self._reaper.start()
 
     def stop(self) -> None:
-        """Stop the embedded consumer and reaper, if any, and let their threads end."""
+        """Stop the embedded consumer and reaper, if any, and let their threads end.
+
+        Running fits are stopped and queued again at once, for another consumer.
+        """
+        self._stopping.set()
         if self._reaper is not None:
             self._reaper.stop(timeout=5)
             self._reaper = None
         if self._consumer is not None:
-            self._consumer.stop(graceful=False)
-            self._consumer = None
+            consumer, self._consumer = self._consumer, None
+            consumer.stop(graceful=False)
+            deadline = time.monotonic() + 5
+            for thread in list(self._fitting):  # idle threads end by themselves
+                thread.join(max(deadline - time.monotonic(), 0))
 
     def reap(self) -> list[ExpiredLease]:
         """Re-queue or fail the running fits whose worker stopped renewing the lease.
@@ -214,6 +225,13 @@ class FitQueue:
 
     def execute(self, model_id: str) -> None:
         """Claim, fit and record one model; the body of the Huey task."""
+        self._fitting.add(threading.current_thread())
+        try:
+            self._execute(model_id)
+        finally:
+            self._fitting.discard(threading.current_thread())
+
+    def _execute(self, model_id: str) -> None:
         attempt = self.store.claim_model(model_id, self.lease_seconds, worker_name())
         if attempt is None:
             log.info("fit not claimed: deleted or taken", extra={"model_id": model_id})
@@ -230,10 +248,20 @@ class FitQueue:
                     raise FitCancelled
 
                 def cancelled() -> bool:
-                    return heartbeat.lost or not self.store.holds_attempt(model_id, attempt)
+                    if heartbeat.lost or self._stopping.is_set():
+                        return True
+                    try:
+                        return not self.store.holds_attempt(model_id, attempt)
+                    except Exception:  # a database blip must not kill the fit; the lease decides
+                        log.warning("could not check the fit", extra={"model_id": model_id})
+                        return False
 
                 result = self._run(fit_payload(self.store, model), cancelled)
         except FitCancelled:
+            if self._stopping.is_set() and self.store.requeue_model(model_id, attempt):
+                self.submit(model_id)
+                log.warning("fit stopped by shutdown: re-queued", extra={"model_id": model_id})
+                return
             error = "cancelled"  # nothing is recorded: the attempt no longer holds the model
         except FitError as exc:
             error = str(exc)

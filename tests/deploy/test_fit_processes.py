@@ -247,3 +247,19 @@ def test_listing_datasets_reads_no_points(app_factory: Callable[..., Flask]) -> 
         assert "datasets.name" in columns or "count" in columns.lower()
         assert 'datasets."X"' not in columns and "datasets.X" not in columns, statement
         assert "datasets.y" not in columns, statement
+
+
+def test_stopping_the_embedded_consumer_requeues_its_running_fit_at_once(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory()
+    dataset_id = upload(app)
+    model_id = fit(app, dataset_id, LONG_FIT)
+    wait_status(app, model_id, ("running",), timeout=30)
+    queue: FitQueue = app.extensions["relumap"].queue
+    started = time.monotonic()
+    queue.stop()  # what a web process does when it shuts down
+    assert time.monotonic() - started < 5
+    record = app.extensions["relumap"].store.get_model(model_id)
+    assert (record.status, record.attempts, record.lease_until) == ("queued", 1, None)
+    assert [task.args[0] for task in queue.huey.pending()] == [model_id]
