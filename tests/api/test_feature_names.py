@@ -144,3 +144,12 @@ def test_the_feature_limit_is_configurable_and_reported(
     network = {"coefs": [[[1.0]] * 4, [[1.0]]], "intercepts": [[0.0], [0.0]]}
     response = client.post("/v1/networks", json=network)
     assert response.status_code == 422 and "at most 3" in response.get_json()["detail"]
+
+
+def test_csv_names_are_kept_with_the_points_and_must_be_distinct(client: FlaskClient) -> None:
+    text = "width,depth,y\n1,2,3\n4,5,6\n"
+    dataset = client.post("/v1/datasets", data=text, content_type="text/csv").get_json()
+    full = client.get(f"/v1/datasets/{dataset['id']}?include=data").get_json()
+    assert full["feature_names"] == ["width", "depth"] and full["X"] == [[1.0, 2.0], [4.0, 5.0]]
+    repeated = client.post("/v1/datasets", data="a,a,y\n1,2,3\n4,5,6\n", content_type="text/csv")
+    assert repeated.status_code == 422 and "['a'] repeat" in repeated.get_json()["detail"]
