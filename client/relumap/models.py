@@ -323,6 +323,7 @@ class Model:
         lo: float | None = None,
         hi: float | None = None,
         *,
+        max_pieces: int | None = None,
         axis: int | str | None = None,
         at: Any = None,
         start: Any = None,
@@ -336,6 +337,9 @@ class Model:
             The interval in the line's own coordinate: the feature's value along
             ``axis``, ``t`` in [0, 1] from ``start`` to ``end``. By default the
             training data's interval widened by 10% on each side.
+        max_pieces : int, optional
+            Fail (422) rather than compute more pieces than this (the service
+            allows at most its ``pieces`` limit, see :meth:`Client.info`).
         axis : int or str, optional
             Cut along this feature (index or name) through ``at``.
         at : {"median", "mean"}, int, "row:K" or array-like of shape (n_features,)
@@ -348,7 +352,12 @@ class Model:
         --------
         >>> model.knots(axis="age", at="median").x  # doctest: +SKIP
         """
-        params = {"lo": lo, "hi": hi, **slice_params(axis=axis, at=at, start=start, end=end)}
+        params = {
+            "lo": lo,
+            "hi": hi,
+            "max_pieces": max_pieces,
+            **slice_params(axis=axis, at=at, start=start, end=end),
+        }
         document = self._client._json("GET", f"/v1/models/{self.id}/knots", params=params)
         return Knots.from_dict(document)
 

@@ -226,6 +226,11 @@ def test_heavy_requests_never_take_the_last_thread(app_factory: Callable[..., Fl
         body = assert_problem(client.get(f"/v1/models/{model_id}/plot.png"), 503)
         assert time.monotonic() - started < QUICK_SECONDS  # refused at once, not after 60 s
         assert "WEB_THREADS - 1" in body["detail"]
+    # A request that stopped on a limit or a bad query gives its place back.
+    for _ in range(3):
+        assert client.get(f"/v1/models/{model_id}/knots?max_pieces=2").status_code == 422
+        assert client.get(f"/v1/models/{model_id}/knots?lo=1&hi=0").status_code == 422
+    assert client.get(f"/v1/models/{model_id}/knots").status_code == 200
 
 
 def test_service_info_reports_the_new_limits(app_factory: Callable[..., Flask]) -> None:

@@ -161,6 +161,14 @@ def test_knots_on_a_given_interval(square_model: relumap.Model) -> None:
         square_model.knots(lo=1.0, hi=0.0)
 
 
+def test_knots_stop_at_max_pieces(square_model: relumap.Model) -> None:
+    n_pieces = square_model.knots().n_pieces
+    assert square_model.knots(max_pieces=n_pieces).n_pieces == n_pieces
+    with pytest.raises(relumap.ValidationError, match=f"max_pieces={n_pieces - 1}") as caught:
+        square_model.knots(max_pieces=n_pieces - 1)
+    assert caught.value.problem["limit"] == "max_pieces"
+
+
 def test_regions_tile_the_box_and_carry_the_exact_maps(xor_model: relumap.Model) -> None:
     regions = xor_model.regions()
     weights = xor_model.weights()
