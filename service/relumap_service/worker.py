@@ -99,7 +99,15 @@ class _ReapingConsumer(Consumer):  # type: ignore[misc]
         super().start()
         if self.metrics_port:
             # After the first fork, so the workers do not inherit the server's thread.
-            start_http_server(self.metrics_port, self.metrics_host, registry=metrics_registry())
+            try:
+                start_http_server(self.metrics_port, self.metrics_host, registry=metrics_registry())
+            except OSError as exc:  # taken since check_port_free: stop what was started
+                self.stop(graceful=False)
+                raise WorkerStartError(
+                    f"cannot serve worker metrics on {self.metrics_host}:{self.metrics_port} "
+                    f"({exc.strerror}): give each worker on this host its own port with "
+                    "--metrics-port or RELUMAP_WORKER_METRICS_PORT, or 0 for none"
+                ) from None
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         health_check_ts = super().loop(health_check_ts)
