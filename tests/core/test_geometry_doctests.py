@@ -16,6 +16,7 @@ MODULES = [
     "patterns",
     "region_map",
     "regions",
+    "slices",
 ]
 
 
