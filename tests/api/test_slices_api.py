@@ -302,3 +302,22 @@ def test_a_stored_domain_of_three_inputs_is_the_default_of_its_slices(
         bad.status_code == 422
         and "[[3 lower bounds], [3 upper bounds]]" in bad.get_json()["detail"]
     )
+
+
+def test_a_classifier_slice_has_its_exact_decision_boundary(client: FlaskClient) -> None:
+    rng = np.random.default_rng(8)
+    network = {
+        "coefs": [rng.normal(size=(3, 6)).tolist(), rng.normal(size=(6, 1)).tolist()],
+        "intercepts": [rng.normal(size=6).tolist(), [0.1]],
+        "output_activation": "logistic",
+        "classes": ["no", "yes"],
+        "feature_names": ["p", "q", "r"],
+        "domain": [[-2, -2, -2], [2, 2, 2]],
+    }
+    model = client.post("/v1/networks", json=network).get_json()
+    result = client.get(f"/v1/models/{model['id']}/regions?axes=p,r&at=0,0.3,0").get_json()
+    segments = np.asarray(result["decision_boundary"]["segments"]).reshape(-1, 2)
+    assert len(segments) > 0 and result["classes"] == ["no", "yes"]
+    # Every end of every segment is where the logit is zero, in all three inputs.
+    points = np.column_stack([segments[:, 0], np.full(len(segments), 0.3), segments[:, 1]])
+    np.testing.assert_allclose(forward(network, points)[:, 0], 0.0, atol=1e-9)
