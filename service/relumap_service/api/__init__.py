@@ -18,8 +18,8 @@ from relumap_service.api import (
     plots,
 )
 from relumap_service.api.errors import ProblemApi
-from relumap_service.api.outages import init_outages
 from relumap_service.api.heavy_work import init_heavy_work
+from relumap_service.api.outages import init_outages
 
 __all__ = ["init_api"]
 

@@ -357,9 +357,7 @@ class ServiceInfoSchema(ma.Schema):
     version = fields.String()
     # Counts are integers; durations (request_timeout, fit_timeout) are seconds,
     # reported unrounded.
-    limits = fields.Dict(
-        keys=fields.String(), values=fields.Raw(metadata={"type": "number"})
-    )
+    limits = fields.Dict(keys=fields.String(), values=fields.Raw(metadata={"type": "number"}))
     dataset_kinds = fields.Dict()
     links = fields.Dict(keys=fields.String(), values=fields.String())
 
@@ -378,8 +376,9 @@ class KnotsQuerySchema(StrictSchema):
     hi = fields.Float(validate=validate.Range(-1e12, 1e12))
     max_pieces = fields.Integer(
         validate=validate.Range(min=1),
-        metadata={"description": "stop with a 422 beyond this many pieces (at most "
-                  "RELUMAP_MAX_PIECES)"},
+        metadata={
+            "description": "stop with a 422 beyond this many pieces (at most RELUMAP_MAX_PIECES)"
+        },
     )
     axis = Text(metadata={"description": "slice along this feature (index or name)"})
     at = Text(
