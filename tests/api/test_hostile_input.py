@@ -22,6 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from relumap_service.api.inputs import json_depth
+
 PROBLEM = "application/problem+json"
 LIMIT = 4000
 ONE_INPUT = {"coefs": [[[1.0, -1.0]], [[1.0], [1.0]]], "intercepts": [[0.0, 0.0], [0.0]]}
@@ -418,3 +420,27 @@ def test_fractional_integers_are_422(
     body = assert_problem(response, 422, field)
     assert "whole number" in body["detail"]
     assert stored(client) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b'{"a": [[1], "]]]"]}', 3),
+        (b"[" * 40 + b"]" * 40, 40),
+        (b'[["' + b"[" * 40 + b'"]]', 2),
+        (b'[["\\"' + b"[" * 40 + b'"]]', 2),
+        (b'[["\\\\", ' + b"[" * 40 + b"]" * 42, 42),
+        (b"[{}" + b",{}" * 40 + b"]", 2),
+    ],
+    ids=["small", "deep", "brackets in a string", "escaped quote", "escaped backslash", "wide"],
+)
+def test_json_depth_counts_as_the_parser_nests(text: bytes, depth: int) -> None:
+    # Independent count: the parsed value's nesting.
+    def nesting(value: Any) -> int:
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            return 1 + max((nesting(child) for child in children), default=0)
+        return 0
+
+    assert nesting(json.loads(text)) == depth
+    assert json_depth(text) == depth

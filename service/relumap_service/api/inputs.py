@@ -43,6 +43,10 @@ MAX_JSON_DEPTH = 32
 _CHUNK = 64 * 1024
 # A JSON string, escapes included: brackets inside it do not nest anything.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# +1 for an opening bracket, -1 for a closing one, 0 for every other byte.
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
 
 
 def _too_large(limit: int) -> RequestEntityTooLarge:
@@ -112,6 +116,9 @@ class BoundedRequest(Request):
 def json_depth(data: bytes) -> int:
     """Return how deep arrays and objects nest in a JSON text, without parsing it.
 
+    Brackets inside strings do not count. Vectorised over the bytes, so it
+    costs a fraction of parsing the text.
+
     Parameters
     ----------
     data : bytes
@@ -127,13 +134,18 @@ def json_depth(data: bytes) -> int:
     >>> json_depth(b'{"a": [[1], "]]]"]}')
     3
     """
-    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
-        return data.count(b"[") + data.count(b"{")
-    codes = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
-    steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int32) - np.isin(
-        codes, (ord("]"), ord("}"))
-    )
-    return int(np.cumsum(steps).max(initial=0))
+    opened = data.count(b"[") + data.count(b"{")
+    if opened <= MAX_JSON_DEPTH:
+        return opened
+    if b"\\" in data:
+        # Escaped quotes: drop whole strings (a slower, exact pass; rare in numeric data).
+        data = _JSON_STRING.sub(b'""', data)
+    codes = np.frombuffer(data, dtype=np.uint8)
+    steps = _BRACKET_STEP[codes]
+    # Without escapes every quote opens or closes a string: odd counts are inside one.
+    inside = (np.cumsum(codes == ord('"'), dtype=np.int32) & 1).astype(bool)
+    steps[inside] = 0
+    return int(np.cumsum(steps, dtype=np.int32).max(initial=0))
 
 
 def check_json_depth() -> None:
