@@ -81,6 +81,7 @@ def _model_text(m: Model) -> str:
                 ("task", m.task),
                 ("source", m.source),
                 ("dataset", m.dataset_id),
+                ("features", None if m.feature_names is None else ", ".join(m.feature_names)),
                 ("hidden", m.params.get("hidden_layer_sizes")),
                 ("activation", m.params.get("activation")),
                 ("n_iter", m.n_iter),

@@ -95,6 +95,9 @@ def test_regions_on_the_plane_of_two_features(fitted: relumap.Model, frame: pd.D
 def test_cli_slice_options(
     capsys: pytest.CaptureFixture[str], live_url: str, fitted: relumap.Model
 ) -> None:
+    code = main(["--url", live_url, "models", "show", fitted.id])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "rooms, area, age, floor" in out
     code = main(["--url", live_url, "knots", fitted.id, "--axis", "area", "--at", "row:9"])
     out, _ = capsys.readouterr()
     assert code == 0 and "axis area through" in out
