@@ -54,12 +54,16 @@ def assert_problem(response: Any, status: int, *names: str) -> dict[str, Any]:
 def served(app: Flask) -> Iterator[int]:
     """Serve ``app`` with Werkzeug's HTTP server (which de-chunks bodies) on a free port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Joined on close: a request thread may still be returning its database
+    # connection after the answer was sent, and must finish before the app closes.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield server.port
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(10)
 
 
