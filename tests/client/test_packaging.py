@@ -165,3 +165,13 @@ def test_base_install_in_a_fresh_venv(tmp_path: Path, live_url: str) -> None:
     code, stderr = report["cli"]
     assert code == 1 and "relumap[plot]" in stderr
     assert report["loaded"] == [] and report["typed"]
+
+    # The service's command is installed too; without its extra it says which to install.
+    service = subprocess.run(
+        [str(venv / "bin" / "relumap-service"), "worker"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert service.returncode == 1 and "Traceback" not in service.stderr
+    assert "pip install 'relumap[service]'" in service.stderr, service.stderr
