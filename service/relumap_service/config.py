@@ -90,8 +90,8 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a request's heavy work (geometry, plots, large predictions) may take.
     "REQUEST_TIMEOUT": 30.0,
     # Heavy computations at once per web process, and how long another waits for
-    # its turn before a 503; at most WEB_THREADS - 1 wait or run, so a thread
-    # stays free for health checks and light requests.
+    # its turn before a 503; at most WEB_THREADS // 2 wait or run, so threads
+    # stay free for health checks and light requests.
     "MAX_CONCURRENT_GEOMETRY": 1,
     "GEOMETRY_WAIT_SECONDS": 5.0,
 }

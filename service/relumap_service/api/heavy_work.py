@@ -14,9 +14,12 @@ burst of them, from taking the service down:
   predictions between chunks: :class:`~relumap_service.core.limits.DeadlineExceeded`
   is answered with a 503 and ``Retry-After``.
 - **Turns**: at most ``RELUMAP_MAX_CONCURRENT_GEOMETRY`` heavy computations run
-  at once in a process, and at most ``WEB_THREADS - 1`` heavy requests run or
-  wait there, so one thread is always left for ``/livez``, ``/readyz`` and
-  light requests. A heavy request waits for its turn at most
+  at once in a process, and at most half its threads (``WEB_THREADS // 2``, at
+  least 1) hold heavy requests, running or waiting, so the others are left for
+  ``/livez``, ``/readyz`` and light requests. One free thread was not enough:
+  light requests that take 0.1-0.3 s under load (queueing a fit writes to the
+  database and the queue) queued before a health check for a second. A heavy
+  request waits for its turn at most
   ``RELUMAP_GEOMETRY_WAIT_SECONDS`` (and never past its deadline); one that
   cannot get in gets a 503 "busy" with ``Retry-After``. Waiting costs a
   thread, not CPU; running more at once would not finish sooner on a process
@@ -96,7 +99,7 @@ class HeavyWorkTurns:
         if not admitted:
             _busy(
                 f"{self.admitted} heavy request(s) run or wait in this process, as many as "
-                "its threads allow (WEB_THREADS - 1)",
+                "its threads allow (WEB_THREADS // 2)",
                 self.running,
             )
         try:
@@ -207,7 +210,7 @@ def _deadline_exceeded(error: DeadlineExceeded) -> Response:
 def init_heavy_work(app: Flask) -> None:
     """Give `app` its turns, a deadline per request and the 422/503 answers."""
     config: dict[str, Any] = app.config["RELUMAP"]
-    admitted = max(1, int(config["WEB_THREADS"]) - 1)
+    admitted = max(1, int(config["WEB_THREADS"]) // 2)
     app.extensions[_EXTENSION] = HeavyWorkTurns(
         running=min(int(config["MAX_CONCURRENT_GEOMETRY"]), admitted),
         admitted=admitted,
