@@ -247,11 +247,11 @@ class CuttableProxy:
         self.listener.close()
 
 
-def assert_outage(response: Any) -> None:
+def assert_outage(response: Any, fragment: str = "unavailable") -> None:
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
-    assert "unavailable" in response.get_json()["detail"]
+    assert fragment in response.get_json()["detail"]
 
 
 def test_a_lost_database_is_a_503_on_every_route_then_the_service_recovers(
@@ -284,6 +284,35 @@ def test_a_lost_database_is_a_503_on_every_route_then_the_service_recovers(
             # The key of the request that met the outage is free: the retry runs.
             again = client.post("/v1/datasets", json=lost, headers={"Idempotency-Key": "o"})
             assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        finally:
+            app.extensions["relumap"].store.dispose()
+            proxy.close()
+
+
+def test_a_lost_queue_is_a_503_and_no_model_is_left_queued(tmp_path: Path) -> None:
+    from tests.conftest import REDIS_URL, redis_queue
+
+    require_scale_out_servers()
+    from sqlalchemy.engine import make_url
+
+    redis_at = make_url(REDIS_URL)
+    proxy = CuttableProxy((redis_at.host or "127.0.0.1", redis_at.port or 6379))
+    with redis_queue() as queue_settings:
+        proxied = queue_settings["QUEUE_URL"].replace(
+            f":{redis_at.port or 6379}/", f":{proxy.port}/"
+        )
+        app = make_app(tmp_path, **{**queue_settings, "QUEUE_URL": proxied}, EMBEDDED_WORKER=False)
+        client = app.test_client()
+        try:
+            body = {"name": "line", "X": [[0.0], [1.0]], "y": [0.0, 1.0]}
+            dataset_id = client.post("/v1/datasets", json=body).get_json()["id"]
+            fit = {"dataset_id": dataset_id, "hidden_layer_sizes": [2]}
+            proxy.cut()
+            assert_outage(client.post("/v1/models", json=fit), "queue is unreachable")
+            assert client.get("/readyz").status_code == 503
+            assert client.get("/v1/models").get_json() == []  # nothing left queued
+            proxy.restore()
+            assert client.post("/v1/models", json=fit).status_code == 202
         finally:
             app.extensions["relumap"].store.dispose()
             proxy.close()
