@@ -1,9 +1,9 @@
 """Leases on running fits: a heartbeat while a fit runs, a reaper for fits whose worker died.
 
 A worker claims a fit for ``FIT_LEASE_SECONDS`` and a :class:`Heartbeat` thread
-renews the lease every third of that while the fit runs, whether the fit runs in
-the same process (a Huey process worker) or in a pool process (the consumer
-embedded in the web server). A worker that is killed, or whose machine is gone,
+renews the lease every third of that while the fit runs in its fit process
+(``relumap_service.fit_process``), from the consumer that started it: a thread
+of the web server or a Huey process worker. A worker that is killed, or whose machine is gone,
 stops renewing; a reaper, run periodically by every consumer, finds the lease
 passed and re-queues the fit or, after ``FIT_MAX_ATTEMPTS`` attempts, fails it
 with an error naming the lease. A fit therefore never stays ``running`` for
