@@ -200,6 +200,8 @@ def test_plane_through_an_origin_along_two_directions(
 BAD = (
     ("knots", "axis=colour", "axis", "not a feature"),
     ("knots", "axis=7", "axis", "index 0..4"),
+    ("knots", "axis=\u00b2", "axis", "not a feature"),  # a digit to str.isdigit, not to int
+    ("knots", "axis=0&at=row:\u00b2", "at", "rows 0..159"),
     ("knots", "axis=0&at=1,2", "at", "5 finite numbers"),
     ("knots", "axis=0&at=row:999", "at", "rows 0..159"),
     ("knots", "axis=0&at=middle", "at", "median, mean, row:K"),

@@ -130,7 +130,7 @@ def _feature_index(token: str, names: list[str], field: str) -> int:
     token = token.strip()
     if token in names:
         return names.index(token)
-    if token.isdigit() and int(token) < len(names):
+    if token.isascii() and token.isdigit() and int(token) < len(names):
         return int(token)
     _fail(
         field,
@@ -158,7 +158,7 @@ def _reference(
             _fail("at", f"model {record.id} has no data set; give at= as {d} numbers")
         assert dataset is not None
         index = choice.removeprefix("row:").strip()
-        if not index.isdigit() or int(index) >= dataset.n_samples:
+        if not (index.isascii() and index.isdigit()) or int(index) >= dataset.n_samples:
             _fail(
                 "at",
                 f"at={choice!r}: the data set has rows 0..{dataset.n_samples - 1}; "
