@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import event, update
 
 from relumap_service.jobs import FitQueue
@@ -102,7 +101,7 @@ def test_deleting_a_running_fit_kills_its_process_and_frees_the_worker(
     fit_processes = descendants(os.getpid()) - _multiprocessing_servers()
     assert fit_processes, "the fit runs in no process of its own"
     deleted_at = time.monotonic()
-    assert FlaskClient(app).delete(f"/v1/models/{long_id}").status_code == 204
+    assert app.test_client().delete(f"/v1/models/{long_id}").status_code == 204
     small = fit(app, dataset_id, {"hidden_layer_sizes": [4], "max_iter": 50})
     wait_status(app, small, ("running", "succeeded", "failed"), timeout=20)
     assert time.monotonic() - deleted_at < 2.0, "the worker was not freed within 2 s"
