@@ -216,6 +216,24 @@ def test_a_busy_process_answers_503_after_a_short_wait(app_factory: Callable[...
     assert client.get(url).status_code == 200
 
 
+def test_waiting_for_a_turn_ends_at_the_deadline(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(REQUEST_TIMEOUT=0.3, GEOMETRY_WAIT_SECONDS=30.0, WEB_THREADS=4)
+    client = app.test_client()
+    model_id = post_network(client, zigzag(2))
+    with app.test_request_context(), heavy_turn():
+        # Wrong requests are answered without waiting for a turn...
+        wrong = assert_problem(client.get(f"/v1/models/{model_id}/regions"), 409)
+        assert "/knots" in wrong["detail"]
+        assert_problem(client.get(f"/v1/models/{model_id}/knots?lo=1&hi=0"), 422)
+        assert_problem(client.get(f"/v1/models/{'0' * 32}/knots"), 404)
+        # ...and a wait for one ends at the request's deadline, not after 30 s.
+        started = time.monotonic()
+        body = assert_problem(client.get(f"/v1/models/{model_id}/knots"), 503)
+        waited = time.monotonic() - started
+    assert body["limit"] == "request_timeout"
+    assert waited < QUICK_SECONDS
+
+
 def test_heavy_requests_never_take_the_last_thread(app_factory: Callable[..., Flask]) -> None:
     # Two threads: one may run or wait for heavy work, the other stays for the rest
     # (four threads: two and two).

@@ -17,7 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from relumap_service.api.context import dataset_of, get_model_or_404
-from relumap_service.api.heavy_work import heavy_view, request_budget, work_limit
+from relumap_service.api.heavy_work import heavy_view, work_budget, work_limit
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import (
     KnotsQuerySchema,
@@ -115,7 +115,7 @@ class Knots(MethodView):
                 errors={"hi": ["must be greater than lo"]},
             )
         knots = knots_1d(
-            network, lo, hi, max_pieces=work_limit(args, "max_pieces"), budget=request_budget()
+            network, lo, hi, max_pieces=work_limit(args, "max_pieces"), budget=work_budget()
         )
         document = knots.to_dict()
         # The predicted class on each interval between class changes, as labels.
@@ -160,7 +160,7 @@ class Regions(MethodView):
                 message=f"the box {box} is empty: x_max must exceed x_min and y_max exceed y_min",
                 errors={"x_max": ["empty box"]},
             )
-        budget = request_budget()
+        budget = work_budget()
         regions = regions_2d(
             network, box, max_regions=work_limit(args, "max_regions"), budget=budget
         )

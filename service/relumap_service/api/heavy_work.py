@@ -34,7 +34,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, Response, current_app, g
@@ -50,6 +50,7 @@ __all__ = [
     "heavy_view",
     "init_heavy_work",
     "request_budget",
+    "work_budget",
     "work_limit",
 ]
 
@@ -165,17 +166,42 @@ def work_limit(args: dict[str, Any], name: str) -> int:
 
 
 def heavy_view(view: View) -> View:
-    """Run a whole view in a turn at heavy work (decorate it innermost).
+    """Mark a view as heavy work (decorate it innermost).
 
-    The view reads its deadline with :func:`request_budget`.
+    The view takes its turn by calling :func:`work_budget` just before the
+    heavy part, so a missing model or a bad query is answered without waiting;
+    the turn lasts until the view returns.
     """
 
     @functools.wraps(view)
     def in_turn(*args: Any, **kwargs: Any) -> Any:
-        with heavy_turn():
-            return view(*args, **kwargs)
+        with ExitStack() as turn:
+            g.relumap_heavy_view = turn
+            try:
+                return view(*args, **kwargs)
+            finally:
+                g.pop("relumap_heavy_view", None)
 
     return in_turn  # type: ignore[return-value]
+
+
+def work_budget() -> WorkBudget:
+    """Take the turn of a :func:`heavy_view` (once); return the request's deadline.
+
+    Examples
+    --------
+    ::
+
+        knots = knots_1d(network, lo, hi, max_pieces=limit, budget=work_budget())
+    """
+    budget = request_budget()
+    view: ExitStack | None = g.get("relumap_heavy_view")
+    if view is not None and not g.get("relumap_in_turn"):
+        turns: HeavyWorkTurns = current_app.extensions[_EXTENSION]
+        view.enter_context(turns.turn(budget))
+        view.callback(g.pop, "relumap_in_turn", None)
+        g.relumap_in_turn = True
+    return budget
 
 
 def _start_deadline() -> None:
