@@ -209,6 +209,7 @@ def test_a_busy_process_answers_503_after_a_short_wait(app_factory: Callable[...
         body = assert_problem(response, 503)
         assert response.headers["Retry-After"].isdigit()
         assert "RELUMAP_MAX_CONCURRENT_GEOMETRY" in body["detail"]
+        assert body["limit"] == "max_concurrent_geometry"
         assert 0.3 <= waited < QUICK_SECONDS
         # Health and light requests do not take turns.
         assert client.get("/livez").status_code == 200

@@ -25,7 +25,8 @@ burst of them, from taking the service down:
   thread, not CPU; running more at once would not finish sooner on a process
   whose Python code holds one interpreter lock.
 
-The two exceptions are mapped to HTTP here and only here (:func:`init_heavy_work`).
+These exceptions, and :class:`Busy`, are mapped to HTTP here and only here
+(:func:`init_heavy_work`).
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, Response, current_app, g
-from flask_smorest import abort
 
 from relumap_service.api.errors import problem
 from relumap_service.core.limits import DeadlineExceeded, WorkBudget, WorkLimitExceeded
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
+    "Busy",
     "HeavyWorkTurns",
     "heavy_turn",
     "heavy_view",
@@ -90,8 +91,8 @@ class HeavyWorkTurns:
         ------
         DeadlineExceeded
             When the request's deadline passes while it waits.
-        werkzeug.exceptions.HTTPException
-            503 with ``Retry-After`` when the process is busy.
+        Busy
+            When the process is busy (answered 503 with ``Retry-After``).
         """
         with self._lock:
             admitted = self._inside < self.admitted
@@ -122,15 +123,16 @@ def _seconds_left(budget: WorkBudget) -> float:
     return float("inf") if budget.deadline is None else budget.deadline - time.monotonic()
 
 
+class Busy(Exception):
+    """No turn at heavy work for this request; answered 503 with ``Retry-After``."""
+
+
 def _busy(why: str, running: int) -> NoReturn:
-    abort(
-        503,
-        message=f"the service is busy: {why}; {running} heavy computation(s) run at once "
+    raise Busy(
+        f"the service is busy: {why}; {running} heavy computation(s) run at once "
         f"per process (RELUMAP_MAX_CONCURRENT_GEOMETRY); try again in "
-        f"{RETRY_AFTER_SECONDS} s",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        f"{RETRY_AFTER_SECONDS} s"
     )
-    raise AssertionError("abort returned")  # pragma: no cover
 
 
 def request_budget() -> WorkBudget:
@@ -220,6 +222,12 @@ def _work_limit_exceeded(error: WorkLimitExceeded) -> Response:
     )
 
 
+def _busy_answer(error: Busy) -> Response:
+    response = problem(503, str(error), limit="max_concurrent_geometry")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _deadline_exceeded(error: DeadlineExceeded) -> Response:
     seconds = current_app.config["RELUMAP"]["REQUEST_TIMEOUT"]
     response = problem(
@@ -247,3 +255,4 @@ def init_heavy_work(app: Flask) -> None:
     app.before_request(_start_deadline)
     app.register_error_handler(WorkLimitExceeded, _work_limit_exceeded)
     app.register_error_handler(DeadlineExceeded, _deadline_exceeded)
+    app.register_error_handler(Busy, _busy_answer)
