@@ -36,6 +36,7 @@ __all__ = [
     "check_json_depth",
     "check_query_names",
     "json_depth",
+    "unknown_query_errors",
 ]
 
 # The deepest JSON body accepted; the deepest document of the API nests 4 levels.
