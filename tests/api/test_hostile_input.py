@@ -163,7 +163,8 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient) ->
 
 def csv_upload(filename: str, extra: dict[str, str] | None = None) -> dict[str, Any]:
     return {
-        "data": {"file": (io.BytesIO(b"x,y\n0,1\n1,2\n"), filename), **(extra or {})},
+        # The file as bytes: each run of a case opens its own stream.
+        "data": {"file": (b"x,y\n0,1\n1,2\n", filename), **(extra or {})},
         "content_type": "multipart/form-data",
     }
 
@@ -200,6 +201,12 @@ HOSTILE_UPLOADS = {
 @pytest.mark.parametrize("case", HOSTILE_UPLOADS, ids=list(HOSTILE_UPLOADS))
 def test_unstorable_data_sets_are_422_naming_the_field(client: FlaskClient, case: str) -> None:
     request, field = HOSTILE_UPLOADS[case]
+    if isinstance(request.get("data"), dict):
+        files = request["data"].items()
+        request = {
+            **request,
+            "data": {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in files},
+        }
     if "data" in request and "content_type" not in request:
         request = {**request, "content_type": "application/json"}
     before = stored(client)
