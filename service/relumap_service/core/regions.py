@@ -3,13 +3,23 @@
 The box is cut layer by layer. At the start of hidden layer ``l`` every
 polygon has an affine map from the input to the layer's pre-activations
 (fixed, since the patterns of layers ``1..l-1`` are constant on it; see
-:mod:`relumap_service.core.layer_maps`). A cheap disc test, then an exact test
-at the vertices, finds which units' zero lines cross which polygons; then each
-unit of the layer splits every polygon its line crosses, all polygons at once
+:mod:`relumap_service.core.layer_maps`). A cheap disc test, then a test at the
+vertices, finds which units' zero lines cross which polygons; then each unit
+of the layer splits every polygon its line crosses, all polygons at once
 (:func:`relumap_service.core.clipping.split_convex`).
 The resulting pieces have constant activation pattern, are convex, and the
 network is affine on each. Neighbours across a chord whose affine maps agree
 are merged into one *linear region* (:mod:`relumap_service.core.adjacency`).
+
+Every decision is the one exact arithmetic on the float64 weights and box
+gives. The work is done in float64, relative to the box's centre, with a
+rigorous bound on every rounding error: each vertex is the meeting point of
+the lines of its two edges (known by their tags), its coordinates carry an
+error bound, and each map carries one (:class:`LayerMaps`). A sign is taken
+from floating point only when the value exceeds its bound; otherwise, and for
+lines too nearly parallel to intersect reliably, the decision is made with
+integers (:class:`relumap_service.core.exact.ExactNetwork`). The result's
+``certificate`` says how many decisions each way.
 
 The number of regions is at most Serra et al.'s bound
 (:func:`relumap_service.core.bounds.serra_bound`), which for one hidden layer
@@ -28,32 +38,37 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from relumap_service.core.adjacency import linear_region_labels
+from relumap_service.core.adjacency import adjacent_pairs, connected_labels
 from relumap_service.core.bounds import serra_bound
-from relumap_service.core.clipping import (
-    LineTolerance,
-    polygon_areas,
-    row_extremes,
-    split_convex,
-)
-from relumap_service.core.layer_maps import LayerMaps
+from relumap_service.core.clipping import polygon_areas, split_convex
+from relumap_service.core.exact import ExactNetwork, Line
+from relumap_service.core.layer_maps import RHO, LayerMaps
+from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
-from relumap_service.core.region_map import Box, Regions2D
+from relumap_service.core.region_map import Box, Certificate, Regions2D
 
 __all__ = ["RegionLimitExceeded", "Regions2D", "regions_2d"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+SignArray = NDArray[np.int8]
 
 # Largest table of a layer's maps held in memory; beyond it they are recomputed
 # chunk by chunk (see relumap_service.core.layer_maps).
-_TABLE_BYTES = 128 * 2**20
+_TABLE_BYTES = 256 * 2**20
+# Error bounds already complete (a per-row scale times a norm of one).
+ONE = np.ones(1)
+# Bounds are computed in floating point too; this factor covers their own rounding.
+_SAFETY = 1.0 + 2.0**-20
 
 
 class RegionLimitExceeded(WorkLimitExceeded):
@@ -79,7 +94,7 @@ class RegionLimitExceeded(WorkLimitExceeded):
         )
         self.layer = layer
 
-    def __reduce__(self) -> tuple[type[RegionLimitExceeded], tuple[int, int, int]]:
+    def __reduce__(self) -> tuple[type[RegionLimitExceeded], tuple[int, int, int]]:  # type: ignore[override]
         # Keep the exception picklable (task queues send it between processes).
         return (type(self), (self.count, self.limit, self.layer))
 
@@ -98,73 +113,317 @@ def _check_box(box: ArrayLike) -> Box:
             f"box {array.tolist()} has width {x1 - x0} and height {y1 - y0}; "
             "both must be positive (x_max > x_min and y_max > y_min)"
         )
+    if not (np.isfinite(x1 - x0) and np.isfinite(y1 - y0)):
+        raise ValueError(f"box {array.tolist()} is wider than the float64 range")
     return ((x0, y0), (x1, y1))
 
 
+def _values(
+    v: FloatArray, error: FloatArray, m: FloatArray, e: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Affine functions at vertices, and a bound on the error of each value.
+
+    ``v`` (n, w, 2) are computed vertices within ``error`` (n,) of the exact
+    ones per coordinate; ``m`` (n, 3) computed maps within ``e`` (n, 3) of the
+    exact maps. The bound covers both and the rounding of the evaluation.
+    """
+    ax, ay = np.abs(v[..., 0]), np.abs(v[..., 1])
+    values = v[..., 0] * m[:, 0, None] + v[..., 1] * m[:, 1, None] + m[:, 2, None]
+    am = np.abs(m)
+    terms = am[:, 0, None] * ax + am[:, 1, None] * ay + am[:, 2, None]
+    bound = (4 * U) * terms + e[:, 0, None] * ax + e[:, 1, None] * ay + e[:, 2, None]
+    bound += ((am[:, 0] + am[:, 1] + e[:, 0] + e[:, 1]) * error)[:, None]
+    bound *= _SAFETY
+    return values, bound
+
+
+@dataclass
+class _Counts:
+    """Decisions made, by floating point and by exact arithmetic."""
+
+    float_signs: int = 0
+    exact_signs: int = 0
+    exact_points: int = 0
+    float_maps: int = 0
+    exact_maps: int = 0
+
+
+class _Lines:
+    """Every line an edge lies on: computed coefficients, error bounds and provenance.
+
+    Coefficients ``(a, b, c)`` are of ``a u_x + b u_y + c`` in coordinates
+    ``u = x - origin``. Lines 0-3 are the box's sides ``x = x_min``,
+    ``y = y_min``, ``x = x_max``, ``y = y_max``; later ones are a hidden unit's
+    zero line on a root polygon, recorded as (layer, unit, root) with the
+    patterns of the earlier layers of every root of that layer.
+    """
+
+    def __init__(self, box: Box, origin: FloatArray, exact: ExactNetwork) -> None:
+        (x0, y0), (x1, y1) = box
+        sides = [x0 - origin[0], y0 - origin[1], x1 - origin[0], y1 - origin[1]]
+        self.coef = np.zeros((64, 3))
+        self.err = np.zeros((64, 3))
+        for i, side in enumerate(sides):
+            self.coef[i, i % 2] = 1.0
+            self.coef[i, 2] = -side
+            self.err[i, 2] = U * abs(side)
+        self.size = 4
+        self.source = np.zeros((64, 3), np.int64)
+        self.histories: list[list[BoolArray]] = []
+        self.exact_network = exact
+        self._exact: dict[int, Line] = {}
+        self.origin = origin
+
+    def add(
+        self, coef: FloatArray, err: FloatArray, layer: int, unit: int, roots: IntArray
+    ) -> IntArray:
+        """Record the zero lines of ``unit`` on ``roots`` and return their ids."""
+        n = roots.size
+        if self.size + n > self.coef.shape[0]:
+            grow = max(n, self.coef.shape[0])
+            self.coef = np.concatenate([self.coef, np.zeros((grow, 3))])
+            self.err = np.concatenate([self.err, np.zeros((grow, 3))])
+            self.source = np.concatenate([self.source, np.zeros((grow, 3), np.int64)])
+        ids = np.arange(self.size, self.size + n)
+        self.coef[ids], self.err[ids] = coef, err
+        self.source[ids] = np.stack([np.full(n, layer), np.full(n, unit), roots], axis=1)
+        self.size += n
+        return ids
+
+    def exact(self, line: int) -> Line:
+        """Return the line's exact integer coefficients, in the input's own coordinates."""
+        out = self._exact.get(line)
+        if out is None:
+            if line < 4:
+                out = self.exact_network.box_line(line)
+            else:
+                layer, unit, root = (int(v) for v in self.source[line])
+                history = [block[root] for block in self.histories[layer]]
+                out = self.exact_network.unit_line(layer, unit, history)
+            self._exact[line] = out
+        return out
+
+    def intersect(
+        self, first: IntArray, second: IntArray, counts: _Counts
+    ) -> tuple[FloatArray, FloatArray]:
+        """Meeting points of pairs of lines (local coordinates) and their error bounds.
+
+        Cramer's rule in floating point, with the bound of the error that the
+        lines' own errors and the rounding can cause; where that bound is not
+        small (nearly parallel lines) the point is computed exactly and rounded.
+        """
+        c1, e1, c2, e2 = self.coef[first], self.err[first], self.coef[second], self.err[second]
+        a1, b1, k1 = c1.T
+        a2, b2, k2 = c2.T
+        ea1, eb1, ek1 = e1.T
+        ea2, eb2, ek2 = e2.T
+
+        def det_and_bound(
+            p: FloatArray,
+            ep: FloatArray,
+            q: FloatArray,
+            eq: FloatArray,
+            r: FloatArray,
+            er: FloatArray,
+            s: FloatArray,
+            es: FloatArray,
+        ) -> tuple[FloatArray, FloatArray]:
+            # p s - r q, with p, q, r, s known within ep, eq, er, es.
+            value = p * s - r * q
+            ap, aq, ar, as_ = np.abs(p), np.abs(q), np.abs(r), np.abs(s)
+            bound = ep * as_ + ap * es + ep * es + er * aq + ar * eq + er * eq
+            return value, bound + (2 * U) * (ap * as_ + ar * aq)
+
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            det, e_det = det_and_bound(a1, ea1, b1, eb1, a2, ea2, b2, eb2)
+            nx, e_nx = det_and_bound(b1, eb1, k1, ek1, b2, eb2, k2, ek2)
+            ny, e_ny = det_and_bound(k1, ek1, a1, ea1, k2, ek2, a2, ea2)
+            x, y = nx / det, ny / det
+            ad = np.abs(det)
+            denominator = ad * (ad - e_det)
+            ex = (np.abs(nx) * e_det + ad * e_nx) / denominator + 2 * U * np.abs(x)
+            ey = (np.abs(ny) * e_det + ad * e_ny) / denominator + 2 * U * np.abs(y)
+            error = np.maximum(ex, ey) * _SAFETY
+        bad = np.flatnonzero(~((ad > 2 * e_det) & np.isfinite(error)))
+        points = np.stack([x, y], axis=1)
+        counts.exact_points += bad.size
+        for i in bad.tolist():
+            gx, gy = self.exact_network.meeting_point(
+                self.exact(int(first[i])), self.exact(int(second[i]))
+            )
+            points[i] = float(gx - self.origin[0]), float(gy - self.origin[1])
+            error[i] = 2 * U * float(np.abs(points[i]).max())
+        return points, error
+
+
+class _Engine:
+    """State of one region-map computation."""
+
+    def __init__(self, network: Network, box: Box) -> None:
+        (x0, y0), (x1, y1) = box
+        self.network = network
+        self.origin = np.array([x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2])
+        self.exact_network = ExactNetwork(network, [x0, y0, x1, y1])
+        self.lines = _Lines(box, self.origin, self.exact_network)
+        self.counts = _Counts()
+
+    def signs(
+        self,
+        v: FloatArray,
+        tags: NDArray[np.int32],
+        counts: IntArray,
+        error: FloatArray,
+        m: FloatArray,
+        e: FloatArray,
+        exact_line: list[Line] | None = None,
+        line_of: tuple[int, IntArray, IntArray, list[BoolArray]] | None = None,
+    ) -> SignArray:
+        """Exact signs of affine functions (one per polygon) at the polygons' vertices.
+
+        ``line_of = (layer, units, roots, history)`` names each function's unit
+        and root polygon, for the exact fallback.
+        """
+        values, bound = _values(v, error, m, e)
+        valid = np.arange(v.shape[1]) < counts[:, None]
+        sign = ((values > bound).view(np.int8) - (values < -bound).view(np.int8)) * valid
+        unsure_row, unsure_col = np.nonzero((sign == 0) & valid)
+        self.counts.float_signs += int(valid.sum()) - unsure_row.size
+        self.counts.exact_signs += unsure_row.size
+        if unsure_row.size:
+            assert line_of is not None
+            layer, units, roots, history = line_of
+            cache: dict[tuple[int, int], Line] = {}
+            for r, k in zip(unsure_row.tolist(), unsure_col.tolist(), strict=True):
+                key = (int(units[r]), int(roots[r]))
+                f = cache.get(key)
+                if f is None:
+                    f = self.exact_network.unit_line(layer, key[0], [h[key[1]] for h in history])
+                    cache[key] = f
+                before = int(tags[r, k - 1 if k > 0 else counts[r] - 1])
+                after = int(tags[r, k])
+                sign[r, k] = self.exact_network.sign_at(
+                    f, self.lines.exact(before), self.lines.exact(after)
+                )
+        return sign
+
+
 class _Crossings:
-    """Maps and tolerances of the (root, unit) pairs whose zero line crosses the root."""
+    """Maps and error bounds of the (root, unit) pairs whose zero line crosses the root."""
 
     def __init__(
-        self, root: IntArray, unit: IntArray, maps: FloatArray, tol: FloatArray, n_units: int
+        self, root: IntArray, unit: IntArray, maps: FloatArray, err: FloatArray, n_units: int
     ) -> None:
         order = np.argsort(unit, kind="stable")
-        self.root, self.maps, self.tol = root[order], maps[order], tol[order]
+        self.root, self.maps, self.err = root[order], maps[order], err[order]
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
     def maps_of(self, j: int, roots: IntArray) -> tuple[FloatArray, FloatArray]:
-        """Return the maps (len(roots), 3) of unit ``j`` on ``roots``, and their tolerances."""
+        """Return the maps (len(roots), 3) of unit ``j`` on ``roots``, and their error bounds."""
         lo, hi = self.start[j], self.start[j + 1]
         at = lo + np.searchsorted(self.root[lo:hi], roots)
-        return self.maps[at], self.tol[at]
+        return self.maps[at], self.err[at]
+
+
+def _disc_margin(
+    centre: FloatArray,
+    radius: FloatArray,
+    error: FloatArray,
+    m: FloatArray,
+    scale: FloatArray,
+    colnorm: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Values at the centres of the polygons' discs and how far they can move on the disc.
+
+    ``m`` are (n, 3, n_units) maps, or (n, 3) with one unit each; their error
+    bounds are ``scale`` (n, 3) times ``colnorm`` (n_units,, or (n,)) plus
+    ``RHO |m|`` (see :class:`LayerMaps`). ``centre`` (n, 2), ``radius`` and
+    ``error`` (n,) describe each polygon's disc and the error bound of its
+    vertices. A value beyond its margin has that sign on the whole exact polygon.
+    """
+    wide = m.ndim == 3
+    column = (slice(None), None) if wide else (slice(None),)
+    cx, cy = centre[:, 0], centre[:, 1]
+    if wide:
+        cx, cy = cx[:, None], cy[:, None]
+    at_centre = cx * m[:, 0] + cy * m[:, 1] + m[:, 2]
+    reach = radius * (1 + 8 * U) + 1.5 * error
+    norm = np.sqrt(m[:, 0] * m[:, 0] + m[:, 1] * m[:, 1])
+    # |g_x c_x| + |g_y c_y| <= |g| |c|: the rounding of at_centre is within (4u) of
+    # |g| |c| + |c_0|.
+    c_norm = np.sqrt(centre[:, 0] ** 2 + centre[:, 1] ** 2) * (1 + 4 * U)
+    margin = norm * (reach * (1 + 2 * RHO) + (4 * U + RHO) * c_norm)[column]
+    margin += (4 * U + RHO) * np.abs(m[:, 2])
+    per_row = (scale[:, 0] + scale[:, 1]) * reach
+    per_row += scale[:, 0] * np.abs(centre[:, 0]) + scale[:, 1] * np.abs(centre[:, 1])
+    per_row += scale[:, 2]
+    margin += per_row[column] * colnorm
+    margin *= _SAFETY
+    return at_centre, margin
 
 
 def _layer_signs(
-    store: PolygonStore,
-    maps: LayerMaps,
-    tolerance: LineTolerance,
-    table_scale: FloatArray | None = None,
-) -> tuple[BoolArray, BoolArray, _Crossings, float]:
+    engine: _Engine, store: PolygonStore, maps: LayerMaps, layer: int, history: list[BoolArray]
+) -> tuple[BoolArray, BoolArray, _Crossings]:
     """Which units' zero lines cross each polygon, and which are positive on it.
 
     A unit whose value at the centre of the disc around a polygon exceeds its
-    gradient's norm times the disc's radius (plus the tolerance) cannot change
-    sign on it; only the remaining pairs are evaluated at every vertex. Also
-    returns the largest scale of the layer's maps on the box. ``table_scale``,
-    when the maps are held as a table, is their scale, already computed.
+    margin cannot change sign on it; only the remaining pairs are evaluated at
+    every vertex.
     """
     n_poly = store.size
     crosses = np.empty((n_poly, maps.n_units), dtype=bool)
     positive = np.empty((n_poly, maps.n_units), dtype=bool)
     found: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
-    largest = 0.0
-    for lo, m in maps.chunks():
+    for lo, m, scale in maps.chunks():
         hi = lo + m.shape[0]
-        verts = store.verts[lo:hi]
-        centre, radius = store.centre[lo:hi], store.radius[lo:hi]
-        at_centre = centre[:, 0, None] * m[:, 0] + centre[:, 1, None] * m[:, 1] + m[:, 2]
-        scale = tolerance.scale(m) if table_scale is None else table_scale[lo:hi]
-        largest = max(largest, float(scale.max(initial=0.0)))
-        tol = tolerance(m, scale)
-        margin = np.sqrt(m[:, 0] ** 2 + m[:, 1] ** 2) * radius[:, None] + tol
+        at_centre, margin = _disc_margin(
+            store.centre[lo:hi], store.radius[lo:hi], store.error[lo:hi], m, scale, maps.colnorm
+        )
         sure_pos = at_centre > margin
         unsure = np.abs(at_centre) <= margin
+        engine.counts.float_signs += int(unsure.size - np.count_nonzero(unsure))
         poly, unit = np.nonzero(unsure)
-        v = verts[poly]
+        rows = lo + poly
         pair = m[poly, :, unit]
-        values = v[..., 0] * pair[:, 0, None] + v[..., 1] * pair[:, 1, None] + pair[:, 2, None]
-        t = tolerance(pair)
-        high, low = row_extremes(values)
-        pos = high > t
-        cross = pos & (low < -t)
+        pair_err = maps.errors(pair, scale[poly], unit)
+        sign = engine.signs(
+            store.verts[rows],
+            store.tags[rows],
+            store.counts[rows],
+            store.error[rows],
+            pair,
+            pair_err,
+            line_of=(layer, unit, rows, history),
+        )
+        pos = (sign > 0).any(axis=1)
+        cross = pos & (sign < 0).any(axis=1)
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
         crosses[lo:hi] = crosses_block
         positive[lo:hi] = sure_pos
-        found.append((lo + poly[cross], unit[cross], pair[cross], t[cross]))
-    root, unit, pair_maps, pair_tol = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    crossings = _Crossings(root, unit, pair_maps.reshape(-1, 3), pair_tol, maps.n_units)
-    return crosses, positive, crossings, largest
+        found.append((rows[cross], unit[cross], pair[cross], pair_err[cross]))
+    root, unit, pair_maps, pair_err = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    crossings = _Crossings(
+        root, unit, pair_maps.reshape(-1, 3), pair_err.reshape(-1, 3), maps.n_units
+    )
+    return crosses, positive, crossings
+
+
+def _shifted_biases(network: Network, origin: FloatArray) -> FloatArray:
+    """``b + origin W`` of the first layer, each correctly rounded (computed exactly)."""
+    w, b = network.coefs[0], network.intercepts[0]
+    ox, oy = Fraction(float(origin[0])), Fraction(float(origin[1]))
+    return np.array(
+        [
+            float(Fraction(bj) + ox * Fraction(w0) + oy * Fraction(w1))
+            for bj, w0, w1 in zip(b.tolist(), w[0].tolist(), w[1].tolist(), strict=True)
+        ]
+    )
+
+
+def _split_history(history: BoolArray, sizes: tuple[int, ...]) -> list[BoolArray]:
+    return np.split(history, np.cumsum(sizes)[:-1], axis=1) if sizes else []
 
 
 def regions_2d(
@@ -172,7 +431,6 @@ def regions_2d(
     box: ArrayLike,
     max_regions: int = 200_000,
     *,
-    rtol: float = 1e-10,
     budget: WorkBudget | None = None,
 ) -> Regions2D:
     """Compute the exact activation regions of a two-input network on a box.
@@ -185,16 +443,14 @@ def regions_2d(
         ``((x_min, y_min), (x_max, y_max))``, finite with positive width and height.
     max_regions : int, default=200_000
         Stop and raise :class:`RegionLimitExceeded` rather than hold more regions.
-    rtol : float, default=1e-10
-        A vertex lies on a unit's line when the unit's pre-activation there is
-        within ``rtol`` times the pre-activation's scale on the box (see
-        :class:`relumap_service.core.clipping.LineTolerance`).
     budget : WorkBudget, optional
         A deadline, checked after every unit's cut.
 
     Returns
     -------
     Regions2D
+        Its ``certificate`` counts the decisions settled in floating point and
+        exactly.
 
     Raises
     ------
@@ -202,6 +458,8 @@ def regions_2d(
         If the network does not have two inputs or the box is empty or not finite.
     RegionLimitExceeded
         If more than ``max_regions`` regions would be needed.
+    DeadlineExceeded
+        If ``budget``'s deadline passes.
 
     Examples
     --------
@@ -221,36 +479,28 @@ def regions_2d(
     if max_regions < 1:
         raise ValueError(f"max_regions must be at least 1, got {max_regions}")
     box = _check_box(box)
+    engine = _Engine(network, box)
+    lines, origin = engine.lines, engine.origin
     (x0, y0), (x1, y1) = box
-    reach = np.array([max(abs(x0), abs(x1)), max(abs(y0), abs(y1))])
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - origin
+    corner_error = 2 * U * float(np.abs(corners).max())
     sizes = network.hidden_layer_sizes
-    store = PolygonStore(box, sizes[0] if sizes else 0, max_regions)
+    # Edges run from each corner to the next: on y = y_min, x = x_max, y = y_max, x = x_min.
+    store = PolygonStore(corners, [1, 2, 3, 0], corner_error, sizes[0] if sizes else 0, max_regions)
     # Patterns of all finished layers, one row per root of the current layer.
     history = np.zeros((1, 0), dtype=bool)
     piecewise = network.hidden_activation != "identity"
-    # Maps from the input to the current layer's pre-activations, per root.
-    maps = LayerMaps.first(network)
-    parent_scale = 0.0
-    chords: list[FloatArray] = []
-    n_chords = 0
+    maps = LayerMaps.first(network, _shifted_biases(network, origin))
     for layer, (w, b) in enumerate(zip(network.coefs[1:], network.intercepts[1:], strict=True)):
         n_units = w.shape[0]
         store.start_layer(n_units)
         maps = maps.as_table(_TABLE_BYTES)
+        blocks = _split_history(history, sizes[:layer])
+        lines.histories.append(blocks)
         if not piecewise:
             store.patterns[: store.size] = True
         else:
-            table_scale = None
-            if maps.table is not None:
-                table_scale = LineTolerance(box, rtol).scale(maps.table)
-                largest = float(table_scale.max(initial=0.0))
-            else:
-                # Computing every map twice would cost more than a looser floor.
-                largest = maps.scale_bound(parent_scale)
-            tolerance = LineTolerance(box, rtol, floor=1e-3 * largest)
-            crosses, positive, crossings, parent_scale = _layer_signs(
-                store, maps, tolerance, table_scale
-            )
+            crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks)
         for j in range(n_units if piecewise else 0):
             if budget is not None:
                 budget.check()
@@ -259,19 +509,48 @@ def regions_2d(
             cand = np.flatnonzero(crosses[root, j])
             if cand.size == 0:
                 continue
-            pair, tol = crossings.maps_of(j, root[cand])
+            pair, err = crossings.maps_of(j, root[cand])
             # The line crosses the root, but most of its polygons lie off it.
-            centre = store.centre[cand]
-            at_centre = centre[:, 0] * pair[:, 0] + centre[:, 1] * pair[:, 1] + pair[:, 2]
-            reach_j = np.sqrt(pair[:, 0] ** 2 + pair[:, 1] ** 2) * store.radius[cand] + tol
-            near = np.abs(at_centre) <= reach_j
+            at_centre, margin = _disc_margin(
+                store.centre[cand], store.radius[cand], store.error[cand], pair, err, ONE
+            )
+            near = np.abs(at_centre) <= margin
+            engine.counts.float_signs += int(near.size - np.count_nonzero(near))
             store.patterns[cand, j] = at_centre > 0
-            cand, pair, tol = cand[near], pair[near], tol[near]
+            cand, pair, err = cand[near], pair[near], err[near]
             if cand.size == 0:
                 continue
-            v = store.verts[cand]
-            values = v[..., 0] * pair[:, 0, None] + v[..., 1] * pair[:, 1, None] + pair[:, 2, None]
-            cut = split_convex(v, store.tags[cand], store.counts[cand], values, tol, n_chords)
+            roots = store.root[cand]
+            sign = engine.signs(
+                store.verts[cand],
+                store.tags[cand],
+                store.counts[cand],
+                store.error[cand],
+                pair,
+                err,
+                line_of=(layer, np.full(cand.size, j), roots, blocks),
+            )
+            splits = (sign > 0).any(axis=1) & (sign < 0).any(axis=1)
+            # One line per root whose polygons this unit splits.
+            split_roots, first = np.unique(roots[splits], return_index=True)
+            ids = lines.add(pair[splits][first], err[splits][first], layer, j, split_roots)
+            chord = np.full(cand.size, -1, np.int64)
+            chord[splits] = ids[np.searchsorted(split_roots, roots[splits])]
+            cand_tags = store.tags[cand]
+
+            def crossing(
+                rows: IntArray,
+                at: IntArray,
+                cand_tags: NDArray[np.int32] = cand_tags,
+                chord: IntArray = chord,
+            ) -> tuple[FloatArray, FloatArray]:
+                return lines.intersect(
+                    cand_tags[rows, at].astype(np.int64), chord[rows], engine.counts
+                )
+
+            cut = split_convex(
+                store.verts[cand], cand_tags, store.counts[cand], sign, chord, crossing
+            )
             store.patterns[cand, j] = cut.positive_side
             rows = cand[cut.split]
             n_new = rows.size
@@ -282,15 +561,14 @@ def regions_2d(
             parts = cut.parts
             store.reserve(size + n_new, parts.verts.shape[1])
             new = np.arange(size, size + n_new)
+            error = np.maximum(store.error[rows], cut.chord_error)
             store.put(np.concatenate([rows, new]), parts.verts, parts.tags, parts.counts)
+            store.error[rows] = error
+            store.error[new] = error
             store.root[new] = store.root[rows]
             store.patterns[new] = store.patterns[rows]
             store.patterns[rows, j] = True
             store.patterns[new, j] = False
-            direction = cut.chord_end - cut.chord_start
-            direction /= np.hypot(direction[:, 0], direction[:, 1])[:, None]
-            chords.append(direction)
-            n_chords += n_new
             store.size = size + n_new
         size = store.size
         root = store.root[:size]
@@ -301,27 +579,81 @@ def regions_2d(
         history = np.concatenate([history[root], block], axis=1)
         maps = LayerMaps(network, maps, root.copy(), block, w, b)
 
+    return _assemble(engine, store, maps.as_table(), history, box)
+
+
+def _box_coordinates(
+    verts: FloatArray, tags: NDArray[np.int32], counts: IntArray, box: Box, origin: FloatArray
+) -> FloatArray:
+    """Vertices in the input's coordinates: inside the box, on its sides exactly.
+
+    A vertex on a side of the box (one of its two edges lies on it) takes the
+    side's coordinate as given; rounding can move no vertex out of the box.
+    """
+    (x0, y0), (x1, y1) = box
+    out = np.clip(verts + origin, [x0, y0], [x1, y1])
+    cols = np.arange(verts.shape[1])
+    before = np.take_along_axis(tags, np.where(cols > 0, cols - 1, counts[:, None] - 1), axis=1)
+    sides = np.array([x0, y0, x1, y1])
+    for edge in (before, tags):
+        on_side = (edge >= 0) & (edge < 4)
+        index = np.where(on_side, edge, 0)
+        axis = index % 2
+        value = sides[index]
+        out[..., 0] = np.where(on_side & (axis == 0), value, out[..., 0])
+        out[..., 1] = np.where(on_side & (axis == 1), value, out[..., 1])
+    return out
+
+
+def _assemble(
+    engine: _Engine, store: PolygonStore, maps: LayerMaps, history: BoolArray, box: Box
+) -> Regions2D:
+    network, lines, origin = engine.network, engine.lines, engine.origin
     size = store.size
     verts = store.verts[:size]
     counts = store.counts[:size]
+    tags = store.tags[:size]
     width = verts.shape[1]
     valid = np.arange(width) < counts[:, None]
-    table = maps.as_table().table
-    assert table is not None
+    assert maps.table is not None and maps.scale is not None
+    table = maps.table
+    errors = maps.errors(table, maps.scale)
     gradients = np.ascontiguousarray(np.transpose(table[:, :2], (0, 2, 1)))
-    intercepts = np.ascontiguousarray(table[:, 2])
-    chord_dirs = np.concatenate(chords) if chords else np.zeros((0, 2))
-    labels = linear_region_labels(
-        verts, store.tags[:size], counts, chord_dirs, gradients, intercepts, reach
-    )
-    interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None]
-    if piecewise:
-        bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu")
-    else:
-        bound = 1
+    intercepts = table[:, 2] - table[:, 0] * origin[0] - table[:, 1] * origin[1]
+
+    # Neighbours across an edge of a unit's line (tags from 4 on), and whether
+    # their maps agree: differences beyond both error bounds are certain,
+    # the others are compared exactly.
+    chord_tags = np.where(tags >= 4, tags - 4, -1)
+    coef = lines.coef[4 : lines.size]
+    directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
+    directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
+    a, b = adjacent_pairs(verts, chord_tags, counts, directions, store.error[:size])
+    differ = (np.abs(table[a] - table[b]) > (errors[a] + errors[b]) * _SAFETY).any(axis=(1, 2))
+    unsure = np.flatnonzero(~differ)
+    engine.counts.float_maps += int(np.count_nonzero(differ))
+    engine.counts.exact_maps += unsure.size
+    same = np.zeros(a.size, dtype=bool)
+    if unsure.size:
+        sizes = network.hidden_layer_sizes
+        last = len(network.coefs) - 1
+        blocks = _split_history(history, sizes)
+        for i in unsure.tolist():
+            map_a = engine.exact_network.layer_map(last, [h[a[i]] for h in blocks])
+            map_b = engine.exact_network.layer_map(last, [h[b[i]] for h in blocks])
+            same[i] = bool(np.all(map_a == map_b))
+    labels = connected_labels(size, a[same], b[same])
+
+    interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
+    global_verts = _box_coordinates(verts, tags, counts, box, origin)[valid]
+    reach = float(np.abs(global_verts).max(initial=0.0))
+    piecewise = network.hidden_activation != "identity"
+    sizes = network.hidden_layer_sizes
+    bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu") if piecewise else 1
+    c = engine.counts
     return Regions2D(
         box=box,
-        vertices=verts[valid],
+        vertices=global_verts,
         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         patterns=history,
         gradients=gradients,
@@ -332,4 +664,11 @@ def regions_2d(
         n_linear_regions=int(labels.max(initial=-1)) + 1,
         bound=bound,
         hidden_layer_sizes=sizes,
+        certificate=Certificate(
+            exact=True,
+            float_decisions=c.float_signs + c.float_maps,
+            exact_decisions=c.exact_signs + c.exact_maps,
+            exact_vertices=c.exact_points,
+            max_vertex_error=float(store.error[:size].max(initial=0.0)) + U * reach,
+        ),
     )
