@@ -193,6 +193,8 @@ def split_convex(
     sign: SignArray,
     chord: IntArray,
     crossing: Crossing,
+    has_pos: BoolArray | None = None,
+    split: BoolArray | None = None,
 ) -> SplitResult:
     """Split each convex polygon by the zero line of an affine function.
 
@@ -211,20 +213,24 @@ def split_convex(
         ``crossing(rows, at) -> (points, errors)``: where the line crosses the
         edge from vertex ``at`` to the next of polygon ``rows`` (arrays of equal
         length), and a bound on each point's coordinate error.
+    has_pos, split : ndarray of bool of shape (n_polygons,), optional
+        Whether ``sign`` is positive somewhere, and both positive and negative
+        somewhere, on each polygon, when the caller knows already.
 
     Returns
     -------
     SplitResult
     """
-    valid = np.arange(sign.shape[1]) < counts[:, None]
-    sign = sign * valid
-    has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
-    split: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
+    if has_pos is None or split is None:
+        has_pos = np.asarray((sign > 0).any(axis=1))
+        split = has_pos & np.asarray((sign < 0).any(axis=1))
     rows = np.flatnonzero(split)
     m, width = rows.size, sign.shape[1]
-    v, t, cnt, sg = verts[rows], tags[rows], counts[rows], sign[rows]
+    v, t, cnt = verts[rows], tags[rows], counts[rows]
     idx = np.arange(m)
     cols = np.arange(width)
+    valid = cols < cnt[:, None]
+    sg = sign[rows] * valid
     # Sign at the next vertex, cyclically (padding has sign 0).
     s_next = np.zeros_like(sg)
     s_next[:, :-1] = sg[:, 1:]
@@ -232,14 +238,14 @@ def split_convex(
     cross = sg * s_next < 0
     start_x = cross & (sg > 0)
     end_x = cross & (sg < 0)
-    zero = valid[rows] & (sg == 0)
+    zero = valid & (sg == 0)
     if zero.any():
         base = (idx * width)[:, None]
         prv = (base + np.where(cols > 0, cols - 1, cnt[:, None] - 1)).ravel()
         s_prev = sg.ravel()[prv].reshape(m, width)
         first_zero = zero & (s_prev != 0)
         # Sign of the next vertex off the line, cyclically.
-        ahead = np.where(valid[rows] & (sg != 0), cols, width)
+        ahead = np.where(valid & (sg != 0), cols, width)
         suffix = np.minimum.accumulate(ahead[:, ::-1], axis=1)[:, ::-1]
         later = np.full_like(suffix, width)
         later[:, :-1] = suffix[:, 1:]

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import cached_property
@@ -40,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap_service.core.network import Network
 
-__all__ = ["ExactNetwork", "Line"]
+__all__ = ["ExactNetwork", "Line", "shifted_biases"]
 
 # A line (or, in 1D, a point) a . x + c = 0 with integer coefficients: (a_1, ..., a_d, c).
 Line = tuple[int, ...]
@@ -59,6 +60,51 @@ def _exponent(value: float) -> int:
         numerator //= 2
         k += 1
     return k
+
+
+def _two_product(a: NDArray[np.float64], b: float) -> tuple[NDArray[np.float64], ...]:
+    """Split ``a * b`` into an unevaluated sum ``p + e`` of two floats (Dekker, 1971)."""
+    p = a * b
+    split = 134217729.0  # 2**27 + 1
+    c = split * a
+    ah = c - (c - a)
+    al = a - ah
+    c = split * b
+    bh = c - (c - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def shifted_biases(
+    w: NDArray[np.float64], b: NDArray[np.float64], origin: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Return ``b + origin @ w``, each entry correctly rounded.
+
+    The first layer's biases seen from ``origin``: computing them once, exactly,
+    keeps a far box as precise as one at the origin. Products are split into
+    exact sums of two floats and summed by ``math.fsum``; values so large that
+    the splitting could overflow are summed as fractions.
+
+    Examples
+    --------
+    >>> shifted_biases(np.array([[1e16]]), np.array([1.0]), np.array([1.0 + 2**-52])).tolist()
+    [1.0000000000000004e+16]
+    """
+    terms = [b[None, :]]
+    for k in range(origin.size):
+        terms += list(_two_product(w[k], float(origin[k])))
+    stacked = np.concatenate([np.atleast_2d(t) for t in terms]).T.tolist()
+    out = np.array([math.fsum(row) for row in stacked])
+    large = np.flatnonzero(~np.isfinite(out) | (np.abs(w).max(axis=0) * np.abs(origin).max()
+                                                > 2.0**960))
+    for j in large.tolist():
+        exact = Fraction(float(b[j])) + sum(
+            (Fraction(float(origin[k])) * Fraction(float(w[k, j])) for k in range(origin.size)),
+            Fraction(0),
+        )
+        out[j] = float(exact)
+    return out
 
 
 def _sign(value: int) -> int:

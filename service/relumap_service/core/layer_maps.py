@@ -95,6 +95,7 @@ class LayerMaps:
         self.network, self.parent, self.parent_root, self.on = network, parent, parent_root, on
         self.w, self.b, self.table, self.scale = w, b, table, scale
         self.colnorm = np.abs(w).sum(axis=0)
+        self._largest: FloatArray | None = None
         # gamma_{n+2} of the product with W, doubled to cover the rounding of the bound
         # itself, plus the parent's relative part and a slope's rounding.
         self.gamma = 2 * (w.shape[0] + 2) * UNIT_ROUNDOFF + RHO + UNIT_ROUNDOFF
@@ -161,10 +162,22 @@ class LayerMaps:
         out = (source.reshape(-1, n_in) @ self.w).reshape(n, 3, self.n_units)
         out[:, 2] += self.b
         # max_k (E_k s_k + gamma |M_k s_k|), with E_k = scale cn_k + RHO |M_k|, is at
-        # most gamma max_k |M_k s_k| + scale max_k cn_k s_k.
-        largest = np.maximum(source.max(axis=2), -source.min(axis=2))
-        reach = (self.parent.colnorm * slopes[:, 0]).max(axis=1)
-        return out, self.gamma * largest + source_scale * reach[:, None]
+        # most gamma max_k |M_k| + scale max_k cn_k (slopes are at most 1), both
+        # known per parent row.
+        if self.parent.table is not None:
+            largest = self.parent.largest()[parents]
+        else:
+            largest = np.maximum(source.max(axis=2), -source.min(axis=2))
+        bound = self.gamma * largest
+        bound += source_scale * float(self.parent.colnorm.max(initial=0.0))
+        return out, bound
+
+    def largest(self) -> FloatArray:
+        """Largest ``|map|`` of each row of the table over the units, shape (n_rows, 3)."""
+        if self._largest is None:
+            assert self.table is not None
+            self._largest = np.maximum(self.table.max(axis=2), -self.table.min(axis=2))
+        return self._largest
 
     def chunks(self) -> Iterator[tuple[int, FloatArray, FloatArray]]:
         """Yield ``(start, maps, scale)`` for consecutive chunks of rows."""

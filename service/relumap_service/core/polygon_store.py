@@ -102,6 +102,13 @@ class PolygonStore:
         self.centre[rows] = 0.5 * (low + high)
         self.radius[rows] = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
 
+    def reach(self, rows: IntArray) -> FloatArray:
+        """Bound the largest ``|x|`` and ``|y|`` of the exact vertices of ``rows``, shape (n, 2)."""
+        out: FloatArray = np.abs(self.centre[rows]) + self.radius[rows, None]
+        out *= 1 + 2.0**-50
+        out += self.error[rows, None]
+        return out
+
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)

@@ -47,7 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 from relumap_service.core.adjacency import adjacent_pairs, connected_labels
 from relumap_service.core.bounds import serra_bound
 from relumap_service.core.clipping import polygon_areas, split_convex
-from relumap_service.core.exact import ExactNetwork, Line
+from relumap_service.core.exact import ExactNetwork, Line, shifted_biases
 from relumap_service.core.layer_maps import RHO, LayerMaps
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
@@ -119,22 +119,22 @@ def _check_box(box: ArrayLike) -> Box:
 
 
 def _values(
-    v: FloatArray, error: FloatArray, m: FloatArray, e: FloatArray
+    v: FloatArray, reach: FloatArray, error: FloatArray, m: FloatArray, e: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Affine functions at vertices, and a bound on the error of each value.
+    """Affine functions at vertices, and a bound on the error of each function's values.
 
     ``v`` (n, w, 2) are computed vertices within ``error`` (n,) of the exact
-    ones per coordinate; ``m`` (n, 3) computed maps within ``e`` (n, 3) of the
-    exact maps. The bound covers both and the rounding of the evaluation.
+    ones per coordinate, with ``|x|, |y| <= reach`` (n, 2); ``m`` (n, 3)
+    computed maps within ``e`` (n, 3) of the exact maps. The bound (n,)
+    covers both and the rounding of the evaluation, at every vertex.
     """
-    ax, ay = np.abs(v[..., 0]), np.abs(v[..., 1])
     values = v[..., 0] * m[:, 0, None] + v[..., 1] * m[:, 1, None] + m[:, 2, None]
     am = np.abs(m)
-    terms = am[:, 0, None] * ax + am[:, 1, None] * ay + am[:, 2, None]
-    bound = (4 * U) * terms + e[:, 0, None] * ax + e[:, 1, None] * ay + e[:, 2, None]
-    bound += ((am[:, 0] + am[:, 1] + e[:, 0] + e[:, 1]) * error)[:, None]
-    bound *= _SAFETY
-    return values, bound
+    ax, ay = reach[:, 0], reach[:, 1]
+    bound = (4 * U) * (am[:, 0] * ax + am[:, 1] * ay + am[:, 2])
+    bound += e[:, 0] * ax + e[:, 1] * ay + e[:, 2]
+    bound += (am[:, 0] + am[:, 1] + e[:, 0] + e[:, 1]) * error
+    return values, bound * _SAFETY
 
 
 @dataclass
@@ -162,13 +162,17 @@ class _Lines:
         (x0, y0), (x1, y1) = box
         sides = [x0 - origin[0], y0 - origin[1], x1 - origin[0], y1 - origin[1]]
         self.coef = np.zeros((64, 3))
-        self.err = np.zeros((64, 3))
+        # The largest error of a line's three coefficients, and their 1-norm.
+        self.err = np.zeros(64)
+        self.norm = np.zeros(64)
         for i, side in enumerate(sides):
             self.coef[i, i % 2] = 1.0
             self.coef[i, 2] = -side
-            self.err[i, 2] = U * abs(side)
+            self.err[i] = U * abs(side)
+            self.norm[i] = 1.0 + abs(side)
         self.size = 4
-        self.source = np.zeros((64, 3), np.int64)
+        # (layer, unit, root) of every unit's line.
+        self.source = np.zeros((3, 64), np.int64)
         self.histories: list[list[BoolArray]] = []
         self.exact_network = exact
         self._exact: dict[int, Line] = {}
@@ -182,11 +186,15 @@ class _Lines:
         if self.size + n > self.coef.shape[0]:
             grow = max(n, self.coef.shape[0])
             self.coef = np.concatenate([self.coef, np.zeros((grow, 3))])
-            self.err = np.concatenate([self.err, np.zeros((grow, 3))])
-            self.source = np.concatenate([self.source, np.zeros((grow, 3), np.int64)])
+            self.err = np.concatenate([self.err, np.zeros(grow)])
+            self.norm = np.concatenate([self.norm, np.zeros(grow)])
+            self.source = np.concatenate([self.source, np.zeros((3, grow), np.int64)], axis=1)
         ids = np.arange(self.size, self.size + n)
-        self.coef[ids], self.err[ids] = coef, err
-        self.source[ids] = np.stack([np.full(n, layer), np.full(n, unit), roots], axis=1)
+        self.coef[ids], self.err[ids] = coef, err.max(axis=1)
+        self.norm[ids] = np.abs(coef).sum(axis=1)
+        self.source[0, ids] = layer
+        self.source[1, ids] = unit
+        self.source[2, ids] = roots
         self.size += n
         return ids
 
@@ -197,61 +205,51 @@ class _Lines:
             if line < 4:
                 out = self.exact_network.box_line(line)
             else:
-                layer, unit, root = (int(v) for v in self.source[line])
+                layer, unit, root = (int(v) for v in self.source[:, line])
                 history = [block[root] for block in self.histories[layer]]
                 out = self.exact_network.unit_line(layer, unit, history)
             self._exact[line] = out
         return out
 
-    def intersect(
-        self, first: IntArray, second: IntArray, counts: _Counts
-    ) -> tuple[FloatArray, FloatArray]:
+    def intersect(self, first: IntArray, second: IntArray, counts: _Counts) -> tuple[
+        FloatArray, FloatArray
+    ]:
         """Meeting points of pairs of lines (local coordinates) and their error bounds.
 
-        Cramer's rule in floating point, with the bound of the error that the
-        lines' own errors and the rounding can cause; where that bound is not
-        small (nearly parallel lines) the point is computed exactly and rounded.
+        Cramer's rule in floating point: ``x = n_x / d``, ``y = n_y / d`` with
+        ``d``, ``n_x``, ``n_y`` 2x2 determinants of the coefficients. With each
+        line's coefficients within ``e`` of the exact ones and ``n`` their
+        1-norm, every determinant is within ``E = e1 n2 + e2 n1 + 2 e1 e2 +
+        2u n1 n2`` of its exact value, so each coordinate is within
+        ``(1 + |x|) E / (|d| - E)`` plus its rounding. A vertex's error
+        depends only on its two lines, never on earlier vertices. Where ``|d|``
+        is not safely above ``E`` (nearly parallel lines), the point is computed
+        exactly and rounded.
         """
-        c1, e1, c2, e2 = self.coef[first], self.err[first], self.coef[second], self.err[second]
-        a1, b1, k1 = c1.T
-        a2, b2, k2 = c2.T
-        ea1, eb1, ek1 = e1.T
-        ea2, eb2, ek2 = e2.T
-
-        def det_and_bound(
-            p: FloatArray,
-            ep: FloatArray,
-            q: FloatArray,
-            eq: FloatArray,
-            r: FloatArray,
-            er: FloatArray,
-            s: FloatArray,
-            es: FloatArray,
-        ) -> tuple[FloatArray, FloatArray]:
-            # p s - r q, with p, q, r, s known within ep, eq, er, es.
-            value = p * s - r * q
-            ap, aq, ar, as_ = np.abs(p), np.abs(q), np.abs(r), np.abs(s)
-            bound = ep * as_ + ap * es + ep * es + er * aq + ar * eq + er * eq
-            return value, bound + (2 * U) * (ap * as_ + ar * aq)
-
+        c1, c2 = self.coef[first], self.coef[second]
+        e1, e2 = self.err[first], self.err[second]
+        n1, n2 = self.norm[first], self.norm[second]
+        a1, b1, k1 = c1[:, 0], c1[:, 1], c1[:, 2]
+        a2, b2, k2 = c2[:, 0], c2[:, 1], c2[:, 2]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            det, e_det = det_and_bound(a1, ea1, b1, eb1, a2, ea2, b2, eb2)
-            nx, e_nx = det_and_bound(b1, eb1, k1, ek1, b2, eb2, k2, ek2)
-            ny, e_ny = det_and_bound(k1, ek1, a1, ea1, k2, ek2, a2, ea2)
-            x, y = nx / det, ny / det
+            det = a1 * b2 - a2 * b1
+            x = (b1 * k2 - b2 * k1) / det
+            y = (k1 * a2 - k2 * a1) / det
+            bound = e1 * n2
+            bound += e2 * n1
+            bound += 2 * e1 * e2 + (2 * U) * (n1 * n2)
             ad = np.abs(det)
-            denominator = ad * (ad - e_det)
-            ex = (np.abs(nx) * e_det + ad * e_nx) / denominator + 2 * U * np.abs(x)
-            ey = (np.abs(ny) * e_det + ad * e_ny) / denominator + 2 * U * np.abs(y)
-            error = np.maximum(ex, ey) * _SAFETY
-        bad = np.flatnonzero(~((ad > 2 * e_det) & np.isfinite(error)))
+            size = np.maximum(np.abs(x), np.abs(y)) * (1 + 4 * U)
+            error = (size + 1.0) * bound / (ad - bound) + (2 * U) * size
+            error *= _SAFETY
+        bad = np.flatnonzero(~((ad > 2 * bound) & np.isfinite(error)))
         points = np.stack([x, y], axis=1)
         counts.exact_points += bad.size
         for i in bad.tolist():
             gx, gy = self.exact_network.meeting_point(
                 self.exact(int(first[i])), self.exact(int(second[i]))
             )
-            points[i] = float(gx - self.origin[0]), float(gy - self.origin[1])
+            points[i] = float(gx - Fraction(self.origin[0])), float(gy - Fraction(self.origin[1]))
             error[i] = 2 * U * float(np.abs(points[i]).max())
         return points, error
 
@@ -272,25 +270,30 @@ class _Engine:
         v: FloatArray,
         tags: NDArray[np.int32],
         counts: IntArray,
+        reach: FloatArray,
         error: FloatArray,
         m: FloatArray,
         e: FloatArray,
-        exact_line: list[Line] | None = None,
-        line_of: tuple[int, IntArray, IntArray, list[BoolArray]] | None = None,
+        line_of: tuple[int, IntArray, IntArray, list[BoolArray]],
     ) -> SignArray:
         """Exact signs of affine functions (one per polygon) at the polygons' vertices.
 
         ``line_of = (layer, units, roots, history)`` names each function's unit
         and root polygon, for the exact fallback.
         """
-        values, bound = _values(v, error, m, e)
+        values, bound = _values(v, reach, error, m, e)
+        column = bound[:, None]
+        sign = (values > column).view(np.int8) - (values < -column).view(np.int8)
+        # Padding repeats the first vertex, so only the valid vertices need a look.
+        n_valid = int(counts.sum())
+        self.counts.float_signs += n_valid
+        if np.count_nonzero(sign) == sign.size:
+            return sign
         valid = np.arange(v.shape[1]) < counts[:, None]
-        sign = ((values > bound).view(np.int8) - (values < -bound).view(np.int8)) * valid
         unsure_row, unsure_col = np.nonzero((sign == 0) & valid)
-        self.counts.float_signs += int(valid.sum()) - unsure_row.size
+        self.counts.float_signs -= unsure_row.size
         self.counts.exact_signs += unsure_row.size
         if unsure_row.size:
-            assert line_of is not None
             layer, units, roots, history = line_of
             cache: dict[tuple[int, int], Line] = {}
             for r, k in zip(unsure_row.tolist(), unsure_col.tolist(), strict=True):
@@ -304,6 +307,8 @@ class _Engine:
                 sign[r, k] = self.exact_network.sign_at(
                     f, self.lines.exact(before), self.lines.exact(after)
                 )
+            # Padding repeats the first vertex's sign.
+            sign[~valid] = np.repeat(sign[:, 0], v.shape[1] - counts)
         return sign
 
 
@@ -390,6 +395,7 @@ def _layer_signs(
             store.verts[rows],
             store.tags[rows],
             store.counts[rows],
+            store.reach(rows),
             store.error[rows],
             pair,
             pair_err,
@@ -408,18 +414,6 @@ def _layer_signs(
         root, unit, pair_maps.reshape(-1, 3), pair_err.reshape(-1, 3), maps.n_units
     )
     return crosses, positive, crossings
-
-
-def _shifted_biases(network: Network, origin: FloatArray) -> FloatArray:
-    """``b + origin W`` of the first layer, each correctly rounded (computed exactly)."""
-    w, b = network.coefs[0], network.intercepts[0]
-    ox, oy = Fraction(float(origin[0])), Fraction(float(origin[1]))
-    return np.array(
-        [
-            float(Fraction(bj) + ox * Fraction(w0) + oy * Fraction(w1))
-            for bj, w0, w1 in zip(b.tolist(), w[0].tolist(), w[1].tolist(), strict=True)
-        ]
-    )
 
 
 def _split_history(history: BoolArray, sizes: tuple[int, ...]) -> list[BoolArray]:
@@ -490,7 +484,9 @@ def regions_2d(
     # Patterns of all finished layers, one row per root of the current layer.
     history = np.zeros((1, 0), dtype=bool)
     piecewise = network.hidden_activation != "identity"
-    maps = LayerMaps.first(network, _shifted_biases(network, origin))
+    maps = LayerMaps.first(
+        network, shifted_biases(network.coefs[0], network.intercepts[0], origin)
+    )
     for layer, (w, b) in enumerate(zip(network.coefs[1:], network.intercepts[1:], strict=True)):
         n_units = w.shape[0]
         store.start_layer(n_units)
@@ -501,6 +497,8 @@ def regions_2d(
             store.patterns[: store.size] = True
         else:
             crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks)
+            # Scratch space: the line of each root (or a row that splits it).
+            line_of_root = np.zeros(store.size, np.int64)
         for j in range(n_units if piecewise else 0):
             if budget is not None:
                 budget.check()
@@ -521,21 +519,27 @@ def regions_2d(
             if cand.size == 0:
                 continue
             roots = store.root[cand]
+            cand_verts = store.verts[cand]
             sign = engine.signs(
-                store.verts[cand],
+                cand_verts,
                 store.tags[cand],
                 store.counts[cand],
+                store.reach(cand),
                 store.error[cand],
                 pair,
                 err,
                 line_of=(layer, np.full(cand.size, j), roots, blocks),
             )
-            splits = (sign > 0).any(axis=1) & (sign < 0).any(axis=1)
-            # One line per root whose polygons this unit splits.
-            split_roots, first = np.unique(roots[splits], return_index=True)
-            ids = lines.add(pair[splits][first], err[splits][first], layer, j, split_roots)
+            has_pos = (sign > 0).any(axis=1)
+            splits = has_pos & (sign < 0).any(axis=1)
+            # One line per root whose polygons this unit splits: mark each root once.
+            split_rows = np.flatnonzero(splits)
+            line_of_root[roots[split_rows]] = split_rows
+            first = split_rows[line_of_root[roots[split_rows]] == split_rows]
+            ids = lines.add(pair[first], err[first], layer, j, roots[first])
+            line_of_root[roots[first]] = ids
             chord = np.full(cand.size, -1, np.int64)
-            chord[splits] = ids[np.searchsorted(split_roots, roots[splits])]
+            chord[split_rows] = line_of_root[roots[split_rows]]
             cand_tags = store.tags[cand]
 
             def crossing(
@@ -544,12 +548,11 @@ def regions_2d(
                 cand_tags: NDArray[np.int32] = cand_tags,
                 chord: IntArray = chord,
             ) -> tuple[FloatArray, FloatArray]:
-                return lines.intersect(
-                    cand_tags[rows, at].astype(np.int64), chord[rows], engine.counts
-                )
+                edge = cand_tags[rows, at].astype(np.int64)
+                return lines.intersect(edge, chord[rows], engine.counts)
 
             cut = split_convex(
-                store.verts[cand], cand_tags, store.counts[cand], sign, chord, crossing
+                cand_verts, cand_tags, store.counts[cand], sign, chord, crossing, has_pos, splits
             )
             store.patterns[cand, j] = cut.positive_side
             rows = cand[cut.split]
@@ -592,16 +595,14 @@ def _box_coordinates(
     """
     (x0, y0), (x1, y1) = box
     out = np.clip(verts + origin, [x0, y0], [x1, y1])
-    cols = np.arange(verts.shape[1])
-    before = np.take_along_axis(tags, np.where(cols > 0, cols - 1, counts[:, None] - 1), axis=1)
     sides = np.array([x0, y0, x1, y1])
-    for edge in (before, tags):
-        on_side = (edge >= 0) & (edge < 4)
-        index = np.where(on_side, edge, 0)
-        axis = index % 2
-        value = sides[index]
-        out[..., 0] = np.where(on_side & (axis == 0), value, out[..., 0])
-        out[..., 1] = np.where(on_side & (axis == 1), value, out[..., 1])
+    valid = np.arange(tags.shape[1]) < counts[:, None]
+    poly, col = np.nonzero((tags >= 0) & (tags < 4) & valid)
+    nxt = np.where(col + 1 < counts[poly], col + 1, 0)
+    side = tags[poly, col].astype(np.int64)
+    # An edge on a side puts both its ends on it.
+    for at in (col, nxt):
+        out[poly, at, side % 2] = sides[side]
     return out
 
 
