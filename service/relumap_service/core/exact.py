@@ -69,8 +69,8 @@ def _two_product(a: NDArray[np.float64], b: float) -> tuple[NDArray[np.float64],
     c = split * a
     ah = c - (c - a)
     al = a - ah
-    c = split * b
-    bh = c - (c - b)
+    d = split * b
+    bh = d - (d - b)
     bl = b - bh
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     return p, e
@@ -96,8 +96,9 @@ def shifted_biases(
         terms += list(_two_product(w[k], float(origin[k])))
     stacked = np.concatenate([np.atleast_2d(t) for t in terms]).T.tolist()
     out = np.array([math.fsum(row) for row in stacked])
-    large = np.flatnonzero(~np.isfinite(out) | (np.abs(w).max(axis=0) * np.abs(origin).max()
-                                                > 2.0**960))
+    large = np.flatnonzero(
+        ~np.isfinite(out) | (np.abs(w).max(axis=0) * np.abs(origin).max() > 2.0**960)
+    )
     for j in large.tolist():
         exact = Fraction(float(b[j])) + sum(
             (Fraction(float(origin[k])) * Fraction(float(w[k, j])) for k in range(origin.size)),

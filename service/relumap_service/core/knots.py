@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.bounds import max_knots_1d
-from relumap_service.core.exact import ExactNetwork
+from relumap_service.core.exact import ExactNetwork, shifted_biases
 from relumap_service.core.layer_maps import RHO
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
@@ -254,56 +254,74 @@ class _Edges:
         return point
 
 
-def _signs(
-    x: FloatArray,
-    error: FloatArray,
-    slope: FloatArray,
-    offset: FloatArray,
-    e_slope: FloatArray,
-    e_offset: FloatArray,
-    exact_value: Any,
-    counts: dict[str, int],
-) -> NDArray[np.int8]:
-    """Exact signs of ``slope * x + offset`` at points ``x`` (n,) for every unit (n, n_units).
+@dataclass
+class _Maps:
+    """Every unit's pre-activation ``slope * x + offset`` on every piece, with error bounds.
 
-    ``x`` is within ``error`` of the exact point; the maps within ``e_slope``
-    and ``e_offset`` of the exact maps. ``exact_value(row, unit)`` settles a
-    sign the bound leaves open.
+    The error of entry ``(p, j)`` is at most ``scale[p] * colnorm[j] + RHO * |entry|``
+    (``scale`` one column for slopes, one for offsets; see
+    :class:`relumap_service.core.layer_maps.LayerMaps`).
     """
-    ax = np.abs(x)[:, None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        values = slope * x[:, None] + offset
-        bound = (4 * U) * (np.abs(slope) * ax + np.abs(offset))
-        bound += e_slope * ax + e_offset + (np.abs(slope) + e_slope) * error[:, None]
-        bound *= _SAFETY
-    sign = (values > bound).view(np.int8) - (values < -bound).view(np.int8)
-    rows, units = np.nonzero(sign == 0)
-    counts["exact"] += rows.size
-    counts["float"] += sign.size - rows.size
-    for r, j in zip(rows.tolist(), units.tolist(), strict=True):
-        sign[r, j] = exact_value(r, j)
-    return sign
 
+    slope: FloatArray
+    offset: FloatArray
+    scale: FloatArray
+    colnorm: FloatArray
 
-def _propagate(
-    slope: FloatArray,
-    offset: FloatArray,
-    e_slope: FloatArray,
-    e_offset: FloatArray,
-    gain: FloatArray,
-    w: FloatArray,
-    b: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Next layer's maps and their error bounds: ``(M s) W + b`` (see LayerMaps)."""
-    n = slope.shape[0]
-    gamma = 2 * (w.shape[0] + 2) * U + U
-    both = np.concatenate([slope * gain, offset * gain])
-    errors = np.concatenate([e_slope * gain, e_offset * gain]) + gamma * np.abs(both)
-    out = both @ w
-    err = errors @ np.abs(w)
-    out[n:] += b
-    err += RHO * np.abs(out)
-    return out[:n], out[n:], err[:n], err[n:]
+    def take(self, rows: IntArray) -> _Maps:
+        return _Maps(self.slope[rows], self.offset[rows], self.scale[rows], self.colnorm)
+
+    def errors(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Error bounds of the slopes and offsets of the given (piece, unit) pairs."""
+        cn = self.colnorm[unit]
+        e_slope = self.scale[piece, 0] * cn + RHO * np.abs(self.slope[piece, unit])
+        e_offset = self.scale[piece, 1] * cn + RHO * np.abs(self.offset[piece, unit])
+        return e_slope, e_offset
+
+    def signs(
+        self, x: FloatArray, error: FloatArray, exact_value: Any, counts: dict[str, int]
+    ) -> NDArray[np.int8]:
+        """Exact signs at points ``x`` (one per piece, within ``error``) of every unit.
+
+        One bound per piece covers all its units: the float value's sign is
+        certain beyond it. ``exact_value(row, unit)`` settles the others.
+        """
+        ax = np.abs(x)
+        largest_slope = np.abs(self.slope).max(axis=1, initial=0.0)
+        largest_offset = np.abs(self.offset).max(axis=1, initial=0.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = self.slope * x[:, None] + self.offset
+            bound = (4 * U + RHO) * (largest_slope * ax + largest_offset)
+            bound += (1 + RHO) * largest_slope * error
+            bound += (self.scale[:, 0] * (ax + error) + self.scale[:, 1]) * float(
+                self.colnorm.max(initial=0.0)
+            )
+            bound *= _SAFETY
+        column = bound[:, None]
+        sign: NDArray[np.int8] = (values > column).view(np.int8) - (values < -column).view(np.int8)
+        counts["float"] += sign.size
+        if np.count_nonzero(sign) == sign.size:
+            return sign
+        rows, units = np.nonzero(sign == 0)
+        counts["exact"] += rows.size
+        counts["float"] -= rows.size
+        for r, j in zip(rows.tolist(), units.tolist(), strict=True):
+            sign[r, j] = exact_value(r, j)
+        return sign
+
+    def propagate(self, gain: FloatArray, w: FloatArray, b: FloatArray) -> _Maps:
+        """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
+        n = self.slope.shape[0]
+        gamma = 2 * (w.shape[0] + 2) * U + U + RHO
+        both = np.concatenate([self.slope * gain, self.offset * gain])
+        out = both @ w
+        out[n:] += b
+        largest = np.abs(both).max(axis=1, initial=0.0)
+        scale = np.concatenate([self.scale[:, 0], self.scale[:, 1]])
+        scale = scale * float(self.colnorm.max(initial=0.0)) + gamma * largest
+        return _Maps(
+            out[:n], out[n:], np.stack([scale[:n], scale[n:]], axis=1), np.abs(w).sum(axis=0)
+        )
 
 
 def knots_1d(
@@ -361,13 +379,9 @@ def knots_1d(
     x = np.array([lo - origin, hi - origin])
     x_err = 2 * U * np.abs(x)
     ids = np.array([0, 1])
-    w0, b0 = network.coefs[0][0], network.intercepts[0]
-    shifted = [
-        float(Fraction(b) + Fraction(origin) * Fraction(w))
-        for b, w in zip(b0.tolist(), w0.tolist(), strict=True)
-    ]
-    slope, offset = w0[None, :].copy(), np.array(shifted)[None, :]
-    e_slope, e_offset = np.zeros_like(slope), RHO * np.abs(offset)
+    w0, b0 = network.coefs[0], network.intercepts[0]
+    shifted = shifted_biases(w0, b0, np.array([origin]))
+    maps = _Maps(w0.copy(), shifted[None, :], np.zeros((1, 2)), np.abs(w0).sum(axis=0))
     blocks: list[BoolArray] = []
     piecewise = network.hidden_activation != "identity"
 
@@ -381,42 +395,25 @@ def knots_1d(
         n_pieces = x.size - 1
         if piecewise:
             # Every unit's sign at both ends of every piece.
-            piece_of = np.concatenate([np.arange(n_pieces), [n_pieces - 1]])
-            sign = _signs(
-                x,
-                x_err,
-                slope[piece_of],
-                offset[piece_of],
-                e_slope[piece_of],
-                e_offset[piece_of],
-                lambda r, j, layer=layer, piece_of=piece_of, ids=ids: exact_sign(
-                    layer, j, int(piece_of[r]), edges.exact(int(ids[r]))
+            left = maps.signs(
+                x[:-1],
+                x_err[:-1],
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer, j, r, edges.exact(int(ids[r]))
                 ),
                 counts,
             )
-            # The last row was evaluated with the last piece's maps; the others
-            # with the piece to their right, so ends need both sides.
-            left = sign[:-1]
-            right_rows = np.arange(1, n_pieces + 1)
-            right = (
-                _signs(
-                    x[right_rows],
-                    x_err[right_rows],
-                    slope,
-                    offset,
-                    e_slope,
-                    e_offset,
-                    lambda r, j, layer=layer, ids=ids: exact_sign(
-                        layer, j, r, edges.exact(int(ids[r + 1]))
-                    ),
-                    counts,
-                )
-                if n_pieces > 1
-                else sign[1:]
+            right = maps.signs(
+                x[1:],
+                x_err[1:],
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer, j, r, edges.exact(int(ids[r + 1]))
+                ),
+                counts,
             )
             piece, unit = np.nonzero(left.astype(np.int16) * right < 0)
-            a, c = slope[piece, unit], offset[piece, unit]
-            ea, ec = e_slope[piece, unit], e_offset[piece, unit]
+            a, c = maps.slope[piece, unit], maps.offset[piece, unit]
+            ea, ec = maps.errors(piece, unit)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 root = -c / a
                 root_err = (np.abs(c) * ea + np.abs(a) * ec) / (np.abs(a) * (np.abs(a) - ea))
@@ -436,20 +433,15 @@ def knots_1d(
                 raise WorkLimitExceeded("max_pieces", x.size - 1, max_pieces)
             if budget is not None:
                 budget.check()
-            slope, offset = slope[parent], offset[parent]
-            e_slope, e_offset = e_slope[parent], e_offset[parent]
+            maps = maps.take(parent)
             blocks = [block[parent] for block in blocks]
             # A unit is on a piece when it is positive inside it: at the midpoint.
             mid = x[:-1] / 2 + x[1:] / 2
             mid_err = (x_err[:-1] + x_err[1:]) / 2 + 2 * U * np.abs(mid)
             on = (
-                _signs(
+                maps.signs(
                     mid,
                     mid_err,
-                    slope,
-                    offset,
-                    e_slope,
-                    e_offset,
                     lambda r, j, layer=layer, ids=ids: exact_sign(
                         layer,
                         j,
@@ -461,10 +453,9 @@ def knots_1d(
                 > 0
             )
         else:
-            on = np.ones(slope.shape, dtype=bool)
+            on = np.ones(maps.slope.shape, dtype=bool)
         blocks.append(on)
-        gain = network.branch_slopes(on)
-        slope, offset, e_slope, e_offset = _propagate(slope, offset, e_slope, e_offset, gain, w, b)
+        maps = maps.propagate(network.branch_slopes(on), w, b)
     n_pieces = x.size - 1
     patterns = np.concatenate(blocks, axis=1) if blocks else np.zeros((n_pieces, 0), dtype=bool)
 
@@ -474,15 +465,16 @@ def knots_1d(
         keep = np.concatenate([[True], ~same])
         x = np.concatenate([x[:-1][keep], x[-1:]])
         x_err = np.concatenate([x_err[:-1][keep], x_err[-1:]])
-        slope, offset, patterns = slope[keep], offset[keep], patterns[keep]
-        e_slope, e_offset = e_slope[keep], e_offset[keep]
+        maps, patterns = maps.take(np.flatnonzero(keep)), patterns[keep]
+    slope, offset = maps.slope, maps.offset
 
     change = patterns[1:] != patterns[:-1]
     boundary, column = np.nonzero(change)
     layer_of, unit_of = unit_labels(network)
     # A knot where some output's slope changes, exactly.
     jump = np.abs(slope[1:] - slope[:-1])
-    is_knot = (jump > (e_slope[1:] + e_slope[:-1]) * _SAFETY).any(axis=1)
+    e_slope = maps.scale[:, :1] * maps.colnorm + RHO * np.abs(slope)
+    is_knot: BoolArray = np.asarray((jump > (e_slope[1:] + e_slope[:-1]) * _SAFETY).any(axis=1))
     unsure = np.flatnonzero(~is_knot)
     counts["float"] += is_knot.size - unsure.size
     counts["exact"] += unsure.size

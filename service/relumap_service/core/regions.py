@@ -211,9 +211,9 @@ class _Lines:
             self._exact[line] = out
         return out
 
-    def intersect(self, first: IntArray, second: IntArray, counts: _Counts) -> tuple[
-        FloatArray, FloatArray
-    ]:
+    def intersect(
+        self, first: IntArray, second: IntArray, counts: _Counts
+    ) -> tuple[FloatArray, FloatArray]:
         """Meeting points of pairs of lines (local coordinates) and their error bounds.
 
         Cramer's rule in floating point: ``x = n_x / d``, ``y = n_y / d`` with
@@ -484,9 +484,7 @@ def regions_2d(
     # Patterns of all finished layers, one row per root of the current layer.
     history = np.zeros((1, 0), dtype=bool)
     piecewise = network.hidden_activation != "identity"
-    maps = LayerMaps.first(
-        network, shifted_biases(network.coefs[0], network.intercepts[0], origin)
-    )
+    maps = LayerMaps.first(network, shifted_biases(network.coefs[0], network.intercepts[0], origin))
     for layer, (w, b) in enumerate(zip(network.coefs[1:], network.intercepts[1:], strict=True)):
         n_units = w.shape[0]
         store.start_layer(n_units)
@@ -530,8 +528,8 @@ def regions_2d(
                 err,
                 line_of=(layer, np.full(cand.size, j), roots, blocks),
             )
-            has_pos = (sign > 0).any(axis=1)
-            splits = has_pos & (sign < 0).any(axis=1)
+            has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
+            splits: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
             # One line per root whose polygons this unit splits: mark each root once.
             split_rows = np.flatnonzero(splits)
             line_of_root[roots[split_rows]] = split_rows
