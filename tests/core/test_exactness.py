@@ -39,6 +39,12 @@ def random_network(sizes, seed, *, activation="relu"):
     return Network(coefs, intercepts, hidden_activation=activation)
 
 
+def translated(net, shift):
+    """The same network seen from inputs moved by ``shift`` (biases rounded once)."""
+    b0 = net.intercepts[0] - np.asarray(shift) @ net.coefs[0]
+    return Network(list(net.coefs), [b0, *net.intercepts[1:]])
+
+
 def assert_matches_oracle(net, box):
     r = regions_2d(net, box)
     oracle = exact_regions(net, box)
@@ -253,3 +259,30 @@ def test_knots_do_not_change_when_a_unit_is_rescaled(exponent):
     assert a.n_knots == b.n_knots and np.array_equal(a.patterns, b.patterns)
     np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-12 * 3)
     np.testing.assert_allclose(b.slopes, a.slopes, rtol=1e-12, atol=1e-12 * np.abs(a.slopes).max())
+
+
+@pytest.mark.parametrize(
+    ("net", "box"),
+    [
+        (integer_network((2, 4, 3, 1), 1), ((-2.0, -2.0), (2.0, 2.0))),
+        (integer_network((2, 5, 5, 1), 2, scale=0.25), ((-1.0, -1.0), (1.0, 1.0))),
+        (random_network((2, 16, 16, 1), 3), ((-2.0, -2.0), (2.0, 2.0))),
+        (
+            translated(random_network((2, 8, 8, 8, 2), 4), (1e6, 0.0)),
+            ((1e6 - 2.0, -3.0), (1e6 + 2.0, 3.0)),
+        ),
+    ],
+)
+def test_region_map_is_a_valid_coverage(net, box):
+    shapely = pytest.importorskip("shapely")
+    r = regions_2d(net, box)
+    polygons = shapely.polygons([shapely.linearrings(p) for p in r.polygons])
+    assert shapely.coverage_is_valid(polygons)
+    # Every vertex is one of the shared points, and the points are distinct.
+    np.testing.assert_array_equal(r.vertices, r.points[r.vertex_ids])
+    assert np.unique(r.points, axis=0).shape[0] == r.points.shape[0]
+    np.testing.assert_allclose(
+        shapely.area(polygons).sum(),
+        (box[1][0] - box[0][0]) * (box[1][1] - box[0][1]),
+        rtol=1e-12,
+    )

@@ -226,8 +226,19 @@ class ExactNetwork:
         return out
 
     def unit_line(self, layer: int, unit: int, history: Sequence[ArrayLike]) -> Line:
-        """Return the zero set of one unit's pre-activation, as integer coefficients."""
-        column = self.layer_map(layer, history)[:, unit]
+        """Return the zero set of one unit's pre-activation, as integer coefficients.
+
+        Only this unit's column of its layer is computed; the earlier layers'
+        maps are computed once per pattern and cached.
+        """
+        if layer == 0:
+            column = np.append(self.weights[0][:, unit], self.biases[0][unit])
+        else:
+            patterns = [np.asarray(p, dtype=bool) for p in history[:layer]]
+            parent = self.layer_map(layer - 1, patterns)
+            scaled = parent * self._slopes(patterns[layer - 1])[None, :]
+            column = scaled.dot(self.weights[layer][:, unit])
+            column[-1] = column[-1] + self.biases[layer][unit] * self.one ** (2 * layer)
         return tuple(int(v) for v in column.tolist())
 
     def box_line(self, side: int) -> Line:

@@ -78,9 +78,17 @@ class Regions2D:
         ``((x_min, y_min), (x_max, y_max))``.
     vertices : ndarray of shape (n_vertices, 2)
         Vertices of all regions, region after region, each counter-clockwise
-        and not repeating its first vertex.
+        and not repeating its first vertex: ``points[vertex_ids]``. Every
+        point of the map where a region's boundary passes is one of its
+        vertices (corners of neighbours along its edges included), so
+        neighbours share bit-identical vertices along every shared edge and
+        the regions form a valid polygonal coverage.
     offsets : ndarray of int of shape (n_regions + 1,)
         Region ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
+    points : ndarray of shape (n_points, 2)
+        Every vertex of the map once (the planar subdivision's vertex table).
+    vertex_ids : ndarray of int of shape (n_vertices,)
+        Each region vertex as an index into ``points``.
     patterns : ndarray of bool of shape (n_regions, n_hidden_total)
         Activation pattern of each region (all True for identity activations).
     gradients : ndarray of shape (n_regions, n_outputs, 2)
@@ -104,6 +112,8 @@ class Regions2D:
     box: Box
     vertices: FloatArray
     offsets: IntArray
+    points: FloatArray
+    vertex_ids: IntArray
     patterns: BoolArray
     gradients: FloatArray
     intercepts: FloatArray
@@ -129,7 +139,9 @@ class Regions2D:
         """Return a JSON-ready dictionary of plain lists.
 
         Keys: ``box``, ``n_regions``, ``n_linear_regions``, ``bound``,
-        ``vertices`` (n_vertices x 2), ``offsets``, ``patterns`` (one string of
+        ``vertices`` (n_vertices x 2), ``offsets``, ``n_points`` and
+        ``vertex_ids`` (each vertex's index in the map's table of distinct
+        points, ``n_points`` long), ``patterns`` (one string of
         0/1 per region), ``gradients`` (n_regions x n_outputs x 2),
         ``intercepts`` (n_regions x n_outputs), ``areas``, ``interior_points``,
         ``linear_region``, ``certificate``.
@@ -141,6 +153,8 @@ class Regions2D:
             "bound": self.bound,
             "vertices": self.vertices.tolist(),
             "offsets": self.offsets.tolist(),
+            "n_points": int(self.points.shape[0]),
+            "vertex_ids": self.vertex_ids.tolist(),
             "patterns": pattern_strings(self.patterns),
             "gradients": self.gradients.tolist(),
             "intercepts": self.intercepts.tolist(),

@@ -54,6 +54,7 @@ from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
 from relumap_service.core.region_map import Box, Certificate, Regions2D
+from relumap_service.core.subdivision import Subdivision, shared_vertices
 
 __all__ = ["RegionLimitExceeded", "Regions2D", "regions_2d"]
 
@@ -174,6 +175,10 @@ class _Lines:
         # (layer, unit, root) of every unit's line.
         self.source = np.zeros((3, 64), np.int64)
         self.histories: list[list[BoolArray]] = []
+        # The same patterns as one array per layer (rows: that layer's roots),
+        # and where each layer's units start in it.
+        self.full_histories: list[BoolArray] = []
+        self.layer_starts = np.zeros(1, np.int64)
         self.exact_network = exact
         self._exact: dict[int, Line] = {}
         self.origin = origin
@@ -209,6 +214,44 @@ class _Lines:
                 history = [block[root] for block in self.histories[layer]]
                 out = self.exact_network.unit_line(layer, unit, history)
             self._exact[line] = out
+        return out
+
+    def bends(self, first: IntArray, second: IntArray) -> BoolArray:
+        """Which pairs of corners are one point where a unit's zero line bends, provably.
+
+        ``first`` and ``second`` (n, 2) are the two lines through each corner.
+        A unit's pre-activation is continuous: on two roots whose activation
+        patterns differ only in the unit whose line ``E`` separates them, its
+        maps differ by a multiple of that unit's pre-activation, which is zero
+        on ``E``. So the unit's lines on the two roots meet ``E`` at the same
+        point, exactly, with no arithmetic needed.
+        """
+        out = np.zeros(first.shape[0], dtype=bool)
+        match = first[:, :, None] == second[:, None, :]
+        single = match.sum(axis=(1, 2)) == 1
+        rows = np.flatnonzero(single)
+        if rows.size == 0:
+            return out
+        at_first, at_second = (
+            np.nonzero(match[rows].any(axis=2))[1],
+            np.nonzero(match[rows].any(axis=1))[1],
+        )
+        edge = first[rows, at_first]
+        one, other = first[rows, 1 - at_first], second[rows, 1 - at_second]
+        layer, unit, root = self.source[:, one]
+        ok = (edge >= 4) & (one >= 4) & (other >= 4) & (one != other)
+        ok &= (layer == self.source[0, other]) & (unit == self.source[1, other])
+        for level in np.unique(layer[ok]).tolist():
+            history = self.full_histories[level]
+            pick = np.flatnonzero(ok & (layer == level))
+            if history.shape[1] == 0:
+                ok[pick] = False
+                continue
+            differ = history[root[pick]] != history[self.source[2, other[pick]]]
+            sizes = self.layer_starts
+            column = sizes[self.source[0, edge[pick]]] + self.source[1, edge[pick]]
+            ok[pick] = (differ.sum(axis=1) == 1) & differ[np.arange(pick.size), column]
+        out[rows] = ok
         return out
 
     def intersect(
@@ -475,6 +518,9 @@ def regions_2d(
     box = _check_box(box)
     engine = _Engine(network, box)
     lines, origin = engine.lines, engine.origin
+    lines.layer_starts = np.concatenate([[0], np.cumsum(network.hidden_layer_sizes)]).astype(
+        np.int64
+    )
     (x0, y0), (x1, y1) = box
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - origin
     corner_error = 2 * U * float(np.abs(corners).max())
@@ -491,6 +537,7 @@ def regions_2d(
         maps = maps.as_table(_TABLE_BYTES)
         blocks = _split_history(history, sizes[:layer])
         lines.histories.append(blocks)
+        lines.full_histories.append(history)
         if not piecewise:
             store.patterns[: store.size] = True
         else:
@@ -604,6 +651,41 @@ def _box_coordinates(
     return out
 
 
+def _subdivision(
+    engine: _Engine,
+    corners: FloatArray,
+    tags: NDArray[np.int32],
+    counts: IntArray,
+    error: FloatArray,
+    reach: float,
+) -> Subdivision:
+    """Share every vertex among the polygons that meet there (see core/subdivision)."""
+    lines = engine.lines
+    width = tags.shape[1]
+    valid = np.arange(width) < counts[:, None]
+    cols = np.arange(width)
+    before = np.take_along_axis(tags, np.where(cols > 0, cols - 1, counts[:, None] - 1), axis=1)
+    first_line, second_line = before[valid].astype(np.int64), tags[valid].astype(np.int64)
+    corner_error = np.repeat(error, counts) + 2 * U * reach
+
+    def same_point(i: IntArray, j: IntArray) -> BoolArray:
+        pair_i = np.stack([first_line[i], second_line[i]], axis=1)
+        pair_j = np.stack([first_line[j], second_line[j]], axis=1)
+        same = lines.bends(pair_i, pair_j)
+        point = engine.exact_network.meeting_point
+        for k in np.flatnonzero(~same).tolist():
+            a = point(lines.exact(int(pair_i[k, 0])), lines.exact(int(pair_i[k, 1])))
+            b = point(lines.exact(int(pair_j[k, 0])), lines.exact(int(pair_j[k, 1])))
+            same[k] = a == b
+        return same
+
+    coef = lines.coef[: lines.size]
+    directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
+    directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return shared_vertices(corners, second_line, offsets, corner_error, same_point, directions)
+
+
 def _assemble(
     engine: _Engine, store: PolygonStore, maps: LayerMaps, history: BoolArray, box: Box
 ) -> Regions2D:
@@ -644,16 +726,19 @@ def _assemble(
     labels = connected_labels(size, a[same], b[same])
 
     interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
-    global_verts = _box_coordinates(verts, tags, counts, box, origin)[valid]
-    reach = float(np.abs(global_verts).max(initial=0.0))
+    corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
+    reach = float(np.abs(corners).max(initial=0.0))
+    subdivision = _subdivision(engine, corners, tags, counts, store.error[:size], reach)
     piecewise = network.hidden_activation != "identity"
     sizes = network.hidden_layer_sizes
     bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu") if piecewise else 1
     c = engine.counts
     return Regions2D(
         box=box,
-        vertices=global_verts,
-        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        vertices=subdivision.points[subdivision.index],
+        offsets=subdivision.offsets,
+        points=subdivision.points,
+        vertex_ids=subdivision.index,
         patterns=history,
         gradients=gradients,
         intercepts=intercepts,
