@@ -177,6 +177,7 @@ def test_to_dict_is_compact_json():
         "patterns",
         "class_changes",
         "classes",
+        "certificate",
     }
     assert len(doc["patterns"]) == k.n_pieces and len(doc["patterns"][0]) == 12
     assert np.asarray(doc["slopes"]).shape == (k.n_pieces, 1)

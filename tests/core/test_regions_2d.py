@@ -124,6 +124,9 @@ def test_serialisations_are_compact_and_closed():
         "areas",
         "interior_points",
         "linear_region",
+        "certificate",
+        "n_points",
+        "vertex_ids",
     }
     assert np.asarray(doc["vertices"]).shape == r.vertices.shape
     assert np.asarray(doc["gradients"]).shape == (r.n_regions, 2, 2)

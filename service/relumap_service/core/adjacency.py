@@ -51,7 +51,11 @@ def _lexsort_pairs(major: IntArray, minor: FloatArray) -> IntArray:
 
 
 def adjacent_pairs(
-    verts: FloatArray, tags: TagArray, counts: IntArray, chord_dirs: FloatArray
+    verts: FloatArray,
+    tags: TagArray,
+    counts: IntArray,
+    chord_dirs: FloatArray,
+    error: FloatArray | None = None,
 ) -> tuple[IntArray, IntArray]:
     """Pairs of polygons that share a piece of a chord of positive length.
 
@@ -64,6 +68,10 @@ def adjacent_pairs(
     counts : ndarray of int of shape (n_polygons,)
     chord_dirs : ndarray of shape (n_chords, 2)
         Unit direction of each chord, with its positive side on the left.
+    error : ndarray of shape (n_polygons,), optional
+        Bound on each polygon's vertex coordinate errors: two edges share a
+        piece when their overlap exceeds what these errors can explain. By
+        default, when it exceeds ``1e-9`` of the longer edge.
 
     Returns
     -------
@@ -94,7 +102,12 @@ def adjacent_pairs(
     partner = np.where(has, partner, 0)
     length = np.maximum(hi - lo, hi[partner] - lo[partner])
     overlap = np.minimum(hi, hi[partner]) - np.maximum(lo, lo[partner])
-    ok = has & (chord[partner] == chord) & (overlap > 1e-9 * length)
+    if error is None:
+        threshold = 1e-9 * length
+    else:
+        slack = error[poly] + error[poly[partner]]
+        threshold = 3 * slack + 2.0**-50 * np.maximum(np.abs(lo), np.abs(hi))
+    ok = has & (chord[partner] == chord) & (overlap > threshold)
     a, b = poly[ok], poly[partner[ok]]
     flip = ~positive[ok]
     return np.where(flip, b, a), np.where(flip, a, b)

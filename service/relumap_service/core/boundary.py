@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap_service.core.clipping import LineTolerance, pad_polygons, split_convex
+from relumap_service.core.clipping import pad_polygons, split_by_values
 from relumap_service.core.network import Network
-from relumap_service.core.region_map import Regions2D
+from relumap_service.core.region_map import Box, Regions2D
 
 __all__ = ["DecisionBoundary", "decision_boundary"]
 
@@ -100,6 +100,23 @@ def _predicted(network: Network, points: FloatArray) -> IntArray:
     else:
         label = np.argmax(logits, axis=1).astype(np.int64)
     return label
+
+
+def _tolerance(m: FloatArray, box: Box, rtol: float) -> FloatArray:
+    """How close to zero a logit difference ``m`` (rows g_x, g_y, c) counts as zero.
+
+    ``rtol`` times the largest scale of the differences on the box, plus
+    ``1e-12`` times the size of the terms (their rounding error).
+    """
+    (x0, y0), (x1, y1) = box
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    half = np.array([(x1 - x0) / 2, (y1 - y0) / 2])
+    reach = np.maximum(np.abs([x0, y0]), np.abs([x1, y1]))
+    at_centre = m[:, 0] * centre[0] + m[:, 1] * centre[1] + m[:, 2]
+    scale = np.abs(m[:, 0]) * half[0] + np.abs(m[:, 1]) * half[1] + np.abs(at_centre)
+    terms = np.abs(m[:, 0]) * reach[0] + np.abs(m[:, 1]) * reach[1] + np.abs(m[:, 2])
+    out: FloatArray = 1e-12 * terms + rtol * (scale + float(scale.max(initial=0.0)))
+    return out
 
 
 def _edge_segments(
@@ -189,9 +206,8 @@ def decision_boundary(
             g, c = grads[:, a] - grads[:, b], offs[:, a] - offs[:, b]
         values = verts[..., 0] * g[:, 0, None] + verts[..., 1] * g[:, 1, None] + c[:, None]
         m = np.concatenate([g, c[:, None]], axis=1)
-        largest = float(LineTolerance(regions.box, rtol).scale(m).max(initial=0.0))
-        tol = LineTolerance(regions.box, rtol, floor=largest)(m)
-        cut = split_convex(verts, np.zeros(verts.shape[:2], np.int64), counts, values, tol, 0)
+        tol = _tolerance(m, regions.box, rtol)
+        cut = split_by_values(verts, np.zeros(verts.shape[:2], np.int64), counts, values, tol)
         start, end, owner = cut.chord_start, cut.chord_end, ids[cut.split]
         if n_out > 2:
             start, end, keep = _clip_to_top(start, end, grads[owner], offs[owner], a, b)

@@ -4,30 +4,36 @@ Polygons are held padded: ``verts`` of shape (n_polygons, max_vertices, 2)
 with ``counts`` valid vertices per row, counter-clockwise, and the padding
 filled with copies of the first vertex, so edges out of padding have length
 zero and the shoelace formula needs no mask. Every edge carries an integer
-tag (the chord that created it, or -1 for the box), which is how neighbouring
-regions are found later.
+tag (the line it lies on), which is how vertices are known exactly (each is
+the meeting point of its two edges' lines) and how neighbouring regions are
+found later.
 
 Each polygon is cut along the chord between the two boundary points where
 the affine function ``f`` changes sign, as in Sutherland-Hodgman clipping
 (I. E. Sutherland and G. W. Hodgman, "Reentrant polygon clipping", CACM 17(1),
-1974) but keeping both sides. A vertex with ``|f| <= tol`` is taken to lie on
-the line; if a sign change passes through such vertices, the first of them
-is the chord's end. Because both chord ends are points of the parent's
-boundary, both children are convex and together tile the parent exactly, even
-when the line passes through vertices, along edges or within ``tol`` of them.
+1974) but keeping both sides. The caller gives the exact sign of ``f`` at
+every vertex; a vertex with sign 0 lies on the line, and if a sign change
+passes through such vertices, the first of them is the chord's end. Because
+both chord ends are points of the parent's boundary, both children are convex
+and together tile the parent exactly.
 
 Examples
 --------
 >>> import numpy as np
 >>> square = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])
->>> f = square[..., 0] - 0.5
->>> cut = split_convex(square, np.full((1, 4), -1), np.array([4]), f, np.array([1e-12]), 0)
+>>> sign = np.sign(square[..., 0] - 0.5).astype(np.int8)
+>>> def crossing(rows, at):
+...     start = square[rows, at]
+...     return np.stack([np.full(len(rows), 0.5), start[:, 1]], axis=1), np.zeros(len(rows))
+>>> cut = split_convex(square, np.full((1, 4), -1), np.array([4]), sign, np.array([7]),
+...                    crossing)
 >>> cut.positive.counts.tolist(), cut.negative.counts.tolist()
 ([4], [4])
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +41,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "LineTolerance",
     "PaddedPolygons",
     "SplitResult",
     "pad_polygons",
@@ -49,55 +54,8 @@ IntArray = NDArray[np.int64]
 # Edge tags may be stored in a narrower integer type.
 TagArray = NDArray[np.signedinteger[Any]]
 BoolArray = NDArray[np.bool_]
-
-
-class LineTolerance:
-    """How close to zero an affine function ``g . x + c`` counts as zero on a box.
-
-    The tolerance is ``rtol`` times the function's scale on the box,
-    ``|g_x| w / 2 + |g_y| h / 2 + |f(centre)|`` (``w, h`` the box's width and
-    height), plus ``rtol`` times ``floor`` (a fraction of the largest such scale
-    in the layer, so that rounding noise of a unit that is zero everywhere is
-    not read as a sign), plus ``1e-12`` times ``|g_x| X + |g_y| Y + |c|`` with
-    ``X, Y`` the largest coordinates on the box, which bounds the rounding
-    error of evaluating ``f`` (it matters for boxes far from the origin).
-
-    Parameters
-    ----------
-    box : ((float, float), (float, float))
-    rtol : float
-    floor : float, default=0.0
-
-    Examples
-    --------
-    >>> tol = LineTolerance(((-1.0, -1.0), (1.0, 1.0)), 1e-10)
-    >>> tol(np.array([[1.0, 0.0, 0.0]])).tolist()
-    [1.01e-10]
-    """
-
-    def __init__(
-        self, box: tuple[tuple[float, float], tuple[float, float]], rtol: float, floor: float = 0.0
-    ) -> None:
-        (x0, y0), (x1, y1) = box
-        self.centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        self.half = np.array([(x1 - x0) / 2, (y1 - y0) / 2])
-        self.reach = np.array([max(abs(x0), abs(x1)), max(abs(y0), abs(y1))])
-        self.rtol, self.floor = rtol, floor
-
-    def scale(self, m: FloatArray) -> FloatArray:
-        """Scale on the box of maps ``m`` of shape (n, 3, ...): rows g_x, g_y, c."""
-        at_centre = m[:, 0] * self.centre[0] + m[:, 1] * self.centre[1] + m[:, 2]
-        out: FloatArray = np.abs(m[:, 0]) * self.half[0] + np.abs(m[:, 1]) * self.half[1]
-        out += np.abs(at_centre)
-        return out
-
-    def __call__(self, m: FloatArray, scale: FloatArray | None = None) -> FloatArray:
-        """Tolerance for maps ``m`` of shape (n, 3, ...), given their scale if known."""
-        out: FloatArray = np.abs(m[:, 0]) * (1e-12 * self.reach[0])
-        out += np.abs(m[:, 1]) * (1e-12 * self.reach[1])
-        out += np.abs(m[:, 2]) * 1e-12
-        out += self.rtol * ((self.scale(m) if scale is None else scale) + self.floor)
-        return out
+SignArray = NDArray[np.int8]
+Crossing = Callable[[IntArray, IntArray], tuple[FloatArray, FloatArray]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,11 +86,13 @@ class SplitResult:
     split : ndarray of bool of shape (n_polygons,)
         Polygons the line cuts into two parts of positive area.
     positive_side : ndarray of bool of shape (n_polygons,)
-        For polygons not split: True when ``f > tol`` somewhere on it.
+        For polygons not split: True when ``f > 0`` at some vertex.
     positive, negative : PaddedPolygons
         The parts with ``f >= 0`` and ``f <= 0`` of the split polygons, in order.
     chord_start, chord_end : ndarray of shape (n_split, 2)
         The chord, directed so that the positive part lies on its left.
+    chord_error : ndarray of shape (n_split,)
+        Bound on the coordinate error of the chord's new end points.
     parts : PaddedPolygons
         The positive parts then the negative parts, padded to one width
         (``positive`` and ``negative`` are views of it), to store both at once.
@@ -144,6 +104,7 @@ class SplitResult:
     negative: PaddedPolygons
     chord_start: FloatArray
     chord_end: FloatArray
+    chord_error: FloatArray
     parts: PaddedPolygons
 
 
@@ -229,9 +190,11 @@ def split_convex(
     verts: FloatArray,
     tags: TagArray,
     counts: IntArray,
-    values: FloatArray,
-    tol: FloatArray,
-    first_chord: int,
+    sign: SignArray,
+    chord: IntArray,
+    crossing: Crossing,
+    has_pos: BoolArray | None = None,
+    split: BoolArray | None = None,
 ) -> SplitResult:
     """Split each convex polygon by the zero line of an affine function.
 
@@ -242,106 +205,125 @@ def split_convex(
     tags : ndarray of int of shape (n_polygons, max_vertices)
         Edge tags, kept on the parts of each edge.
     counts : ndarray of int of shape (n_polygons,)
-    values : ndarray of shape (n_polygons, max_vertices)
-        The affine function at every vertex (so padding repeats the first value).
-    tol : ndarray of shape (n_polygons,)
-        Values with ``|f| <= tol`` count as zero.
-    first_chord : int
-        Tag of the first chord; the ``i``-th split polygon's chord gets
-        ``first_chord + i`` on both parts.
+    sign : ndarray of int8 of shape (n_polygons, max_vertices)
+        The sign (-1, 0 or 1) of the function at every vertex, exactly; 0 on padding.
+    chord : ndarray of int of shape (n_polygons,)
+        Tag of the chord that splits each polygon (the same on both parts).
+    crossing : callable
+        ``crossing(rows, at) -> (points, errors)``: where the line crosses the
+        edge from vertex ``at`` to the next of polygon ``rows`` (arrays of equal
+        length), and a bound on each point's coordinate error.
+    has_pos, split : ndarray of bool of shape (n_polygons,), optional
+        Whether ``sign`` is positive somewhere, and both positive and negative
+        somewhere, on each polygon, when the caller knows already.
 
     Returns
     -------
     SplitResult
     """
-    high, low = row_extremes(values)
-    has_pos = high > tol
-    split = has_pos & (low < -tol)
-    positive_side = has_pos
+    if has_pos is None or split is None:
+        has_pos = np.asarray((sign > 0).any(axis=1))
+        split = has_pos & np.asarray((sign < 0).any(axis=1))
     rows = np.flatnonzero(split)
-    m, width = rows.size, values.shape[1]
-    f, v, t, cnt = values[rows], verts[rows], tags[rows], counts[rows]
-    tol_rows = tol[rows, None]
+    m, width = rows.size, sign.shape[1]
+    v, t, cnt = verts[rows], tags[rows], counts[rows]
     idx = np.arange(m)
     cols = np.arange(width)
     valid = cols < cnt[:, None]
-    sign = (f > tol_rows).view(np.int8) - (f < -tol_rows).view(np.int8)
-    sign *= valid
+    sg = sign[rows] * valid
     # Sign at the next vertex, cyclically (padding has sign 0).
-    s_next = np.zeros_like(sign)
-    s_next[:, :-1] = sign[:, 1:]
-    s_next[idx, cnt - 1] = sign[:, 0]
-    cross = sign * s_next < 0
-    pos, neg = sign > 0, sign < 0
-    start_x = cross & pos
-    end_x = cross & neg
-    zero = valid & (sign == 0)
+    s_next = np.zeros_like(sg)
+    s_next[:, :-1] = sg[:, 1:]
+    s_next[idx, cnt - 1] = sg[:, 0]
+    cross = sg * s_next < 0
+    start_x = cross & (sg > 0)
+    end_x = cross & (sg < 0)
+    zero = valid & (sg == 0)
     if zero.any():
         base = (idx * width)[:, None]
         prv = (base + np.where(cols > 0, cols - 1, cnt[:, None] - 1)).ravel()
-        s_prev = sign.ravel()[prv].reshape(m, width)
+        s_prev = sg.ravel()[prv].reshape(m, width)
         first_zero = zero & (s_prev != 0)
         # Sign of the next vertex off the line, cyclically.
-        ahead = np.where(valid & (sign != 0), cols, width)
+        ahead = np.where(valid & (sg != 0), cols, width)
         suffix = np.minimum.accumulate(ahead[:, ::-1], axis=1)[:, ::-1]
         later = np.full_like(suffix, width)
         later[:, :-1] = suffix[:, 1:]
         later = np.where(later == width, suffix[:, :1], later)
-        s_ahead = np.take_along_axis(sign, later, axis=1)
+        s_ahead = np.take_along_axis(sg, later, axis=1)
         # A run of zeros between opposite signs is cut at its first vertex.
         start_v = first_zero & (s_prev > 0) & (s_ahead < 0)
         end_v = first_zero & (s_prev < 0) & (s_ahead > 0)
-        n_start = start_v.sum(axis=1) + start_x.sum(axis=1)
-        n_end = end_v.sum(axis=1) + end_x.sum(axis=1)
     else:
-        start_v = end_v = np.zeros_like(pos)
-        n_start = start_x.sum(axis=1)
-        n_end = n_start
-    # Rounding can leave a polygon with more than one sign change each way;
-    # such a polygon is kept whole on the side of its vertex average.
-    good = (n_start == 1) & (n_end == 1)
-    if not good.all():
-        bad = rows[~good]
-        mean = (values[bad] * valid[~good]).sum(axis=1) / counts[bad]
-        positive_side = positive_side.copy()
-        positive_side[bad] = mean > 0
-        split = split.copy()
-        split[bad] = False
-        keep = np.flatnonzero(good)
-        rows, m = rows[keep], keep.size
-        f, v, t, cnt = f[keep], v[keep], t[keep], cnt[keep]
-        start_v, end_v = start_v[keep], end_v[keep]
-        start_x, end_x = start_x[keep], end_x[keep]
+        start_v = end_v = np.zeros_like(start_x)
+    n_start = start_v.sum(axis=1) + start_x.sum(axis=1)
+    n_end = end_v.sum(axis=1) + end_x.sum(axis=1)
+    if not ((n_start == 1) & (n_end == 1)).all():
+        # Exact signs on a convex polygon change at most twice.
+        raise RuntimeError("a polygon's vertex signs change more than twice: it is not convex")
 
     # Both sides at once: the positive part runs from b to a, the negative from a to b.
-    idx = np.arange(m)
     rows2 = np.concatenate([idx, idx])
     marks = np.concatenate([end_v | end_x, start_v | start_x])
     at = np.argmax(marks, axis=1)
     on_edge = np.concatenate([end_x, start_x])[np.arange(2 * m), at]
-    # The crossing point on the edge from vertex ``at`` to the next.
-    cnt2 = cnt[rows2]
-    after_at = np.where(at + 1 < cnt2, at + 1, 0)
-    point, f_at = v[rows2, at], f[rows2, at]
-    frac = f_at / np.where(on_edge, f_at - f[rows2, after_at], 1.0)
-    crossing = point + frac[:, None] * (v[rows2, after_at] - point)
-    point = np.where(on_edge[:, None], crossing, point)
+    point = v[rows2, at]
+    error = np.zeros(2 * m)
+    hit = np.flatnonzero(on_edge)
+    point[hit], error[hit] = crossing(rows[rows2[hit]], at[hit])
     swap = np.concatenate([idx + m, idx])
-    chord = first_chord + rows2
+    cnt2 = cnt[rows2]
+    tag = chord[rows][rows2]
     parts = _arc(
-        v, t, rows2, cnt2, (at, on_edge, point), (at[swap], on_edge[swap], point[swap]), chord
+        v, t, rows2, cnt2, (at, on_edge, point), (at[swap], on_edge[swap], point[swap]), tag
     )
     w_pos = int(parts.counts[:m].max(initial=0))
     w_neg = int(parts.counts[m:].max(initial=0))
     return SplitResult(
         split=split,
-        positive_side=positive_side,
+        positive_side=has_pos,
         positive=PaddedPolygons(parts.verts[:m, :w_pos], parts.tags[:m, :w_pos], parts.counts[:m]),
         negative=PaddedPolygons(parts.verts[m:, :w_neg], parts.tags[m:, :w_neg], parts.counts[m:]),
         chord_start=point[m:],
         chord_end=point[:m],
+        chord_error=np.maximum(error[:m], error[m:]),
         parts=parts,
     )
+
+
+def split_by_values(
+    verts: FloatArray, tags: TagArray, counts: IntArray, values: FloatArray, tol: FloatArray
+) -> SplitResult:
+    """Split polygons by a function known only by its values at the vertices.
+
+    A vertex with ``|value| <= tol`` counts as on the line and crossings are
+    interpolated along the edges; rounding that leaves a polygon with more than
+    two sign changes keeps it whole on the side of its vertex average. For cuts
+    whose function is not one of the network's own (class boundaries, value
+    bands), which the exact engine does not certify.
+    """
+    valid = np.arange(values.shape[1]) < counts[:, None]
+    sign = ((values > tol[:, None]).view(np.int8) - (values < -tol[:, None]).view(np.int8)) * valid
+    # Count sign changes between consecutive non-zero vertices.
+    order = np.where(sign != 0, np.arange(sign.shape[1]), -1)
+    nonzero = np.where(sign != 0, sign, 0)
+    changes = np.zeros(counts.size, dtype=np.int64)
+    for row in np.flatnonzero((sign > 0).any(axis=1) & (sign < 0).any(axis=1)):
+        seq = nonzero[row][order[row] >= 0]
+        changes[row] = int(np.count_nonzero(seq != np.roll(seq, 1)))
+    bad = changes > 2
+    if bad.any():
+        mean = (values[bad] * valid[bad]).sum(axis=1) / counts[bad]
+        sign[bad] = np.where(mean > 0, 1, -1)[:, None] * valid[bad]
+
+    def crossing(rows: IntArray, at: IntArray) -> tuple[FloatArray, FloatArray]:
+        after = np.where(at + 1 < counts[rows], at + 1, 0)
+        f_at, f_next = values[rows, at], values[rows, after]
+        point, nxt = verts[rows, at], verts[rows, after]
+        frac = f_at / (f_at - f_next)
+        return point + frac[:, None] * (nxt - point), np.zeros(rows.size)
+
+    return split_convex(verts, tags, counts, sign, np.zeros(counts.size, np.int64), crossing)
 
 
 def pad_polygons(vertices: FloatArray, offsets: IntArray) -> tuple[FloatArray, IntArray]:

@@ -8,6 +8,13 @@ gives the exact partition of ``[lo, hi]`` into intervals of constant activation
 pattern, on which the network is affine. The bound on the number of pieces is
 ``prod_l (n_l + 1)`` (:func:`relumap_service.core.bounds.max_pieces_1d`).
 
+Every decision (which side of a breakpoint a unit is on, whether two roots
+coincide, whether a breakpoint is a knot) is the one exact arithmetic on the
+float64 weights and domain gives: values are computed in float64, relative to
+the domain's centre, with rigorous error bounds (as in
+:mod:`relumap_service.core.regions`), and the few within their bound are
+settled with integers (:class:`relumap_service.core.exact.ExactNetwork`).
+
 Examples
 --------
 >>> import numpy as np
@@ -22,15 +29,20 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.bounds import max_knots_1d
+from relumap_service.core.exact import ExactNetwork, shifted_biases
+from relumap_service.core.layer_maps import RHO
+from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import pattern_strings, unit_labels
+from relumap_service.core.region_map import Certificate
 
 __all__ = ["Knots1D", "knots_1d"]
 
@@ -73,6 +85,9 @@ class Knots1D:
     classes : ndarray of int of shape (n_changes + 1,) or None
         Predicted class on each interval between consecutive class changes.
     hidden_layer_sizes : tuple of int
+    certificate : Certificate
+        How the decisions were settled, and a bound on the error of every
+        reported position (knots, breakpoints, piece ends).
     """
 
     lo: float
@@ -90,6 +105,7 @@ class Knots1D:
     class_changes: FloatArray | None
     classes: IntArray | None
     hidden_layer_sizes: tuple[int, ...]
+    certificate: Certificate
 
     @property
     def n_knots(self) -> int:
@@ -124,7 +140,8 @@ class Knots1D:
         Keys: ``lo``, ``hi``, ``n_knots``, ``n_pieces``, ``bound``, ``knots``,
         ``breakpoints``, ``breakpoint_layer``, ``breakpoint_unit``, ``piece_lo``,
         ``piece_hi``, ``slopes``, ``intercepts``, ``patterns`` (one string of 0/1
-        per piece), ``class_changes`` and ``classes`` (None for regressors).
+        per piece), ``class_changes`` and ``classes`` (None for regressors),
+        ``certificate``.
         """
         return {
             "lo": self.lo,
@@ -143,6 +160,7 @@ class Knots1D:
             "patterns": pattern_strings(self.patterns),
             "class_changes": None if self.class_changes is None else self.class_changes.tolist(),
             "classes": None if self.classes is None else self.classes.tolist(),
+            "certificate": self.certificate.to_dict(),
         }
 
 
@@ -157,6 +175,8 @@ def _check_domain(network: Network, lo: float, hi: float) -> tuple[float, float]
         raise ValueError(f"the domain must be finite, got [{lo}, {hi}]")
     if not hi > lo:
         raise ValueError(f"the domain [{lo}, {hi}] is empty: hi must be greater than lo")
+    if not np.isfinite(hi - lo):
+        raise ValueError(f"the domain [{lo}, {hi}] is wider than the float64 range")
     return lo, hi
 
 
@@ -169,33 +189,6 @@ def _merge_close(points: FloatArray, tol: float) -> FloatArray:
     keep[0] = True
     keep[1:] = np.diff(points) > tol
     return points[keep]
-
-
-def _split_layer(
-    edges: FloatArray, slope: FloatArray, offset: FloatArray, xtol: float
-) -> FloatArray:
-    """Cut every piece at the roots of its units and return the new edges.
-
-    ``slope`` and ``offset`` have shape (n_pieces, n_units): unit ``j`` on piece
-    ``p`` has pre-activation ``slope[p, j] * x + offset[p, j]``.
-    """
-    left, right = edges[:-1, None], edges[1:, None]
-    v_left = slope * left + offset
-    v_right = slope * right + offset
-    scale = max(float(np.abs(v_left).max(initial=0.0)), float(np.abs(v_right).max(initial=0.0)))
-    # Values this far below the layer's scale are rounding noise, not a sign.
-    ztol = 1e-13 * scale
-    crossing = ((v_left > ztol) & (v_right < -ztol)) | ((v_left < -ztol) & (v_right > ztol))
-    piece, unit = np.nonzero(crossing)
-    if piece.size == 0:
-        return edges
-    a, b = v_left[piece, unit], v_right[piece, unit]
-    lo, hi = edges[piece], edges[piece + 1]
-    # Interpolating the two end values keeps the root inside its piece.
-    roots = lo + (hi - lo) * (a / (a - b))
-    inside = (roots > lo + xtol) & (roots < hi - xtol)
-    roots = _merge_close(roots[inside], xtol)
-    return np.sort(np.concatenate([edges, roots]))
 
 
 def _class_changes(
@@ -227,13 +220,115 @@ def _class_changes(
     return roots[change], label[keep]
 
 
+_SAFETY = 1.0 + 2.0**-20
+
+
+class _Edges:
+    """Piece ends: local positions, error bounds and how to know each exactly.
+
+    Position ``i`` is ``lo`` or ``hi`` (given) or the root of a unit on a piece
+    of some layer, recorded as (layer, unit, piece) with that layer's patterns.
+    """
+
+    def __init__(self, exact: ExactNetwork, lo: float, hi: float, origin: float) -> None:
+        self.exact_network, self.origin = exact, origin
+        self.points: list[Fraction | None] = [Fraction(lo), Fraction(hi)]
+        self.source: list[tuple[int, int, int]] = [(-1, -1, -1), (-1, -1, -1)]
+        self.histories: list[list[BoolArray]] = []
+
+    def add(self, layer: int, unit: IntArray, piece: IntArray) -> IntArray:
+        start = len(self.points)
+        for j, p in zip(unit.tolist(), piece.tolist(), strict=True):
+            self.points.append(None)
+            self.source.append((layer, j, p))
+        return np.arange(start, len(self.points))
+
+    def exact(self, i: int) -> Fraction:
+        """Return the position exactly, in the input's own coordinates."""
+        point = self.points[i]
+        if point is None:
+            layer, unit, piece = self.source[i]
+            history = [block[piece] for block in self.histories[layer]]
+            point = self.exact_network.root(self.exact_network.unit_line(layer, unit, history))
+            self.points[i] = point
+        return point
+
+
+@dataclass
+class _Maps:
+    """Every unit's pre-activation ``slope * x + offset`` on every piece, with error bounds.
+
+    The error of entry ``(p, j)`` is at most ``scale[p] * colnorm[j] + RHO * |entry|``
+    (``scale`` one column for slopes, one for offsets; see
+    :class:`relumap_service.core.layer_maps.LayerMaps`).
+    """
+
+    slope: FloatArray
+    offset: FloatArray
+    scale: FloatArray
+    colnorm: FloatArray
+
+    def take(self, rows: IntArray) -> _Maps:
+        return _Maps(self.slope[rows], self.offset[rows], self.scale[rows], self.colnorm)
+
+    def errors(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Error bounds of the slopes and offsets of the given (piece, unit) pairs."""
+        cn = self.colnorm[unit]
+        e_slope = self.scale[piece, 0] * cn + RHO * np.abs(self.slope[piece, unit])
+        e_offset = self.scale[piece, 1] * cn + RHO * np.abs(self.offset[piece, unit])
+        return e_slope, e_offset
+
+    def signs(
+        self, x: FloatArray, error: FloatArray, exact_value: Any, counts: dict[str, int]
+    ) -> NDArray[np.int8]:
+        """Exact signs at points ``x`` (one per piece, within ``error``) of every unit.
+
+        One bound per piece covers all its units: the float value's sign is
+        certain beyond it. ``exact_value(row, unit)`` settles the others.
+        """
+        ax = np.abs(x)
+        largest_slope = np.abs(self.slope).max(axis=1, initial=0.0)
+        largest_offset = np.abs(self.offset).max(axis=1, initial=0.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = self.slope * x[:, None] + self.offset
+            bound = (4 * U + RHO) * (largest_slope * ax + largest_offset)
+            bound += (1 + RHO) * largest_slope * error
+            bound += (self.scale[:, 0] * (ax + error) + self.scale[:, 1]) * float(
+                self.colnorm.max(initial=0.0)
+            )
+            bound *= _SAFETY
+        column = bound[:, None]
+        sign: NDArray[np.int8] = (values > column).view(np.int8) - (values < -column).view(np.int8)
+        counts["float"] += sign.size
+        if np.count_nonzero(sign) == sign.size:
+            return sign
+        rows, units = np.nonzero(sign == 0)
+        counts["exact"] += rows.size
+        counts["float"] -= rows.size
+        for r, j in zip(rows.tolist(), units.tolist(), strict=True):
+            sign[r, j] = exact_value(r, j)
+        return sign
+
+    def propagate(self, gain: FloatArray, w: FloatArray, b: FloatArray) -> _Maps:
+        """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
+        n = self.slope.shape[0]
+        gamma = 2 * (w.shape[0] + 2) * U + U + RHO
+        both = np.concatenate([self.slope * gain, self.offset * gain])
+        out = both @ w
+        out[n:] += b
+        largest = np.abs(both).max(axis=1, initial=0.0)
+        scale = np.concatenate([self.scale[:, 0], self.scale[:, 1]])
+        scale = scale * float(self.colnorm.max(initial=0.0)) + gamma * largest
+        return _Maps(
+            out[:n], out[n:], np.stack([scale[:n], scale[n:]], axis=1), np.abs(w).sum(axis=0)
+        )
+
+
 def knots_1d(
     network: Network,
     lo: float,
     hi: float,
     *,
-    xtol: float = 1e-10,
-    slope_rtol: float = 1e-9,
     max_pieces: int | None = None,
     budget: WorkBudget | None = None,
 ) -> Knots1D:
@@ -245,11 +340,6 @@ def knots_1d(
         A network with ``n_inputs == 1``.
     lo, hi : float
         The domain, finite with ``lo < hi``.
-    xtol : float, default=1e-10
-        Breakpoints closer than ``xtol * max(|lo|, |hi|, hi - lo)`` are merged.
-    slope_rtol : float, default=1e-9
-        A breakpoint is a knot when the slope of some output changes by more
-        than ``slope_rtol`` times the largest absolute slope on the domain.
     max_pieces : int, optional
         Stop with :class:`~relumap_service.core.limits.WorkLimitExceeded` as soon
         as some layer would cut the domain into more pieces than this.
@@ -259,6 +349,8 @@ def knots_1d(
     Returns
     -------
     Knots1D
+        Knots are exactly the breakpoints where some output's slope changes;
+        positions are within ``certificate.max_vertex_error`` of the exact ones.
 
     Raises
     ------
@@ -279,68 +371,216 @@ def knots_1d(
     [-1.0, 0.0, 1.0]
     """
     lo, hi = _check_domain(network, lo, hi)
-    abs_xtol = xtol * max(abs(lo), abs(hi), hi - lo)
-    edges = np.array([lo, hi])
-    slope = network.coefs[0].copy()
-    offset = network.intercepts[0][None, :].copy()
+    origin = lo / 2 + hi / 2
+    exact = ExactNetwork(network, [lo, hi])
+    edges = _Edges(exact, lo, hi, origin)
+    counts = {"float": 0, "exact": 0, "points": 0}
+    # Piece ends in coordinates centred on the domain, their error bounds and ids.
+    x = np.array([lo - origin, hi - origin])
+    x_err = 2 * U * np.abs(x)
+    ids = np.array([0, 1])
+    w0, b0 = network.coefs[0], network.intercepts[0]
+    shifted = shifted_biases(w0, b0, np.array([origin]))
+    maps = _Maps(w0.copy(), shifted[None, :], np.zeros((1, 2)), np.abs(w0).sum(axis=0))
     blocks: list[BoolArray] = []
     piecewise = network.hidden_activation != "identity"
-    for w, b in zip(network.coefs[1:], network.intercepts[1:], strict=True):
+
+    def exact_sign(layer: int, unit: int, piece: int, point: Fraction) -> int:
+        a, c = exact.unit_line(layer, unit, [block[piece] for block in blocks])
+        value = a * point + c
+        return (value > 0) - (value < 0)
+
+    for layer, (w, b) in enumerate(zip(network.coefs[1:], network.intercepts[1:], strict=True)):
+        edges.histories.append(list(blocks))
+        n_pieces = x.size - 1
         if piecewise:
-            new_edges = _split_layer(edges, slope, offset, abs_xtol)
-            if max_pieces is not None and new_edges.size - 1 > max_pieces:
-                raise WorkLimitExceeded("max_pieces", new_edges.size - 1, max_pieces)
+            # Every unit's sign at both ends of every piece.
+            left = maps.signs(
+                x[:-1],
+                x_err[:-1],
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer, j, r, edges.exact(int(ids[r]))
+                ),
+                counts,
+            )
+            right = maps.signs(
+                x[1:],
+                x_err[1:],
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer, j, r, edges.exact(int(ids[r + 1]))
+                ),
+                counts,
+            )
+            piece, unit = np.nonzero(left.astype(np.int16) * right < 0)
+            a, c = maps.slope[piece, unit], maps.offset[piece, unit]
+            ea, ec = maps.errors(piece, unit)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                root = -c / a
+                root_err = (np.abs(c) * ea + np.abs(a) * ec) / (np.abs(a) * (np.abs(a) - ea))
+                root_err = (root_err + 2 * U * np.abs(root)) * _SAFETY
+            new_ids = edges.add(layer, unit, piece)
+            bad = np.flatnonzero(~((np.abs(a) > 2 * ea) & np.isfinite(root_err)))
+            counts["points"] += bad.size
+            for i in bad.tolist():
+                root[i] = float(edges.exact(int(new_ids[i])) - Fraction(origin))
+                root_err[i] = 2 * U * abs(root[i])
+            # The exact root lies inside its piece: keep the rounded one there too.
+            root = np.clip(root, x[piece], x[piece + 1])
+            x, x_err, ids, parent = _insert(
+                x, x_err, ids, piece, root, root_err, new_ids, edges, counts
+            )
+            if max_pieces is not None and x.size - 1 > max_pieces:
+                raise WorkLimitExceeded("max_pieces", x.size - 1, max_pieces)
             if budget is not None:
                 budget.check()
-            mid = 0.5 * (new_edges[:-1] + new_edges[1:])
-            parent = np.searchsorted(edges, mid, side="right") - 1
-            slope, offset, edges = slope[parent], offset[parent], new_edges
+            maps = maps.take(parent)
             blocks = [block[parent] for block in blocks]
-            on = slope * mid[:, None] + offset > 0.0
+            # A unit is on a piece when it is positive inside it: at the midpoint.
+            mid = x[:-1] / 2 + x[1:] / 2
+            mid_err = (x_err[:-1] + x_err[1:]) / 2 + 2 * U * np.abs(mid)
+            on = (
+                maps.signs(
+                    mid,
+                    mid_err,
+                    lambda r, j, layer=layer, ids=ids: exact_sign(
+                        layer,
+                        j,
+                        r,
+                        (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
+                    ),
+                    counts,
+                )
+                > 0
+            )
         else:
-            on = np.ones(slope.shape, dtype=bool)
+            on = np.ones(maps.slope.shape, dtype=bool)
         blocks.append(on)
-        gain = network.branch_slopes(on)
-        both = np.concatenate([slope * gain, offset * gain]) @ w
-        slope, offset = both[: edges.size - 1], both[edges.size - 1 :] + b
-    n_pieces = edges.size - 1
+        maps = maps.propagate(network.branch_slopes(on), w, b)
+    n_pieces = x.size - 1
     patterns = np.concatenate(blocks, axis=1) if blocks else np.zeros((n_pieces, 0), dtype=bool)
 
     # Neighbouring pieces with the same pattern carry the same affine map.
     same = np.all(patterns[1:] == patterns[:-1], axis=1)
     if same.any():
         keep = np.concatenate([[True], ~same])
-        edges = np.concatenate([edges[:-1][keep], edges[-1:]])
-        slope, offset, patterns = slope[keep], offset[keep], patterns[keep]
+        x = np.concatenate([x[:-1][keep], x[-1:]])
+        x_err = np.concatenate([x_err[:-1][keep], x_err[-1:]])
+        maps, patterns = maps.take(np.flatnonzero(keep)), patterns[keep]
+    slope, offset = maps.slope, maps.offset
 
     change = patterns[1:] != patterns[:-1]
     boundary, column = np.nonzero(change)
     layer_of, unit_of = unit_labels(network)
-    scale = float(np.abs(slope).max(initial=0.0))
-    jump = np.abs(slope[1:] - slope[:-1]).max(axis=1, initial=0.0)
-    is_knot = jump > slope_rtol * scale
+    # A knot where some output's slope changes, exactly.
+    jump = np.abs(slope[1:] - slope[:-1])
+    e_slope = maps.scale[:, :1] * maps.colnorm + RHO * np.abs(slope)
+    is_knot: BoolArray = np.asarray((jump > (e_slope[1:] + e_slope[:-1]) * _SAFETY).any(axis=1))
+    unsure = np.flatnonzero(~is_knot)
+    counts["float"] += is_knot.size - unsure.size
+    counts["exact"] += unsure.size
+    sizes = network.hidden_layer_sizes
+    if unsure.size:
+        last = len(network.coefs) - 1
+        split = np.cumsum(sizes)[:-1]
+        for i in unsure.tolist():
+            before = exact.layer_map(last, np.split(patterns[i], split))
+            after = exact.layer_map(last, np.split(patterns[i + 1], split))
+            is_knot[i] = bool(np.any(before[0] != after[0]))
 
+    positions = np.clip(x + origin, lo, hi)
+    positions[0], positions[-1] = lo, hi
+    intercepts = offset - slope * origin
     class_changes: FloatArray | None = None
     classes: IntArray | None = None
     kind = network.output_activation
     if (kind == "logistic" and network.n_outputs == 1) or kind == "softmax":
-        class_changes, classes = _class_changes(edges, slope, offset, kind, abs_xtol)
+        xtol = 1e-12 * (hi - lo)
+        class_changes, classes = _class_changes(positions, slope, intercepts, kind, xtol)
 
-    sizes = network.hidden_layer_sizes
+    reach = max(abs(lo), abs(hi))
     return Knots1D(
         lo=lo,
         hi=hi,
-        x=edges[1:-1][is_knot],
-        breakpoints=edges[1:-1][boundary],
+        x=positions[1:-1][is_knot],
+        breakpoints=positions[1:-1][boundary],
         breakpoint_layer=layer_of[column],
         breakpoint_unit=unit_of[column],
-        piece_lo=edges[:-1].copy(),
-        piece_hi=edges[1:].copy(),
+        piece_lo=positions[:-1].copy(),
+        piece_hi=positions[1:].copy(),
         slopes=slope,
-        intercepts=offset,
+        intercepts=intercepts,
         patterns=patterns,
         bound=max_knots_1d(sizes) if piecewise else 0,
         class_changes=class_changes,
         classes=classes,
         hidden_layer_sizes=sizes,
+        certificate=Certificate(
+            exact=True,
+            float_decisions=counts["float"],
+            exact_decisions=counts["exact"],
+            exact_vertices=counts["points"],
+            max_vertex_error=float(x_err.max(initial=0.0)) + U * reach,
+        ),
     )
+
+
+def _insert(
+    x: FloatArray,
+    x_err: FloatArray,
+    ids: IntArray,
+    piece: IntArray,
+    root: FloatArray,
+    root_err: FloatArray,
+    new_ids: IntArray,
+    edges: _Edges,
+    counts: dict[str, int],
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    """Insert roots into their pieces, once per exact position; return the parent of each piece.
+
+    Roots of several units may coincide exactly: they are kept once. Roots in
+    one piece are ordered by their rounded values, and where two are closer
+    than their error bounds, by their exact values.
+    """
+    order = np.lexsort((root, piece))
+    piece, root, root_err, new_ids = piece[order], root[order], root_err[order], new_ids[order]
+    keep = np.ones(root.size, dtype=bool)
+    if root.size > 1:
+        near = np.flatnonzero(
+            (piece[1:] == piece[:-1]) & (root[1:] - root[:-1] <= root_err[1:] + root_err[:-1])
+        )
+        counts["exact"] += near.size
+        if near.size:
+            # Reorder runs of close roots exactly, then drop exact duplicates.
+            breaks = np.setdiff1d(np.arange(1, root.size), near + 1)
+            for run in np.split(np.arange(root.size), breaks):
+                if run.size < 2:
+                    continue
+                exact = sorted((edges.exact(int(new_ids[i])), int(i)) for i in run.tolist())
+                members = [i for _, i in exact]
+                root[run], root_err[run], new_ids[run] = (
+                    root[members],
+                    root_err[members],
+                    new_ids[members],
+                )
+                values = [value for value, _ in exact]
+                keep[run[1:]] = [a != b for a, b in zip(values[1:], values[:-1], strict=True)]
+        # Rounded roots within a piece must not go backwards after the exact reordering.
+        root = np.maximum.accumulate(root)
+    piece, root, root_err, new_ids = piece[keep], root[keep], root_err[keep], new_ids[keep]
+    # New positions: each piece's left end, then its roots.
+    n_pieces = x.size - 1
+    per_piece = np.bincount(piece, minlength=n_pieces)
+    slot = np.arange(n_pieces) + np.concatenate([[0], np.cumsum(per_piece)[:-1]])
+    total = x.size + root.size
+    out_x, out_err = np.empty(total), np.empty(total)
+    out_ids = np.empty(total, dtype=np.int64)
+    left = np.empty(total, dtype=bool)
+    left[:] = False
+    left[slot] = True
+    left[-1] = True
+    out_x[slot], out_err[slot], out_ids[slot] = x[:-1], x_err[:-1], ids[:-1]
+    out_x[-1], out_err[-1], out_ids[-1] = x[-1], x_err[-1], ids[-1]
+    rest = np.flatnonzero(~left)
+    out_x[rest], out_err[rest], out_ids[rest] = root, root_err, new_ids
+    parent = np.repeat(np.arange(n_pieces), per_piece + 1)
+    return out_x, out_err, out_ids, parent

@@ -7,22 +7,34 @@ x-gradient, y-gradient and offset. The maps of layer ``l + 1`` follow from
 those of layer ``l``: scale unit ``j`` by its branch slope on the polygon and
 multiply by the weights, ``(maps[root] * slope) @ W + b``.
 
-A table of maps costs ``24 * n_units`` bytes per polygon; for wide layers over
-many polygons that dominates the memory of a region map, so a layer's maps are
-kept as a table only when it is small and otherwise computed on demand, chunk
-by chunk, from the previous layer's maps.
+Each map comes with a rigorous bound on its rounding error, entry by entry,
+of the form ``scale[r, i] * colnorm[j] + RHO * |map[r, i, j]|``: a number per
+row of a polygon's map times the 1-norm of unit ``j``'s incoming weights, plus
+a relative part. With ``M`` the parent's maps and ``s`` the slopes, the
+computed ``fl((M s) W + b)`` differs from the exact map by at most
+``sum_k (E_k s_k + gamma_n |M_k s_k|) |W_kj| + u |result|`` (N. J. Higham,
+*Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002, section 3.5;
+``u = 2**-53``, ``gamma_n = n u / (1 - n u)``, taken here as ``2 n u``), which
+is at most ``max_k (E_k s_k + gamma_n |M_k s_k|)`` times the 1-norm of column
+``j``: one maximum per row instead of a second matrix product. The engine
+decides a sign in floating point only when the value exceeds such a bound.
+
+A table of maps costs ``24 * n_units`` bytes per polygon; for wide
+layers over many polygons that dominates the memory of a region map, so a
+layer's maps are kept as a table only when it is small and otherwise computed
+on demand, chunk by chunk, from the previous layer's maps.
 
 Examples
 --------
 >>> import numpy as np
 >>> from relumap_service.core.network import Network
 >>> net = Network([np.array([[1.0, 0.0], [0.0, 2.0]]), np.ones((2, 1))], [np.zeros(2), [1.0]])
->>> first = LayerMaps.first(net)
->>> first.rows(np.array([0])).tolist()
+>>> first = LayerMaps.first(net, net.intercepts[0])
+>>> first.rows(np.array([0]))[0].tolist()
 [[[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]]
 >>> out = LayerMaps(net, first, np.array([0, 0]), np.array([[True, True], [True, False]]),
 ...                 net.coefs[1], net.intercepts[1])
->>> out.rows(np.array([0, 1]))[:, :, 0].tolist()
+>>> out.rows(np.array([0, 1]))[0][:, :, 0].tolist()
 [[1.0, 2.0, 1.0], [1.0, 0.0, 1.0]]
 """
 
@@ -43,6 +55,10 @@ BoolArray = NDArray[np.bool_]
 
 # Elements per temporary array when computing maps chunk by chunk.
 CHUNK = 1 << 19
+# Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0**-53
+# The relative part of every map's error bound: the rounding of the last addition.
+RHO = 2 * UNIT_ROUNDOFF
 
 
 class LayerMaps:
@@ -61,6 +77,8 @@ class LayerMaps:
     b : ndarray of shape (n_units,)
     table : ndarray of shape (n_rows, 3, n_units), optional
         The maps themselves.
+    scale : ndarray of shape (n_rows, 3), optional
+        The per-row part of the maps' error bounds; given with ``table``.
     """
 
     def __init__(
@@ -72,16 +90,38 @@ class LayerMaps:
         w: FloatArray,
         b: FloatArray,
         table: FloatArray | None = None,
+        scale: FloatArray | None = None,
     ) -> None:
         self.network, self.parent, self.parent_root, self.on = network, parent, parent_root, on
-        self.w, self.b, self.table = w, b, table
+        self.w, self.b, self.table, self.scale = w, b, table, scale
+        self.colnorm = np.abs(w).sum(axis=0)
+        self._largest: FloatArray | None = None
+        # gamma_{n+2} of the product with W, doubled to cover the rounding of the bound
+        # itself, plus the parent's relative part and a slope's rounding.
+        self.gamma = 2 * (w.shape[0] + 2) * UNIT_ROUNDOFF + RHO + UNIT_ROUNDOFF
 
     @classmethod
-    def first(cls, network: Network) -> LayerMaps:
-        """Build the first layer's maps on the whole box: its weights and biases."""
+    def first(cls, network: Network, constant: FloatArray) -> LayerMaps:
+        """Build the first layer's maps in coordinates centred on a point ``origin``.
+
+        With ``x = origin + u`` the pre-activations are ``u W + (b + origin W)``;
+        ``constant`` is ``b + origin W`` rounded once (computed exactly by the
+        caller), so far boxes are as precise as near ones.
+        """
         w, b = network.coefs[0], network.intercepts[0]
-        table = np.concatenate([w, b[None]])[None]
-        return cls(network, None, np.zeros(1, np.int64), np.ones((1, 2), bool), w, b, table)
+        table = np.concatenate([w, constant[None]])[None]
+        on = np.ones((1, 2), bool)
+        return cls(network, None, np.zeros(1, np.int64), on, w, b, table, np.zeros((1, 3)))
+
+    def errors(
+        self, maps: FloatArray, scale: FloatArray, units: IntArray | None = None
+    ) -> FloatArray:
+        """Error bounds of ``maps`` (n, 3, n_units), or of one unit each if ``units`` (n,)."""
+        if units is None:
+            out: FloatArray = scale[:, :, None] * self.colnorm + RHO * np.abs(maps)
+        else:
+            out = scale * self.colnorm[units][:, None] + RHO * np.abs(maps)
+        return out
 
     @property
     def n_rows(self) -> int:
@@ -98,56 +138,70 @@ class LayerMaps:
         """Size of the table, held or not."""
         return 24 * self.n_rows * self.n_units
 
-    def rows(self, index: IntArray) -> FloatArray:
-        """Return the maps of polygons ``index``, of shape (len(index), 3, n_units)."""
+    def rows(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Return the maps of polygons ``index`` and the per-row part of their error bounds.
+
+        Shapes (len(index), 3, n_units) and (len(index), 3).
+        """
         if self.table is not None:
-            out: FloatArray = self.table[index]
-            return out
+            assert self.scale is not None
+            return self.table[index], self.scale[index]
         assert self.parent is not None
         parents = self.parent_root[index]
         if self.parent.table is not None:
-            source = self.parent.table[parents]
+            assert self.parent.scale is not None
+            source, source_scale = self.parent.table[parents], self.parent.scale[parents]
         else:
             # Polygons sharing a root share its maps: compute each root once.
             unique, inverse = np.unique(parents, return_inverse=True)
-            source = self.parent.rows(unique)[inverse]
-        source *= self.network.branch_slopes(self.on[index])[:, None, :]
-        n_in = source.shape[2]
-        out = (source.reshape(-1, n_in) @ self.w).reshape(index.shape[0], 3, self.n_units)
+            maps, scale = self.parent.rows(unique)
+            source, source_scale = maps[inverse], scale[inverse]
+        slopes = self.network.branch_slopes(self.on[index])[:, None, :]
+        source *= slopes
+        n_in, n = source.shape[2], index.shape[0]
+        out = (source.reshape(-1, n_in) @ self.w).reshape(n, 3, self.n_units)
         out[:, 2] += self.b
-        return out
+        # max_k (E_k s_k + gamma |M_k s_k|), with E_k = scale cn_k + RHO |M_k|, is at
+        # most gamma max_k |M_k| + scale max_k cn_k (slopes are at most 1), both
+        # known per parent row.
+        if self.parent.table is not None:
+            largest = self.parent.largest()[parents]
+        else:
+            largest = np.maximum(source.max(axis=2), -source.min(axis=2))
+        bound = self.gamma * largest
+        bound += source_scale * float(self.parent.colnorm.max(initial=0.0))
+        return out, bound
 
-    def chunks(self) -> Iterator[tuple[int, FloatArray]]:
-        """Yield ``(start, maps)`` for consecutive chunks of rows."""
+    def largest(self) -> FloatArray:
+        """Largest ``|map|`` of each row of the table over the units, shape (n_rows, 3)."""
+        if self._largest is None:
+            assert self.table is not None
+            self._largest = np.maximum(self.table.max(axis=2), -self.table.min(axis=2))
+        return self._largest
+
+    def chunks(self) -> Iterator[tuple[int, FloatArray, FloatArray]]:
+        """Yield ``(start, maps, scale)`` for consecutive chunks of rows."""
         step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
         for lo in range(0, self.n_rows, step):
             hi = min(lo + step, self.n_rows)
             if self.table is not None:
-                yield lo, self.table[lo:hi]
+                assert self.scale is not None
+                yield lo, self.table[lo:hi], self.scale[lo:hi]
             else:
-                yield lo, self.rows(np.arange(lo, hi))
+                yield lo, *self.rows(np.arange(lo, hi))
 
     def as_table(self, budget: float = np.inf) -> LayerMaps:
         """Return these maps held as a table if that takes at most ``budget`` bytes."""
         if self.table is not None or self.nbytes > budget:
             return self
         table = np.empty((self.n_rows, 3, self.n_units))
+        scale = np.empty((self.n_rows, 3))
         # In root order, so that each chunk needs few rows of the parent.
         order = np.argsort(self.parent_root, kind="stable")
         step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
         for lo in range(0, self.n_rows, step):
             index = order[lo : lo + step]
-            table[index] = self.rows(index)
-        return LayerMaps(self.network, None, self.parent_root, self.on, self.w, self.b, table)
-
-    def scale_bound(self, parent_scale: float) -> float:
-        """Bound the scale of these maps from the largest scale of the parent's.
-
-        A unit's scale on the box (:meth:`LineTolerance.scale`, a sum of
-        absolute values of linear functions of the maps) is at most the
-        parent's largest scale times the 1-norm of the unit's weights, plus its
-        bias, since every branch slope is at most 1 in absolute value.
-        """
-        return float(parent_scale * np.abs(self.w).sum(axis=0).max(initial=0.0)) + float(
-            np.abs(self.b).max(initial=0.0)
+            table[index], scale[index] = self.rows(index)
+        return LayerMaps(
+            self.network, None, self.parent_root, self.on, self.w, self.b, table, scale
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap_service.core.clipping import pad_polygons, split_convex
+from relumap_service.core.clipping import pad_polygons, split_by_values
 from relumap_service.core.region_map import Regions2D
 
 __all__ = ["class_areas", "first_layer_segments", "value_bands"]
@@ -35,7 +35,7 @@ def _cut(
     """
     values = _vertex_values(verts, grad, offset)
     tol = 1e-10 * (np.abs(values).max(axis=1) + 1e-300)
-    cut = split_convex(verts, np.full(verts.shape[:2], -1, np.int64), counts, values, tol, 0)
+    cut = split_by_values(verts, np.full(verts.shape[:2], -1, np.int64), counts, values, tol)
     whole = ~cut.split
     split_rows = np.flatnonzero(cut.split)
     sides = []
@@ -122,13 +122,12 @@ def first_layer_segments(
     (x0, y0), (x1, y1) = box
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     square = np.broadcast_to(corners, (weights.shape[1], 4, 2)).copy()
-    cut = split_convex(
+    cut = split_by_values(
         square,
         np.full((weights.shape[1], 4), -1, np.int64),
         np.full(weights.shape[1], 4, np.int64),
         _vertex_values(square, weights.T, biases),
         1e-12 * (np.abs(weights).sum(axis=0) * max(abs(x0), abs(x1), abs(y0), abs(y1)) + 1.0),
-        0,
     )
     segments = np.stack([cut.chord_start, cut.chord_end], axis=1)
     return segments, np.flatnonzero(cut.split)

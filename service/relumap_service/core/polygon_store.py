@@ -1,7 +1,8 @@
 """A growable table of padded convex polygons, used while a box is being cut.
 
 Rows hold the polygon's vertices (padded with copies of its first vertex, see
-:mod:`relumap_service.core.clipping`), edge tags, vertex count, the index of
+:mod:`relumap_service.core.clipping`), a bound on their coordinates' rounding
+error, edge tags (the line each edge lies on), vertex count, the index of
 its ancestor at the start of the current layer (its *root*) and the activation
 pattern of the current layer's units (earlier layers' patterns are those of
 the root). Capacity grows by half as needed but never exceeds the region
@@ -10,10 +11,10 @@ limit, so memory stays bounded by ``limit * max_vertices``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
-
-from relumap_service.core.region_map import Box
 
 __all__ = ["PolygonStore"]
 
@@ -26,22 +27,30 @@ class PolygonStore:
 
     Parameters
     ----------
-    box : ((float, float), (float, float))
-        The first polygon.
+    corners : ndarray of shape (4, 2)
+        The first polygon, counter-clockwise.
+    tags : sequence of int
+        The line of each of its edges.
+    error : float
+        Bound on the rounding error of its corners' coordinates.
     n_units : int
         Number of units of the first layer (pattern columns).
     limit : int
         Largest number of rows ever allocated.
     """
 
-    def __init__(self, box: Box, n_units: int, limit: int) -> None:
-        (x0, y0), (x1, y1) = box
+    def __init__(
+        self, corners: FloatArray, tags: list[int], error: float, n_units: int, limit: int
+    ) -> None:
         cap = min(limit, 1024)
         self.limit = limit
         self.verts = np.empty((cap, 8, 2))
-        self.verts[0, :4] = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+        self.verts[0, :4] = corners
         self.verts[0, 4:] = self.verts[0, 0]
         self.tags = np.full((cap, 8), -1, dtype=np.int32)
+        self.tags[0, :4] = tags
+        self.error = np.zeros(cap)
+        self.error[0] = error
         self.counts = np.zeros(cap, dtype=np.int64)
         self.counts[0] = 4
         self.root = np.zeros(cap, dtype=np.int64)
@@ -49,9 +58,8 @@ class PolygonStore:
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
         self.radius = np.zeros(cap)
-        self.centre[0] = [(x0 + x1) / 2, (y0 + y1) / 2]
-        self.radius[0] = np.hypot(x1 - x0, y1 - y0) / 2
         self.size = 1
+        self.put(np.zeros(1, np.int64), self.verts[:1, :4], self.tags[:1, :4], self.counts[:1])
 
     def reserve(self, size: int, width: int) -> None:
         """Make room for ``size`` polygons of up to ``width`` vertices."""
@@ -63,6 +71,7 @@ class PolygonStore:
             self.tags = np.concatenate([self.tags, np.full((grow, old_width), -1, np.int32)])
             self.counts = np.concatenate([self.counts, np.zeros(grow, dtype=np.int64)])
             self.root = np.concatenate([self.root, np.zeros(grow, dtype=np.int64)])
+            self.error = np.concatenate([self.error, np.zeros(grow)])
             self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
             self.radius = np.concatenate([self.radius, np.zeros(grow)])
             self.patterns = np.concatenate(
@@ -75,7 +84,9 @@ class PolygonStore:
             pad = np.full((self.tags.shape[0], extra), -1, np.int32)
             self.tags = np.concatenate([self.tags, pad], axis=1)
 
-    def put(self, rows: IntArray, verts: FloatArray, tags: IntArray, counts: IntArray) -> None:
+    def put(
+        self, rows: IntArray, verts: FloatArray, tags: NDArray[np.integer[Any]], counts: IntArray
+    ) -> None:
         """Overwrite ``rows`` with padded polygons (narrower than the table is fine)."""
         width = verts.shape[1]
         self.verts[rows, :width] = verts
@@ -90,6 +101,13 @@ class PolygonStore:
         low, high = columns.min(axis=0), columns.max(axis=0)
         self.centre[rows] = 0.5 * (low + high)
         self.radius[rows] = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
+
+    def reach(self, rows: IntArray) -> FloatArray:
+        """Bound the largest ``|x|`` and ``|y|`` of the exact vertices of ``rows``, shape (n, 2)."""
+        out: FloatArray = np.abs(self.centre[rows]) + self.radius[rows, None]
+        out *= 1 + 2.0**-50
+        out += self.error[rows, None]
+        return out
 
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""

@@ -1,0 +1,180 @@
+"""A region map as a planar subdivision: one table of points shared by every polygon.
+
+The engine computes each polygon's corners on their own; neighbours meet at
+the same exact points but may carry roundings of them computed from different
+pairs of lines, and a corner of one polygon can lie inside an edge of its
+neighbour (a T-junction). Geometry tools that check a coverage (GEOS's
+``CoverageValidator``, shapely's ``coverage_is_valid``) need neighbours to
+share bit-identical vertices along every shared edge. This module
+
+1. gives every exactly equal point one float representative (candidates are
+   points within their error bounds of each other; equality is decided by the
+   caller, exactly), and
+2. inserts into every edge the points of the subdivision lying inside it: the
+   ends of the other edges on the same line (every corner on a line is an end
+   of some edge along that line), ordered along the line.
+
+Examples
+--------
+>>> import numpy as np
+>>> # Two unit squares side by side and one on top of both: a T-junction at (1, 1).
+>>> pts = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [1, 0], [2, 0], [2, 1], [1, 1],
+...                 [0, 1], [2, 1], [2, 2], [0, 2]], dtype=float)
+>>> lines = np.array([0, 1, 2, 3, 0, 4, 2, 1, 2, 4, 5, 3])
+>>> sub = shared_vertices(pts, lines, np.array([0, 4, 8, 12]), np.zeros(12),
+...                       lambda i, j: i < 0, np.array([[1.0, 0], [0, 1], [1, 0], [0, 1],
+...                                                      [0, 1], [1, 0]]))
+>>> sub.offsets.tolist()
+[0, 4, 8, 13]
+>>> sub.points[sub.index[8:]].tolist()  # the top square gains the corner (1, 1)
+[[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [0.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from relumap_service.core.adjacency import connected_labels
+
+__all__ = ["Subdivision", "shared_vertices"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Subdivision:
+    """Polygons as runs of indices into one table of points.
+
+    Attributes
+    ----------
+    points : ndarray of shape (n_points, 2)
+        Every vertex of the map once.
+    index : ndarray of int of shape (n_vertices,)
+        The polygons' vertices, polygon after polygon, as indices into ``points``.
+    offsets : ndarray of int of shape (n_polygons + 1,)
+        Polygon ``i`` is ``points[index[offsets[i]:offsets[i + 1]]]``.
+    """
+
+    points: FloatArray
+    index: IntArray
+    offsets: IntArray
+
+
+def _distinct_points(points: FloatArray) -> tuple[IntArray, IntArray]:
+    """Order ``points`` by x then y; return the order and a group id (equal bits) per position."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    ordered = points[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
+    return order, np.cumsum(new) - 1
+
+
+def _candidate_pairs(points: FloatArray, error: FloatArray, window: int = 4) -> IntArray:
+    """Pairs of points within their error bounds of each other, shape (n_pairs, 2).
+
+    ``points`` are sorted by x then y, and each is compared with the next
+    ``window`` ones: the error bounds are far smaller than the distance
+    between distinct vertices of a map, so clusters of near points are small.
+    """
+    n = points.shape[0]
+    found = [np.zeros((0, 2), np.int64)]
+    for shift in range(1, min(window, n - 1) + 1):
+        i, j = np.arange(n - shift), np.arange(shift, n)
+        reach = error[i] + error[j]
+        close = (np.abs(points[j, 0] - points[i, 0]) <= reach) & (
+            np.abs(points[j, 1] - points[i, 1]) <= reach
+        )
+        found.append(np.stack([i[close], j[close]], axis=1))
+    return np.concatenate(found)
+
+
+def shared_vertices(
+    points: FloatArray,
+    lines: IntArray,
+    offsets: IntArray,
+    error: FloatArray,
+    same_point: Callable[[IntArray, IntArray], NDArray[np.bool_]],
+    directions: FloatArray,
+) -> Subdivision:
+    """Turn polygons with their own corners into a planar subdivision.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_vertices, 2)
+        Every polygon's corners, polygon after polygon, counter-clockwise.
+    lines : ndarray of int of shape (n_vertices,)
+        The line the edge from each corner to the next lies on.
+    offsets : ndarray of int of shape (n_polygons + 1,)
+    error : ndarray of shape (n_vertices,)
+        Bound on each corner's coordinate error.
+    same_point : callable
+        ``same_point(i, j)`` for arrays of corner indices: whether each pair
+        is the same exact point; asked only for corners within their error
+        bounds of each other.
+    directions : ndarray of shape (n_lines, 2)
+        A direction along each line.
+
+    Returns
+    -------
+    Subdivision
+    """
+    n = points.shape[0]
+    # 1. One representative per exact point: equal bits first, then near points.
+    order, group = _distinct_points(points)
+    n_groups = int(group[-1]) + 1 if n else 0
+    first = np.zeros(n_groups, np.int64)
+    first[group[::-1]] = order[::-1]
+    pairs = _candidate_pairs(points[first], error[first])
+    same = same_point(first[pairs[:, 0]], first[pairs[:, 1]])
+    label = connected_labels(n_groups, pairs[same, 0], pairs[same, 1])
+    # Labels are numbered in order of first point, so each table entry is one of them.
+    corner = np.empty(n, np.int64)
+    corner[order] = label[group]
+    representative = np.zeros(int(label.max(initial=-1)) + 1, np.int64)
+    representative[label[::-1]] = first[::-1]
+    table = points[representative]
+    # 2. Edges: from each corner to the next one of its polygon.
+    counts = np.diff(offsets)
+    polygon = np.repeat(np.arange(counts.size), counts)
+    position = np.arange(n) - offsets[polygon]
+    nxt = np.where(position + 1 < counts[polygon], np.arange(n) + 1, offsets[polygon])
+    start, end = corner, corner[nxt]
+    # The points on each line, ordered along it.
+    width = table.shape[0] + 1
+    key = np.unique(np.concatenate([lines * width + start, lines * width + end]))
+    on_line = np.stack([key // width, key % width], axis=1)
+    along = (table[on_line[:, 1]] * directions[on_line[:, 0]]).sum(axis=1)
+    # Rank of each (line, point) along its line; ``key`` is sorted, so look it up there.
+    by_line = np.lexsort((along, on_line[:, 0]))
+    rank = np.empty(key.size, np.int64)
+    rank[by_line] = np.arange(key.size)
+    on_line = on_line[by_line]
+
+    def rank_of(ids: IntArray) -> IntArray:
+        found: IntArray = rank[np.searchsorted(key, lines * width + ids)]
+        return found
+
+    r_start, r_end = rank_of(start), rank_of(end)
+    # Points strictly between an edge's ends, walked from its start to its end.
+    inner = np.abs(r_end - r_start) - 1
+    inner = np.maximum(inner, 0)
+    size = 1 + inner
+    out_offsets = np.concatenate([[0], np.cumsum(size)])
+    index = np.empty(int(out_offsets[-1]), dtype=np.int64)
+    index[out_offsets[:-1]] = start
+    extra = np.flatnonzero(inner > 0)
+    if extra.size:
+        step = np.sign(r_end[extra] - r_start[extra])
+        counts_extra = inner[extra]
+        owner = np.repeat(np.arange(extra.size), counts_extra)
+        k = np.arange(owner.size) - np.repeat(np.cumsum(counts_extra) - counts_extra, counts_extra)
+        ranks = r_start[extra][owner] + step[owner] * (k + 1)
+        slots = out_offsets[:-1][extra][owner] + 1 + k
+        index[slots] = on_line[ranks, 1]
+    polygon_offsets = out_offsets[offsets]
+    return Subdivision(points=table, index=index, offsets=polygon_offsets.astype(np.int64))
