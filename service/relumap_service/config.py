@@ -85,6 +85,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PLOT_REGIONS": 20_000,
     # Pieces of a 1D partition (/knots and 1D plots).
     "MAX_PIECES": 100_000,
+    # Regions (or pieces) re-derived with rational arithmetic by ?verify=true.
+    "MAX_VERIFY_REGIONS": 2_000,
     # Rows x (hidden units + inputs x outputs) of a predict with ?include=pattern.
     "MAX_PATTERN_CELLS": 10_000_000,
     # Seconds a request's heavy work (geometry, plots, large predictions) may take.
@@ -112,6 +114,7 @@ LIMIT_KEYS = (
     "MAX_PLOT_PIXELS",
     "MAX_PLOT_REGIONS",
     "MAX_PIECES",
+    "MAX_VERIFY_REGIONS",
     "MAX_PATTERN_CELLS",
     "REQUEST_TIMEOUT",
     "FIT_TIMEOUT",

@@ -16,7 +16,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from relumap_service.api.context import dataset_of, get_model_or_404
+from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.heavy_work import heavy_view, work_budget, work_limit
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import (
@@ -28,8 +28,10 @@ from relumap_service.api.schemas import (
 from relumap_service.api.slices import line_view, plane_view
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.knots import knots_1d
+from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.regions import regions_2d
+from relumap_service.core.verify import verify_knots, verify_regions
 from relumap_service.store import ModelRecord
 
 blp = Blueprint(
@@ -84,6 +86,33 @@ def _network_for(record: ModelRecord, n_inputs: int, view: str) -> Network:
     return network
 
 
+def _check_width(width: float, field: str) -> None:
+    """Refuse a domain whose width is not a float64 (it may lie anywhere in float64)."""
+    if not np.isfinite(width):
+        abort(
+            422,
+            message=f"the domain is wider than the float64 range (width {width}); "
+            "use a smaller domain",
+            errors={field: ["domain wider than the float64 range"]},
+        )
+
+
+def _verify(args: dict[str, Any], count: int, check: Any, *inputs: Any) -> dict[str, Any] | None:
+    """Run ``?verify=true``'s exact re-derivation within RELUMAP_MAX_VERIFY_REGIONS."""
+    if not args["verify"]:
+        return None
+    limit = int(services().config["MAX_VERIFY_REGIONS"])
+    if count > limit:
+        raise WorkLimitExceeded(
+            "max_verify_regions",
+            count,
+            limit,
+            "verify a smaller domain or network, or raise RELUMAP_MAX_VERIFY_REGIONS",
+        )
+    result: dict[str, Any] = check(*inputs).to_dict()
+    return result
+
+
 def _labels(record: ModelRecord, indices: list[int] | None) -> list[Any] | None:
     classes = (record.result or {}).get("classes")
     if classes is None or indices is None:
@@ -114,10 +143,12 @@ class Knots(MethodView):
                 message=f"the domain [{lo}, {hi}] is empty: hi must exceed lo",
                 errors={"hi": ["must be greater than lo"]},
             )
+        _check_width(hi - lo, "hi")
         knots = knots_1d(
             network, lo, hi, max_pieces=work_limit(args, "max_pieces"), budget=work_budget()
         )
         document = knots.to_dict()
+        document["verification"] = _verify(args, knots.n_pieces, verify_knots, network, knots)
         # The predicted class on each interval between class changes, as labels.
         document["interval_labels"] = _labels(record, document["classes"])
         document["model_id"] = record.id
@@ -160,6 +191,8 @@ class Regions(MethodView):
                 message=f"the box {box} is empty: x_max must exceed x_min and y_max exceed y_min",
                 errors={"x_max": ["empty box"]},
             )
+        _check_width(box[1][0] - box[0][0], "x_max")
+        _check_width(box[1][1] - box[0][1], "y_max")
         budget = work_budget()
         regions = regions_2d(
             network, box, max_regions=work_limit(args, "max_regions"), budget=budget
@@ -176,6 +209,9 @@ class Regions(MethodView):
                     collection["features"].append(feature)
             return fast_json(collection, "application/geo+json")
         document = regions.to_dict()
+        document["verification"] = _verify(
+            args, regions.n_regions, verify_regions, network, regions
+        )
         document["model_id"] = record.id
         document["classes"] = (record.result or {}).get("classes")
         document["decision_boundary"] = None if boundary is None else boundary.to_dict()

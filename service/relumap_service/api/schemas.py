@@ -369,11 +369,20 @@ class HealthSchema(ma.Schema):
     checks = fields.Dict(keys=fields.String(), values=fields.String())
 
 
+# Domains may lie anywhere in the float64 range (finite); the engine works
+# relative to the domain, so far and tiny domains are as exact as others.
+VERIFY_DESCRIPTION = (
+    "re-derive every piece's pattern and affine map at an exact interior point with "
+    "rational arithmetic (at most RELUMAP_MAX_VERIFY_REGIONS regions or pieces)"
+)
+
+
 class KnotsQuerySchema(StrictSchema):
     """The interval `[lo, hi]`; by default the data's interval widened by 10%."""
 
-    lo = fields.Float(validate=validate.Range(-1e12, 1e12))
-    hi = fields.Float(validate=validate.Range(-1e12, 1e12))
+    lo = fields.Float(metadata={"description": "any finite float64"})
+    hi = fields.Float(metadata={"description": "any finite float64"})
+    verify = fields.Boolean(load_default=False, metadata={"description": VERIFY_DESCRIPTION})
     max_pieces = fields.Integer(
         validate=validate.Range(min=1),
         metadata={
@@ -392,11 +401,12 @@ class KnotsQuerySchema(StrictSchema):
 class RegionsQuerySchema(StrictSchema):
     """The box; by default the data's bounding box widened by 10% on each side."""
 
-    x_min = fields.Float(validate=validate.Range(-1e12, 1e12))
-    x_max = fields.Float(validate=validate.Range(-1e12, 1e12))
-    y_min = fields.Float(validate=validate.Range(-1e12, 1e12))
-    y_max = fields.Float(validate=validate.Range(-1e12, 1e12))
+    x_min = fields.Float(metadata={"description": "any finite float64"})
+    x_max = fields.Float(metadata={"description": "any finite float64"})
+    y_min = fields.Float(metadata={"description": "any finite float64"})
+    y_max = fields.Float(metadata={"description": "any finite float64"})
     max_regions = fields.Integer(validate=validate.Range(min=1))
+    verify = fields.Boolean(load_default=False, metadata={"description": VERIFY_DESCRIPTION})
     format = Text(load_default="json", validate=validate.OneOf(["json", "geojson"]))
     axes = Text(metadata={"description": "slice along these two features: I,J"})
     at = Text(
@@ -406,6 +416,34 @@ class RegionsQuerySchema(StrictSchema):
     origin = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "plane origin"})
     u = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "first direction"})
     v = Text(max_length=SLICE_TEXT_LENGTH, metadata={"description": "second direction"})
+
+
+class CertificateSchema(ma.Schema):
+    """How every combinatorial decision was settled; see the README's "What exact means"."""
+
+    exact = fields.Boolean(
+        metadata={"description": "every decision equals exact rational arithmetic's"}
+    )
+    float_decisions = fields.Integer(
+        metadata={"description": "settled in float64 beyond a rigorous error bound"}
+    )
+    exact_decisions = fields.Integer(metadata={"description": "settled with exact integers"})
+    exact_vertices = fields.Integer(
+        metadata={"description": "points computed exactly and rounded (nearly parallel lines)"}
+    )
+    max_vertex_error = fields.Float(
+        metadata={"description": "bound on any reported coordinate's distance from the exact one"}
+    )
+
+
+class VerificationSchema(ma.Schema):
+    """The outcome of `?verify=true`: an exact re-derivation at interior points."""
+
+    checked = fields.Integer()
+    patterns_agree = fields.Integer()
+    on_boundary = fields.Integer()
+    max_map_error = fields.Float()
+    agree = fields.Boolean()
 
 
 class DiagnosticsSchema(ma.Schema):
@@ -468,6 +506,8 @@ class KnotsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     breakpoints = fields.List(fields.Float(), metadata={"description": "where any unit switches"})
     breakpoint_layer = fields.List(fields.Integer())
     breakpoint_unit = fields.List(fields.Integer())
+    certificate = fields.Nested(CertificateSchema)
+    verification = fields.Nested(VerificationSchema, allow_none=True)
     piece_lo = fields.List(fields.Float())
     piece_hi = fields.List(fields.Float())
     slopes = fields.List(fields.List(fields.Float()), metadata={"description": "piece x output"})
@@ -502,8 +542,17 @@ class RegionsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     n_regions = fields.Integer()
     n_linear_regions = fields.Integer()
     bound = fields.Integer(metadata={"description": "Serra et al.'s bound on the count"})
-    vertices = fields.List(fields.List(fields.Float()))
+    vertices = fields.List(
+        fields.List(fields.Float()),
+        metadata={"description": "region after region, counter-clockwise; shared bit for bit"},
+    )
     offsets = fields.List(fields.Integer())
+    n_points = fields.Integer(metadata={"description": "distinct points of the map"})
+    vertex_ids = fields.List(
+        fields.Integer(), metadata={"description": "each vertex's index among the distinct points"}
+    )
+    certificate = fields.Nested(CertificateSchema)
+    verification = fields.Nested(VerificationSchema, allow_none=True)
     patterns = fields.List(fields.String())
     gradients = fields.List(fields.List(fields.List(fields.Float())))
     intercepts = fields.List(fields.List(fields.Float()))

@@ -410,7 +410,12 @@ def _disc_margin(
 
 
 def _layer_signs(
-    engine: _Engine, store: PolygonStore, maps: LayerMaps, layer: int, history: list[BoolArray]
+    engine: _Engine,
+    store: PolygonStore,
+    maps: LayerMaps,
+    layer: int,
+    history: list[BoolArray],
+    budget: WorkBudget | None,
 ) -> tuple[BoolArray, BoolArray, _Crossings]:
     """Which units' zero lines cross each polygon, and which are positive on it.
 
@@ -423,6 +428,8 @@ def _layer_signs(
     positive = np.empty((n_poly, maps.n_units), dtype=bool)
     found: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     for lo, m, scale in maps.chunks():
+        if budget is not None:
+            budget.check()
         hi = lo + m.shape[0]
         at_centre, margin = _disc_margin(
             store.centre[lo:hi], store.radius[lo:hi], store.error[lo:hi], m, scale, maps.colnorm
@@ -481,7 +488,7 @@ def regions_2d(
     max_regions : int, default=200_000
         Stop and raise :class:`RegionLimitExceeded` rather than hold more regions.
     budget : WorkBudget, optional
-        A deadline, checked after every unit's cut.
+        A deadline, checked after every unit's cut and every chunk of a layer's maps.
 
     Returns
     -------
@@ -541,7 +548,7 @@ def regions_2d(
         if not piecewise:
             store.patterns[: store.size] = True
         else:
-            crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks)
+            crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks, budget)
             # Scratch space: the line of each root (or a row that splits it).
             line_of_root = np.zeros(store.size, np.int64)
         for j in range(n_units if piecewise else 0):
