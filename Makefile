@@ -1,6 +1,8 @@
 # Every target installs what it needs into .venv first, so a fresh machine with
 # only python3 and make can run them.
 PYTHON ?= python3
+# `make serve PORT=8123` binds another port.
+PORT ?= 8000
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)
-	$(BIN)/relumap-service --host 127.0.0.1 --port 8000
+	$(BIN)/relumap-service --host 127.0.0.1 --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check service client tests benchmarks
