@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from relumap_service.records import IdempotencyRecord, utcnow
@@ -93,3 +94,13 @@ def test_a_reservation_expires_by_itself(app_factory: Callable[..., Flask]) -> N
     assert not store.reserve_idempotent("raw", "f" * 64, 0.2)
     time.sleep(0.3)
     assert store.reserve_idempotent("raw", "f" * 64, 0.2)
+
+
+def test_waiting_or_not_is_the_same_request(client: FlaskClient) -> None:
+    data = client.post("/v1/datasets/generate", json={"kind": "abs", "n_samples": 60}).get_json()
+    fit = {"dataset_id": data["id"], "hidden_layer_sizes": [2], "max_iter": 50}
+    headers = {"Idempotency-Key": "wait-or-not"}
+    first = client.post("/v1/models?wait=30", json=fit, headers=headers)
+    again = client.post("/v1/models", json=fit, headers=headers)
+    assert first.status_code in (201, 202) and again.status_code == first.status_code
+    assert again.get_json()["id"] == first.get_json()["id"]

@@ -9,7 +9,9 @@ A request killed before it could do either (its process died) holds the key for
 Keys are scoped by the credentials that sent them (a hash of the
 ``Authorization`` header is part of the stored key), and a request is recognised
 by its meaning: the fingerprint of a JSON body is taken on the parsed document,
-so the same JSON with other spacing or key order is the same request.
+so the same JSON with other spacing or key order is the same request, and of
+the query on its sorted parameters, without ``wait`` (waiting for a fit or not
+asks for the same fit).
 """
 
 from __future__ import annotations
@@ -41,9 +43,19 @@ def _body_for_fingerprint() -> bytes:
     return request.get_data()
 
 
+# Query parameters that say how to answer, not what to create.
+ANSWER_HINTS = frozenset({"wait"})
+
+
+def _query_for_fingerprint() -> str:
+    """Return the query's parameters, sorted, without hints that only shape the answer."""
+    pairs = sorted((k, v) for k, v in request.args.items(multi=True) if k not in ANSWER_HINTS)
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for part in (request.method, request.path, request.query_string, _body_for_fingerprint()):
+    for part in (request.method, request.path, _query_for_fingerprint(), _body_for_fingerprint()):
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
