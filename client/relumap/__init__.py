@@ -32,6 +32,7 @@ from relumap.errors import (
     Timeout,
     Unauthorized,
     ValidationError,
+    WrongTask,
 )
 from relumap.knots import Knots
 from relumap.metrics import Metrics
@@ -64,5 +65,6 @@ __all__ = [
     "Unauthorized",
     "ValidationError",
     "Weights",
+    "WrongTask",
     "__version__",
 ]

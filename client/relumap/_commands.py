@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap._tables import fields, table
+from relumap._tables import affine_formula, fields, table
 from relumap.client import Client
 from relumap.comparison import Comparison
 from relumap.datasets import Dataset
@@ -234,6 +234,22 @@ def _slice_text(cut: Slice | None) -> str | None:
     return f"{cut.kind} {', '.join(cut.axis_names)}{where}"
 
 
+def _plane_names(cut: Slice | None, feature_names: list[str] | None) -> list[str]:
+    """Names of a region map's two coordinates: the slice's axes, else the features."""
+    if cut is not None and len(cut.axis_names) == 2:
+        return list(cut.axis_names)
+    if feature_names is not None and len(feature_names) == 2:
+        return feature_names
+    return ["x1", "x2"]
+
+
+def _output_names(task: str, n_outputs: int) -> list[str]:
+    """Name each output of the affine maps: ``y``, or a classifier's logits."""
+    if task != "classification":
+        return ["y"] if n_outputs == 1 else [f"y{k + 1}" for k in range(n_outputs)]
+    return ["logit"] if n_outputs == 1 else [f"logit{k}" for k in range(n_outputs)]
+
+
 def _plane_args(args: argparse.Namespace) -> dict[str, Any]:
     axes = None if args.axes is None else tuple(a.strip() for a in args.axes.split(","))
     return {"axes": axes, "at": args.at, "origin": args.origin, "u": args.u, "v": args.v}
@@ -303,8 +319,20 @@ def regions(client: Client, args: argparse.Namespace, out: TextIO) -> None:
                 ("dead units", _units(regions.diagnostics.dead_units)),
             ]
         )
+        names = _plane_names(regions.slice, model.feature_names)
+        outputs = _output_names(model.task, regions.gradients.shape[1])
         rows = [
-            {"region": i, "linear": int(lin), "area": float(a), "vertices": int(k), "pattern": p}
+            {
+                "region": i,
+                "linear": int(lin),
+                "area": float(a),
+                "vertices": int(k),
+                "pattern": p,
+                "formula": "; ".join(
+                    affine_formula(out, regions.gradients[i, j], regions.intercepts[i, j], names)
+                    for j, out in enumerate(outputs)
+                ),
+            }
             for i, (lin, a, k, p) in enumerate(
                 zip(
                     regions.linear_region,

@@ -28,11 +28,32 @@ __all__ = [
     "ints",
     "is_frame",
     "json_upload",
+    "layer_sizes",
     "network_document",
     "optional_list",
     "pagination",
     "split_target",
 ]
+
+
+def layer_sizes(given: Any) -> list[int]:
+    """Return hidden layer widths as a list, accepting one int as scikit-learn does.
+
+    ``MLPRegressor(hidden_layer_sizes=16)`` means one layer of 16 units; so
+    does ``16`` here. The service checks the widths' range.
+
+    Examples
+    --------
+    >>> layer_sizes(16), layer_sizes((8, 4)), layer_sizes(np.int64(3))
+    ([16], [8, 4], [3])
+    """
+    values = [given] if not hasattr(given, "__iter__") or isinstance(given, str) else list(given)
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in values):
+        raise ValidationError(
+            f"hidden_layer_sizes must be an int or a sequence of ints (one width per hidden "
+            f"layer), got {given!r}; say hidden_layer_sizes=16 or hidden_layer_sizes=(16, 8)"
+        )
+    return [int(n) for n in values]
 
 
 def _is_frame(value: Any) -> bool:

@@ -76,7 +76,7 @@ def retry_policy(retries: int | Retry) -> Retry:
     if isinstance(retries, Retry):
         return retries
     if retries < 0:
-        raise ValueError(f"retries must be 0 or more, got {retries}")
+        raise ValidationError(f"retries must be 0 or more, got {retries}")
     return Retry(
         total=retries,
         connect=retries,

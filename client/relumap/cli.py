@@ -3,8 +3,8 @@
 Human-readable tables by default, ``--json`` for machines. Exit codes: 0 on
 success, 1 when the request failed (the service's problem detail, a connection
 failure or a local error such as an unreadable file, on stderr), 2 for a usage
-error. ``--url`` and ``--api-key`` default to ``RELUMAP_URL`` and
-``RELUMAP_API_KEY``.
+error, 141 without a word when the reader of the output goes away (``| head``).
+``--url`` and ``--api-key`` default to ``RELUMAP_URL`` and ``RELUMAP_API_KEY``.
 
 Examples
 --------
@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -64,15 +65,52 @@ def _fit_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="hidden layer sizes (default: 16)",
     )
-    parser.add_argument("--task", default="auto", choices=["auto", "regression", "classification"])
-    parser.add_argument("--solver", default="lbfgs", choices=["lbfgs", "adam", "sgd"])
-    parser.add_argument("--alpha", type=float, default=1e-4)
-    parser.add_argument("--max-iter", type=int, default=1000)
-    parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--test-fraction", type=float, default=0.2)
-    parser.add_argument("--n-restarts", type=int, default=1)
-    parser.add_argument("--no-standardize", action="store_true")
+    parser.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "regression", "classification"],
+        help="what to fit; auto: classification for labels, else regression (default: auto)",
+    )
+    parser.add_argument(
+        "--solver",
+        default="lbfgs",
+        choices=["lbfgs", "adam", "sgd"],
+        help="scikit-learn's solver (default: lbfgs)",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=1e-4, help="L2 penalty on the weights (default: 1e-4)"
+    )
+    parser.add_argument(
+        "--max-iter", type=int, default=1000, help="solver iterations at most (default: 1000)"
+    )
+    parser.add_argument(
+        "--random-state", type=int, default=0, help="seed of the weights and split (default: 0)"
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="fraction held out for the test metrics, 0 for none (default: 0.2)",
+    )
+    parser.add_argument(
+        "--n-restarts",
+        type=int,
+        default=1,
+        help="fits from successive seeds; the lowest training loss is kept (default: 1)",
+    )
+    parser.add_argument(
+        "--no-standardize",
+        action="store_true",
+        help="train on the raw inputs and target instead of standardized ones",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _page_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--page", type=int, help="only this page, from 1 (default: every page)")
+    parser.add_argument(
+        "--page-size", type=int, help="items per page (default: the most the service allows)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,26 +132,39 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = root.add_parser("datasets", help="list, show, generate, upload, delete")
     sub = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = command(sub, "list", run.datasets_list, "list data sets")
-    p.add_argument("--page", type=int)
-    p.add_argument("--page-size", type=int)
-    command(sub, "show", run.datasets_show, "show a data set").add_argument("dataset")
+    _page_options(p)
+    command(sub, "show", run.datasets_show, "show a data set").add_argument(
+        "dataset", help="dataset id"
+    )
     p = command(sub, "generate", run.datasets_generate, "generate a built-in data set")
     p.add_argument("kind", help="square, abs, sine, step, sawtooth, circle, xor, spiral, ...")
-    p.add_argument("--n-samples", type=int, default=200)
-    p.add_argument("--noise", type=float, default=0.0)
-    p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("--name")
+    p.add_argument("--n-samples", type=int, default=200, help="number of points (default: 200)")
+    p.add_argument(
+        "--noise", type=float, default=0.0, help="standard deviation of the noise (default: 0)"
+    )
+    p.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed; the same seed, the same data (default: 0)",
+    )
+    p.add_argument("--name", help="a name for the data set")
     p = command(sub, "upload", run.datasets_upload, "upload a CSV file with a header row")
-    p.add_argument("file")
+    p.add_argument("file", help="CSV file: a header row, then one row per point")
     p.add_argument("--target", help="the target column (default: y)")
-    p.add_argument("--name")
+    p.add_argument("--name", help="a name for the data set (default: the file name)")
     p = command(sub, "delete", run.datasets_delete, "delete a data set")
-    p.add_argument("dataset")
+    p.add_argument("dataset", help="dataset id")
     p.add_argument("--cascade", action="store_true", help="also delete its models")
 
     p = command(root, "fit", run.fit, "fit a network on a data set")
     _fit_options(p)
-    p.add_argument("--activation", default="relu", choices=["relu", "identity"])
+    p.add_argument(
+        "--activation",
+        default="relu",
+        choices=["relu", "identity"],
+        help="hidden activation; identity collapses to one affine map (default: relu)",
+    )
     p.add_argument(
         "--wait",
         type=float,
@@ -126,14 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     models = root.add_parser("models", help="list, show, delete")
     sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = command(sub, "list", run.models_list, "list models")
-    p.add_argument("--dataset")
-    p.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
-    p.add_argument("--page", type=int)
-    p.add_argument("--page-size", type=int)
-    command(sub, "show", run.models_show, "show a model and its metrics").add_argument("model")
-    command(sub, "delete", run.models_delete, "delete a model").add_argument("model")
+    p.add_argument("--dataset", help="only the models fitted on this dataset id")
+    p.add_argument(
+        "--status",
+        choices=["queued", "running", "succeeded", "failed"],
+        help="only the models with this status",
+    )
+    _page_options(p)
+    command(sub, "show", run.models_show, "show a model and its metrics").add_argument(
+        "model", help="model id"
+    )
+    command(sub, "delete", run.models_delete, "delete a model").add_argument(
+        "model", help="model id"
+    )
     p = command(sub, "export", run.models_export, "save a model as an ONNX file (float64)")
-    p.add_argument("model")
+    p.add_argument("model", help="model id")
     p.add_argument("file", help="where to write it, say model.onnx")
     p = command(
         root,
@@ -142,34 +200,52 @@ def build_parser() -> argparse.ArgumentParser:
         "store a network from an ONNX file (PyTorch, skl2onnx, relumap) or a JSON weights file",
     )
     p.add_argument("file", help="a .onnx or .json file (else told apart by content)")
-    p.add_argument("--name")
+    p.add_argument("--name", help="a name for the network")
 
     p = command(root, "knots", run.knots, "exact knots and pieces of a 1D model or a line slice")
-    p.add_argument("model")
-    p.add_argument("--lo", type=float)
-    p.add_argument("--hi", type=float)
+    p.add_argument("model", help="model id")
+    p.add_argument(
+        "--lo", type=float, help="left end (default: the data's interval widened by 10%%)"
+    )
+    p.add_argument(
+        "--hi", type=float, help="right end (default: the data's interval widened by 10%%)"
+    )
     p.add_argument("--axis", help="cut along this feature (index or name)")
     p.add_argument("--at", help="reference point: median (default), mean, row:K or x1,...,xd")
     p.add_argument("--start", metavar="X1,...,XD", help="cut along the segment start-end")
-    p.add_argument("--end", metavar="X1,...,XD")
+    p.add_argument("--end", metavar="X1,...,XD", help="the segment's other end (with --start)")
     p = command(root, "regions", run.regions, "exact linear regions of a 2D model or a plane slice")
-    p.add_argument("model")
-    p.add_argument("--box", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"))
-    p.add_argument("--max-regions", type=int)
+    p.add_argument("model", help="model id")
+    p.add_argument(
+        "--box",
+        type=float,
+        nargs=4,
+        metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+        help="the rectangle to map (default: the data's box widened by 10%% per side)",
+    )
+    p.add_argument(
+        "--max-regions", type=int, help="fail rather than compute more regions than this"
+    )
     p.add_argument("--axes", metavar="I,J", help="cut the plane of two features (indices or names)")
     p.add_argument("--at", help="reference point: median (default), mean, row:K or x1,...,xd")
     p.add_argument("--origin", metavar="X1,...,XD", help="cut the plane origin + s u + t v")
-    p.add_argument("--u", metavar="X1,...,XD")
-    p.add_argument("--v", metavar="X1,...,XD")
+    p.add_argument("--u", metavar="X1,...,XD", help="first direction of the plane (with --origin)")
+    p.add_argument("--v", metavar="X1,...,XD", help="second direction of the plane (with --origin)")
     p.add_argument("--geojson", metavar="PATH", help="write a GeoJSON FeatureCollection")
     p = command(root, "predict", run.predict, "predict the points of a CSV file ('-': stdin)")
-    p.add_argument("model")
-    p.add_argument("points")
+    p.add_argument("model", help="model id")
+    p.add_argument("points", help="CSV file of points, one per row, header optional; '-' for stdin")
     p = command(root, "plot", run.plot, "draw a model to an image file (needs relumap[plot])")
-    p.add_argument("model")
-    p.add_argument("output")
-    p.add_argument("--color-by", choices=["region", "value", "class"])
-    p.add_argument("--dpi", type=int, default=120)
+    p.add_argument("model", help="model id")
+    p.add_argument("output", help="image file; its extension picks the format (.png, .svg, .pdf)")
+    p.add_argument(
+        "--color-by",
+        choices=["region", "value", "class"],
+        help="2D fill: by linear region, output value or class (default: class or value)",
+    )
+    p.add_argument(
+        "--dpi", type=int, default=120, help="resolution of a raster image (default: 120)"
+    )
     p = command(root, "compare", run.compare, "fit ReLU and identity networks side by side")
     _fit_options(p)
     return parser
@@ -186,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Client(args.url, api_key=args.api_key, timeout=timeout) as client:
             args.handler(client, args, sys.stdout)
+    except BrokenPipeError:  # before OSError, which it is
+        return _closed_pipe()
     except ValidationError as exc:
         print(f"relumap: error: {exc}", file=sys.stderr)
         for field, problems in exc.errors.items():
@@ -197,6 +275,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _closed_pipe() -> int:
+    """Exit quietly when the reader went away (``relumap regions ... | head``).
+
+    As Python's documentation advises, stdout is pointed at devnull so that the
+    interpreter's last flush at exit does not fail again; the status is a
+    shell's for a process ended by SIGPIPE (128 + 13).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor
+        pass
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

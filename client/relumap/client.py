@@ -93,7 +93,7 @@ class Client:
         self.base_url = url.rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("RELUMAP_API_KEY")
         if timeout is None or not all(t > 0 for t in np.atleast_1d(timeout)):
-            raise ValueError(
+            raise ValidationError(
                 f"timeout must be positive seconds or (connect, read), got {timeout!r}"
             )
         self.timeout = timeout
@@ -327,7 +327,7 @@ class Client:
         self,
         data: Dataset | str | tuple[Any, Any],
         *,
-        hidden_layer_sizes: Sequence[int] = (16,),
+        hidden_layer_sizes: int | Sequence[int] = (16,),
         activation: str = "relu",
         task: str = "auto",
         solver: str = "lbfgs",
@@ -383,7 +383,7 @@ early_stopping, random_state
         payload = {
             "dataset_id": resource_id(data, "dataset"),
             "task": task,
-            "hidden_layer_sizes": [int(n) for n in hidden_layer_sizes],
+            "hidden_layer_sizes": _data.layer_sizes(hidden_layer_sizes),
             "activation": activation,
             "solver": solver,
             "alpha": alpha,

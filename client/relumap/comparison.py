@@ -28,6 +28,9 @@ class Comparison:
     relu: Model
     identity: Model
 
+    def __repr__(self) -> str:
+        return f"<Comparison relu {self.relu.id}, identity {self.identity.id}>"
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per (metric, split): the ReLU network, the identity network, the baseline."""
         relu, identity = self.relu.metrics, self.identity.metrics

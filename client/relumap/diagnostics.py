@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from relumap._optional import require
+from relumap._tables import affine_formula, count
 
 __all__ = ["AffineMap", "LocalAffine", "NeuronDiagnostics", "pattern_strings", "patterns_array"]
 
@@ -47,6 +48,13 @@ class AffineMap:
 
     gradient: FloatArray
     intercept: FloatArray
+
+    def __repr__(self) -> str:
+        n_out, n_in = self.gradient.shape
+        if n_out == 1 and n_in <= 4:
+            names = ["x"] if n_in == 1 else [f"x{j + 1}" for j in range(n_in)]
+            return f"<AffineMap {affine_formula('y', self.gradient[0], self.intercept[0], names)}>"
+        return f"<AffineMap: {count(n_in, 'input')} to {count(n_out, 'output')}>"
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> AffineMap:
@@ -93,6 +101,11 @@ class LocalAffine:
     patterns: BoolArray
     gradients: FloatArray
     intercepts: FloatArray
+
+    def __repr__(self) -> str:
+        n = self.patterns.shape[0]
+        distinct = len({row.tobytes() for row in self.patterns})
+        return f"<LocalAffine: {count(n, 'point')} in {count(distinct, 'activation region')}>"
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> LocalAffine:
@@ -152,6 +165,16 @@ class NeuronDiagnostics:
     dead_on_data: BoolArray | None
     affine_on_domain: AffineMap | None
 
+    def __repr__(self) -> str:
+        text = (
+            f"<NeuronDiagnostics: {count(self.layer.shape[0], 'hidden unit')}, "
+            f"{int(self.dead_on_domain.sum())} dead and "
+            f"{int(self.always_active_on_domain.sum())} always active on the domain"
+        )
+        if self.dead_on_data is not None:
+            text += f", {int(self.dead_on_data.sum())} dead on the data"
+        return text + ">"
+
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> NeuronDiagnostics:
         """Build from the ``diagnostics`` of a knots or regions document."""
@@ -164,6 +187,26 @@ class NeuronDiagnostics:
             active_fraction=_optional_array(document.get("active_fraction"), np.float64),
             dead_on_data=_optional_array(document.get("dead_on_data"), bool),
             affine_on_domain=None if affine is None else AffineMap.from_dict(affine),
+        )
+
+    def for_activation(self, activation: str | None) -> NeuronDiagnostics:
+        """Return these diagnostics with identity units reported as what they are.
+
+        An identity unit passes its input through whatever its sign, so it is
+        always active and never dead, on the domain and on the data. (The
+        service derives activity on the data from the sign of each unit's
+        input, which calls an identity unit with a negative input "dead".)
+        Other activations are returned unchanged.
+        """
+        if activation != "identity":
+            return self
+        n = self.layer.shape[0]
+        return replace(
+            self,
+            dead_on_domain=np.zeros(n, dtype=bool),
+            always_active_on_domain=np.ones(n, dtype=bool),
+            active_fraction=None if self.active_fraction is None else np.ones(n),
+            dead_on_data=None if self.dead_on_data is None else np.zeros(n, dtype=bool),
         )
 
     def _pairs(self, mask: BoolArray) -> list[tuple[int, int]]:

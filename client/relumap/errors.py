@@ -38,6 +38,7 @@ __all__ = [
     "Timeout",
     "Unauthorized",
     "ValidationError",
+    "WrongTask",
     "error_from_response",
 ]
 
@@ -110,6 +111,10 @@ class ValidationError(HTTPError, ValueError):
         """Field errors from the problem document (empty when there are none)."""
         found = self.problem.get("errors")
         return dict(found) if isinstance(found, Mapping) else {}
+
+
+class WrongTask(RelumapError, ValueError):
+    """The operation does not apply to the model's task, say ``predict_proba`` on a regressor."""
 
 
 class Unauthorized(HTTPError, PermissionError):

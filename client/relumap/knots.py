@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
+from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 
@@ -61,6 +62,9 @@ class Knots:
     slice : Slice or None
         For a model of several inputs, the line the knots lie on (``x`` is the
         line's own coordinate); None for a one-input model.
+    certificate, verification : dict or None
+        How exact the computation was, and the exact re-derivation asked
+        for with ``verify=true``, as the service reported them.
     """
 
     model_id: str
@@ -82,6 +86,17 @@ class Knots:
     diagnostics: NeuronDiagnostics
     feature_names: tuple[str, ...] = ()
     slice: Slice | None = None
+    certificate: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        where = "" if self.slice is None else f" along {', '.join(self.slice.axis_names)}"
+        return (
+            f"<Knots of model {self.model_id}{where}: {count(self.n_knots, 'knot')}, "
+            f"{count(self.n_pieces, 'piece')} on [{self.lo:.4g}, {self.hi:.4g}] "
+            f"(at most {count(self.bound, 'knot')}), "
+            f"{count(len(self.diagnostics.dead_units), 'dead unit')}>"
+        )
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Knots:
@@ -110,6 +125,8 @@ class Knots:
             diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
             feature_names=tuple(document.get("feature_names") or ()),
             slice=Slice.from_dict(document),
+            certificate=document.get("certificate"),
+            verification=document.get("verification"),
         )
 
     @property
@@ -152,6 +169,8 @@ class Knots:
             "interval_labels": optional_list(self.interval_labels),
             "diagnostics": self.diagnostics.to_dict(),
             **slice_entries(self.feature_names, self.slice),
+            "certificate": self.certificate,
+            "verification": self.verification,
         }
 
     def to_frame(self) -> Any:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relumap._optional import require
+from relumap._tables import score_text
 
 __all__ = ["Metrics"]
 
@@ -40,6 +41,14 @@ class Metrics:
     baseline_model: str = ""
     baseline_train: dict[str, Any] = field(default_factory=dict)
     baseline_test: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        network = score_text(self.task, self.train, self.test) or "no scores"
+        baseline = score_text(self.task, self.baseline_train, self.baseline_test)
+        text = f"<Metrics {self.task}: network {network}"
+        if baseline is not None:
+            text += f"; {self.baseline_model or 'baseline'} {baseline}"
+        return text + ">"
 
     @classmethod
     def from_model(cls, document: dict[str, Any]) -> Metrics | None:

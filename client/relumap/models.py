@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,9 +14,10 @@ from numpy.typing import NDArray
 
 from relumap import _data
 from relumap._polling import wait_for
+from relumap._tables import count, score_text
 from relumap.datasets import Dataset, parse_time
 from relumap.diagnostics import AffineMap, LocalAffine
-from relumap.errors import ValidationError
+from relumap.errors import ValidationError, WrongTask
 from relumap.knots import Knots
 from relumap.metrics import Metrics
 from relumap.regions import Regions
@@ -73,7 +75,20 @@ class Model:
     def __repr__(self) -> str:
         sizes = self.params.get("hidden_layer_sizes")
         activation = self.params.get("activation")
-        return f"<Model {self.id} {self.status}: {self.task}, {activation} {sizes}>"
+        text = f"<Model {self.id} {self.status}: {self.task}, {activation} {sizes}"
+        if self.n_features is not None:
+            text += f", {count(self.n_features, 'input')}"
+        metrics = self.metrics
+        if metrics is not None:
+            network = score_text(self.task, metrics.train, metrics.test)
+            baseline = score_text(self.task, metrics.baseline_train, metrics.baseline_test)
+            if network is not None:
+                text += f", {network}"
+            if baseline is not None:
+                text += f" (linear {baseline.rsplit(' ', 1)[-1]})"
+        if self.n_iter is not None:
+            text += f", {count(self.n_iter, 'iteration')}"
+        return text + ">"
 
     # -- the document -----------------------------------------------------------------
     def _get(self, key: str) -> Any:
@@ -180,6 +195,19 @@ class Model:
         return None if found is None else AffineMap.from_dict(found)
 
     @property
+    def baseline(self) -> AffineMap | None:
+        """The linear baseline the service fitted beside the network, once succeeded.
+
+        ``LinearRegression`` for a regressor; for a classifier the logits of
+        ``LogisticRegression`` (one output for two classes: the second class's
+        logit), in the data's units. Its scores are in :attr:`metrics`.
+        """
+        found = self._get("baseline") or {}
+        if "coef" not in found or "intercept" not in found:
+            return None
+        return AffineMap.from_dict(found)
+
+    @property
     def created_at(self) -> datetime | None:
         """When it was queued."""
         return parse_time(self._get("created_at"))
@@ -227,6 +255,11 @@ class Model:
         """Fetch the data set it was fitted on; None for a manual network."""
         return None if self.dataset_id is None else self._client.dataset(self.dataset_id)
 
+    def _activation(self) -> str:
+        # A fit's parameters name it; a stored network's weights do.
+        found = self.params.get("activation")
+        return str(found) if found is not None else self.weights().activation
+
     # -- what it computes -------------------------------------------------------------
     def _predict(self, X: Any, include: str | None = None) -> dict[str, list[Any]]:
         rows = _data.as_rows(X)
@@ -270,11 +303,14 @@ class Model:
 
         Raises
         ------
-        ValueError
-            If the model is a regressor.
+        WrongTask
+            If the model is a regressor (also a ``ValueError``).
         """
         if self.task != "classification":
-            raise ValueError(f"model {self.id} is a regressor; use predict")
+            raise WrongTask(
+                f"model {self.id} is a regressor, which has no class probabilities; "
+                "use predict for its values"
+            )
         found = self._predict(X)["probabilities"]
         return np.asarray(found, dtype=np.float64).reshape(len(found), -1)
 
@@ -359,7 +395,8 @@ class Model:
             **slice_params(axis=axis, at=at, start=start, end=end),
         }
         document = self._client._json("GET", f"/v1/models/{self.id}/knots", params=params)
-        return Knots.from_dict(document)
+        knots = Knots.from_dict(document)
+        return replace(knots, diagnostics=knots.diagnostics.for_activation(self._activation()))
 
     def regions(
         self,
@@ -398,9 +435,10 @@ class Model:
             "max_regions": max_regions,
             **slice_params(axes=axes, at=at, origin=origin, u=u, v=v),
         }
-        return Regions.from_dict(
+        regions = Regions.from_dict(
             self._client._json("GET", f"/v1/models/{self.id}/regions", params=params)
         )
+        return replace(regions, diagnostics=regions.diagnostics.for_activation(self._activation()))
 
     def geojson(
         self,
@@ -432,8 +470,8 @@ class Model:
         """Draw what the model computes, from the service's exact geometry.
 
         1D: the data, the fitted function with its knots marked and its pieces
-        shaded alternately, and the least-squares line dashed. 2D: every region
-        filled (see :meth:`Regions.plot` for ``color_by``), the decision
+        shaded alternately, and the service's linear baseline (:attr:`baseline`)
+        dashed. 2D: every region filled (see :meth:`Regions.plot` for ``color_by``), the decision
         boundary drawn exactly, and the data on top.
         """
         from relumap import plotting

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from relumap._optional import require
 from relumap._regionfill import class_pieces, fan_triangles
+from relumap.errors import ValidationError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -71,7 +72,7 @@ def plot_points(
     """Scatter data: ``y`` against ``x`` in 1D; in 2D coloured by class (or by value)."""
     X, y = data
     if X.shape[1] > 2:
-        raise ValueError(
+        raise ValidationError(
             f"the data have {X.shape[1]} features; a scatter plot shows 1 or 2: "
             "plot two columns of to_frame(), or a model's slice"
         )
@@ -149,30 +150,9 @@ def _regions_summary(regions: Regions) -> str:
     )
 
 
-def _least_squares(X: FloatArray, y: FloatArray) -> tuple[float, float]:
-    design = np.column_stack([X[:, 0], np.ones(X.shape[0])])
-    (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
-    return float(slope), float(intercept)
-
-
-def _logistic(x: FloatArray, positive: NDArray[np.bool_], steps: int = 50) -> tuple[float, float]:
-    """Fit ``P = 1 / (1 + exp(-(a x + b)))`` by Newton's method.
-
-    As the service's baseline (scikit-learn's ``LogisticRegression`` with
-    ``C=1`` after a ``StandardScaler``), the slope on the standardized input
-    carries an L2 penalty of 1/2, which keeps separable data finite.
-    """
-    mean, scale = float(x.mean()), float(x.std()) or 1.0
-    design = np.column_stack([(x - mean) / scale, np.ones_like(x)])
-    target = positive.astype(np.float64)
-    w = np.zeros(2)
-    penalty = np.diag([1.0, 0.0])
-    for _ in range(steps):
-        p = 0.5 * (1.0 + np.tanh(0.5 * (design @ w)))
-        gradient = design.T @ (p - target) + penalty @ w
-        hessian = (design.T * (p * (1.0 - p))) @ design + penalty
-        w = w - np.linalg.solve(hessian + 1e-12 * np.eye(2), gradient)
-    return float(w[0] / scale), float(w[1] - w[0] * mean / scale)
+def _sigmoid(z: FloatArray) -> FloatArray:
+    out: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return out
 
 
 def _plot_model_1d(model: Model, ax: Axes) -> Axes:
@@ -183,16 +163,19 @@ def _plot_model_1d(model: Model, ax: Axes) -> Axes:
         plot_knots(knots, ax, output=0)
         if data is not None:
             plot_points(data, ax)
-            slope, intercept = _least_squares(data[0], data[1].astype(np.float64))
+        # The service's own baseline, not a refit here: an identity network then
+        # draws over it as one line, as its metrics say.
+        baseline = model.baseline
+        if baseline is not None:
             ends = np.array([knots.lo, knots.hi])
             ax.plot(
                 ends,
-                slope * ends + intercept,
+                baseline(ends.reshape(-1, 1))[:, 0],
                 "--",
                 color="#444444",
                 lw=1.3,
-                label="least-squares line",
-                zorder=2,
+                label="linear baseline",
+                zorder=4,
             )
     else:
         # Probabilities bend between knots, so sample densely and add the knots.
@@ -217,11 +200,10 @@ def _plot_model_1d(model: Model, ax: Axes) -> Axes:
             ax.axvline(change, color="black", ls=":", lw=1.2)
         if data is not None:
             plot_points(data, ax, classes=model.classes, alpha=0.6)
-            if proba.shape[1] == 2:
-                positive = _class_index(data[1], model.classes) == 1
-                slope, intercept = _logistic(data[0][:, 0], positive)
-                line = 0.5 * (1.0 + np.tanh(0.5 * (slope * xs + intercept)))
-                ax.plot(xs, line, "--", color="#444444", lw=1.3, label="logistic baseline")
+        baseline = model.baseline
+        if baseline is not None and proba.shape[1] == 2:
+            line = _sigmoid(baseline(xs.reshape(-1, 1))[:, 0])
+            ax.plot(xs, line, "--", color="#444444", lw=1.3, label="logistic baseline")
         ax.set_xlim(knots.lo, knots.hi)
         ax.set_ylabel("probability" if proba.shape[1] != 2 else f"P({labels[1]}) / class")
         ax.set_title(_knots_summary(knots), fontsize="medium")
@@ -247,9 +229,9 @@ def plot_regions(regions: Regions, ax: Axes | None = None, *, color_by: str | No
     classifier = regions.classes is not None
     color_by = color_by or ("class" if classifier else "value")
     if color_by not in COLOR_BY:
-        raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
+        raise ValidationError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
     if color_by == "class" and not classifier:
-        raise ValueError("color_by='class' needs a classifier; use 'value' or 'region'")
+        raise ValidationError("color_by='class' needs a classifier; use 'value' or 'region'")
     edges = {"edgecolors": "white", "linewidths": 0.5}
     if color_by == "region":
         cmap = require("matplotlib", "plotting").colormaps["tab20"]
@@ -318,7 +300,7 @@ def _title(model: Model) -> str:
 def plot_model(model: Model, ax: Axes | None = None, *, color_by: str | None = None) -> Axes:
     """Draw a model from its knots (1D) or regions (2D), with its data; see :meth:`Model.plot`."""
     if (model.n_features or 0) > 2:
-        raise ValueError(
+        raise ValidationError(
             f"model {model.id} has {model.n_features} inputs; draw a slice of it: "
             "model.regions(axes=(i, j)).plot() or model.knots(axis=j).plot()"
         )

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
+from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 
@@ -45,6 +46,9 @@ class DecisionBoundary:
     segments: FloatArray
     region: IntArray
     classes: IntArray
+
+    def __repr__(self) -> str:
+        return f"<DecisionBoundary: {count(self.n_segments, 'segment')}, length {self.length:.4g}>"
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> DecisionBoundary:
@@ -132,6 +136,9 @@ class Regions:
     slice : Slice or None
         For a model of other than two inputs, the plane the regions lie on (the
         box is in the plane's own coordinates); None for a two-input model.
+    certificate, verification : dict or None
+        How exact the computation was, and the exact re-derivation asked
+        for with ``verify=true``, as the service reported them.
     """
 
     model_id: str
@@ -151,6 +158,19 @@ class Regions:
     diagnostics: NeuronDiagnostics
     feature_names: tuple[str, ...] = ()
     slice: Slice | None = None
+    certificate: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        where = "" if self.slice is None else f" on the plane of {', '.join(self.slice.axis_names)}"
+        boundary = self.decision_boundary
+        return (
+            f"<Regions of model {self.model_id}{where}: "
+            f"{count(self.n_regions, 'activation region')}, {self.n_linear_regions} linear "
+            f"(at most {self.bound}), {count(len(self.diagnostics.dead_units), 'dead unit')}"
+            + ("" if boundary is None else f", {count(boundary.n_segments, 'boundary segment')}")
+            + ">"
+        )
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Regions:
@@ -176,6 +196,8 @@ class Regions:
             diagnostics=NeuronDiagnostics.from_dict(document["diagnostics"]),
             feature_names=tuple(document.get("feature_names") or ()),
             slice=Slice.from_dict(document),
+            certificate=document.get("certificate"),
+            verification=document.get("verification"),
         )
 
     @property
@@ -229,6 +251,8 @@ class Regions:
             else self.decision_boundary.to_dict(),
             "diagnostics": self.diagnostics.to_dict(),
             **slice_entries(self.feature_names, self.slice),
+            "certificate": self.certificate,
+            "verification": self.verification,
         }
 
     def to_frame(self) -> Any:

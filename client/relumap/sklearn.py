@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6 has it as a method
         return estimator._validate_data(*args, **kwargs)
 
 
+from relumap._data import layer_sizes
 from relumap.client import Client
 from relumap.weights import Weights
 
@@ -63,7 +64,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
 
     def __init__(
         self,
-        hidden_layer_sizes: Sequence[int] = (100,),
+        hidden_layer_sizes: int | Sequence[int] = (100,),
         activation: str = "relu",
         *,
         solver: str = "adam",
@@ -79,6 +80,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float | tuple[float, float] | None = None,
+        keep_on_service: bool = False,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -95,6 +97,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         self.base_url = base_url
         self.api_key = api_key
         self.timeout = timeout
+        self.keep_on_service = keep_on_service
 
     def _client(self) -> Client:
         if self.timeout is None:
@@ -107,8 +110,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         X, y = validate_data(
             self, X, y, reset=True, dtype=np.float64, y_numeric=self._task == "regression"
         )
-        given = self.hidden_layer_sizes
-        sizes = [int(given)] if isinstance(given, int | np.integer) else [int(n) for n in given]
+        sizes = layer_sizes(self.hidden_layer_sizes)
         names = getattr(self, "feature_names_in_", None)
         with self._client() as client:
             dataset = client.upload(
@@ -117,29 +119,35 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
                 name=type(self).__name__,
                 feature_names=None if names is None else [str(n) for n in names],
             )
-            model = client.fit(
-                dataset,
-                task=self._task,
-                hidden_layer_sizes=sizes,
-                activation=self.activation,
-                solver=self.solver,
-                alpha=self.alpha,
-                learning_rate_init=self.learning_rate_init,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                early_stopping=self.early_stopping,
-                random_state=self.random_state,
-                test_fraction=self.test_fraction,
-                n_restarts=self.n_restarts,
-                standardize=self.standardize,
-                progress=False,
-            )
-            weights = model.weights()
-            geometry: dict[str, Any] = {}
-            if X.shape[1] == 1:
-                geometry["knots_"] = model.knots().x
-            elif X.shape[1] == 2:
-                geometry["n_regions_"] = model.regions().n_regions
+            try:
+                model = client.fit(
+                    dataset,
+                    task=self._task,
+                    hidden_layer_sizes=sizes,
+                    activation=self.activation,
+                    solver=self.solver,
+                    alpha=self.alpha,
+                    learning_rate_init=self.learning_rate_init,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    early_stopping=self.early_stopping,
+                    random_state=self.random_state,
+                    test_fraction=self.test_fraction,
+                    n_restarts=self.n_restarts,
+                    standardize=self.standardize,
+                    progress=False,
+                )
+                weights = model.weights()
+                geometry: dict[str, Any] = {}
+                if X.shape[1] == 1:
+                    geometry["knots_"] = model.knots().x
+                elif X.shape[1] == 2:
+                    geometry["n_regions_"] = model.regions().n_regions
+            finally:
+                # Everything the estimator needs is fetched by now; a grid search
+                # would otherwise leave one data set and model per fit behind.
+                if not self.keep_on_service:
+                    dataset.delete(cascade=True)
         for warning in model.warnings:
             category = (
                 ConvergenceWarning
@@ -147,8 +155,8 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
                 else UserWarning
             )
             warnings.warn(f"on the service: {warning.get('message')}", category, stacklevel=3)
-        self.model_id_ = model.id
-        self.dataset_id_ = dataset.id
+        self.model_id_ = model.id if self.keep_on_service else None
+        self.dataset_id_ = dataset.id if self.keep_on_service else None
         self.coefs_ = list(weights.coefs)
         self.intercepts_ = list(weights.intercepts)
         self.n_layers_ = len(self.coefs_) + 1
@@ -202,8 +210,8 @@ class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Width of each hidden layer.
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Width of each hidden layer; one int is one layer, as in scikit-learn.
     activation : {"relu", "identity"}, default="relu"
     solver : {"lbfgs", "adam", "sgd"}, default="adam"
     alpha, learning_rate_init, max_iter, tol, early_stopping, random_state
@@ -220,11 +228,16 @@ class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
         Where the service is; default ``RELUMAP_URL`` and ``RELUMAP_API_KEY``.
     timeout : float or (float, float), optional
         Timeout of each request; the client's default otherwise.
+    keep_on_service : bool, default=False
+        Keep the uploaded data set and the model on the service. By default
+        both are deleted once ``fit`` has fetched the weights, metrics and
+        geometry, so that fits (a grid search makes many) leave nothing behind.
 
     Attributes
     ----------
-    model_id_, dataset_id_ : str
-        The model and data set on the service.
+    model_id_, dataset_id_ : str or None
+        The model and data set on the service with ``keep_on_service=True``;
+        None otherwise, since they were deleted.
     coefs_, intercepts_ : list of ndarray
         The weights in scikit-learn's layout.
     n_iter_ : int

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from relumap._data import floats
+from relumap._tables import count
 from relumap.errors import ValidationError
 
 __all__ = ["Slice", "slice_entries", "slice_params"]
@@ -50,6 +51,12 @@ class Slice:
     reference: FloatArray | None
     gradients_full: FloatArray
     intercepts_full: FloatArray
+
+    def __repr__(self) -> str:
+        return (
+            f"<Slice {self.kind} {', '.join(self.axis_names)} "
+            f"in {count(self.origin.shape[0], 'input')}>"
+        )
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Slice | None:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from relumap._optional import require
+from relumap.errors import ValidationError, WrongTask
 
 __all__ = ["Weights"]
 
@@ -54,6 +55,14 @@ class Weights:
     negative_slope: float = 0.01
     classes: NDArray[Any] | None = None
     task: str = "regression"
+
+    def __repr__(self) -> str:
+        widths = " -> ".join(
+            str(n) for n in (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+        )
+        return (
+            f"<Weights {widths}: {self.task}, {self.activation}, {self.output_activation} output>"
+        )
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Weights:
@@ -92,7 +101,9 @@ class Weights:
         if array.ndim == 1 and self.n_features == 1:
             array = array.reshape(-1, 1)
         if array.ndim != 2 or array.shape[1] != self.n_features:
-            raise ValueError(f"X must have shape (n_samples, {self.n_features}), got {array.shape}")
+            raise ValidationError(
+                f"X must have shape (n_samples, {self.n_features}), got {array.shape}"
+            )
         return array
 
     def logits(self, X: ArrayLike) -> FloatArray:
@@ -128,7 +139,9 @@ class Weights:
             shifted = np.exp(z - z.max(axis=1, keepdims=True))
             out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
             return out
-        raise ValueError("these are the weights of a regressor; use predict")
+        raise WrongTask(
+            "these are the weights of a regressor, which has no class probabilities; use predict"
+        )
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predict as the service does: values for a regressor, class labels for a classifier.

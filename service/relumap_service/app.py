@@ -32,7 +32,13 @@ problem documents (`application/problem+json`).
 """
 
 # Views that read a body other than JSON themselves.
-_NON_JSON_ENDPOINTS = {"datasets.Datasets", "networks.Networks"}
+_NON_JSON_ENDPOINTS = {
+    "datasets.Datasets",
+    "networks.Networks",
+    # MLflow's protocol takes text/csv; tritonclient sends JSON with no content type.
+    "inference.Invocations",
+    "inference.ModelInfer",
+}
 
 
 def _require_json() -> None:

@@ -30,7 +30,8 @@ _EXPOSE_HEADERS = ["Location", "X-Pagination", "X-Request-ID", "Idempotent-Repla
 
 
 def _protected(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
+    # The Open Inference Protocol's model routes read models as /v1 does.
+    return path == "/v1" or path.startswith(("/v1/", "/v2/models"))
 
 
 def _unauthorized(detail: str, error: str | None) -> Response:

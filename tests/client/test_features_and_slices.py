@@ -112,7 +112,9 @@ def test_cli_slice_options(
 def test_the_estimator_checks_names_as_scikit_learn_does(
     live_url: str, frame: pd.DataFrame
 ) -> None:
-    reg = RemoteMLPRegressor((6,), solver="lbfgs", max_iter=300, random_state=0, base_url=live_url)
+    reg = RemoteMLPRegressor(
+        (6,), solver="lbfgs", max_iter=300, random_state=0, base_url=live_url, keep_on_service=True
+    )
     X = frame[NAMES]
     reg.fit(X, frame["price"])
     assert list(reg.feature_names_in_) == NAMES and reg.n_features_in_ == 4

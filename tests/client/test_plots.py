@@ -43,12 +43,12 @@ def test_model_plot_1d_regression(square_model: relumap.Model, artifacts: Path) 
     x, y = network.get_data()
     np.testing.assert_allclose(x, np.append(knots.piece_lo, knots.hi))
     np.testing.assert_allclose(y, square_model.weights().predict(np.asarray(x)), atol=1e-9)
-    baseline = next(line for line in ax.get_lines() if line.get_label() == "least-squares line")
+    baseline = next(line for line in ax.get_lines() if line.get_label() == "linear baseline")
     assert baseline.get_linestyle() == "--"
     shaded = [p for p in ax.patches if p.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
     assert len(shaded) == knots.n_pieces // 2
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert {"data", "network", f"knots ({knots.n_knots})", "least-squares line"} <= labels
+    assert {"data", "network", f"knots ({knots.n_knots})", "linear baseline"} <= labels
     save(ax, artifacts, "model_1d_square")
 
 

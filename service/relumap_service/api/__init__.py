@@ -10,6 +10,7 @@ from werkzeug.routing import BaseConverter
 from relumap_service.api import (
     datasets,
     geometry,
+    inference,
     meta,
     models,
     networks,
@@ -45,5 +46,6 @@ def init_api(app: Flask) -> ProblemApi:
         api.register_blueprint(blueprint)
     api.register_blueprint(plots.blp)
     api.register_blueprint(onnx_files.blp)
+    api.register_blueprint(inference.blp)
     app.register_blueprint(playground.bp)
     return api

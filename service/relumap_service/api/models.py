@@ -344,45 +344,61 @@ class Predict(MethodView):
         `?include=pattern` adds each point's activation pattern (which names its
         activation region) and the affine map of the logits there.
         """
-        record = get_model_or_404(model_id)
-        network = succeeded_network(record)
-        rows = prediction_rows(args, record.feature_names)
-        limit = services().config["MAX_PREDICT_ROWS"]
-        if len(rows) > limit:
-            abort(
-                413,
-                message=f"{len(rows)} rows exceed the limit of {limit} per request "
-                "(RELUMAP_MAX_PREDICT_ROWS); send them in smaller batches",
-            )
-        widths = {len(row) for row in rows}
-        if rows and widths != {network.n_inputs}:
-            abort(
-                422,
-                message=f"the model takes {network.n_inputs} feature(s) per row, "
-                f"got rows of length {sorted(widths)}",
-                errors={"X": ["dimension mismatch"]},
-            )
-        X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
-        if include == "pattern":
-            _check_pattern_cells(network, len(rows))
-        if record.task == "regression":
-            with np.errstate(over="ignore", invalid="ignore"):
-                output = np.concatenate(_in_chunks(network.predict, X, _weights(network)))
-            _require_finite(output, "outputs")
-            # One value per point for a single output, a row per point for several.
-            values = output[:, 0] if network.n_outputs == 1 else output
-            body: dict[str, Any] = {"predictions": values.tolist()}
-        else:
-            assert record.result is not None
-            classes = record.result["classes"]
-            with np.errstate(over="ignore", invalid="ignore"):
-                proba = np.concatenate(_in_chunks(network.predict_proba, X, _weights(network)))
-            _require_finite(proba, "class probabilities")
-            body = {
-                "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
-                "probabilities": proba.tolist(),
-                "classes": classes,
-            }
-        if include == "pattern":
-            body.update(_local_geometry(network, X))
-        return body
+        return predict_document(get_model_or_404(model_id), args, include)
+
+
+def predict_document(
+    record: ModelRecord, args: dict[str, Any], include: str | None = None
+) -> dict[str, Any]:
+    """Predict the rows of a loaded `PredictSchema` with a succeeded model.
+
+    Shared by `/predict` and the inference protocols (`api/inference.py`), so
+    that every way in matches names, checks limits and predicts alike.
+
+    Returns
+    -------
+    dict
+        `predictions` (labels for a classifier), and for a classifier
+        `probabilities` and `classes`; with `include="pattern"` the local geometry.
+    """
+    network = succeeded_network(record)
+    rows = prediction_rows(args, record.feature_names)
+    limit = services().config["MAX_PREDICT_ROWS"]
+    if len(rows) > limit:
+        abort(
+            413,
+            message=f"{len(rows)} rows exceed the limit of {limit} per request "
+            "(RELUMAP_MAX_PREDICT_ROWS); send them in smaller batches",
+        )
+    widths = {len(row) for row in rows}
+    if rows and widths != {network.n_inputs}:
+        abort(
+            422,
+            message=f"the model takes {network.n_inputs} feature(s) per row, "
+            f"got rows of length {sorted(widths)}",
+            errors={"X": ["dimension mismatch"]},
+        )
+    X = np.asarray(rows, dtype=np.float64).reshape(len(rows), network.n_inputs)
+    if include == "pattern":
+        _check_pattern_cells(network, len(rows))
+    if record.task == "regression":
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = np.concatenate(_in_chunks(network.predict, X, _weights(network)))
+        _require_finite(output, "outputs")
+        # One value per point for a single output, a row per point for several.
+        values = output[:, 0] if network.n_outputs == 1 else output
+        body: dict[str, Any] = {"predictions": values.tolist()}
+    else:
+        assert record.result is not None
+        classes = record.result["classes"]
+        with np.errstate(over="ignore", invalid="ignore"):
+            proba = np.concatenate(_in_chunks(network.predict_proba, X, _weights(network)))
+        _require_finite(proba, "class probabilities")
+        body = {
+            "predictions": [classes[i] for i in np.argmax(proba, axis=1)],
+            "probabilities": proba.tolist(),
+            "classes": classes,
+        }
+    if include == "pattern":
+        body.update(_local_geometry(network, X))
+    return body
