@@ -24,8 +24,8 @@ Examples
 >>> a, b = ex.unit_line(0, 0, []), ex.unit_line(0, 1, [])
 >>> ex.sign_at(ex.box_line(2), a, b)   # x - 1 < 0 at x = -0.05
 -1
->>> ex.intersection(a, b)
-(-0.05, 0.05)
+>>> [float(v) for v in ex.meeting_point(a, b)]
+[-0.05, 0.05]
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -275,32 +274,7 @@ class ExactNetwork:
         return Fraction(b1 * c2 - b2 * c1, det), Fraction(c1 * a2 - c2 * a1, det)
 
     @staticmethod
-    def intersection(first: Line, second: Line) -> tuple[float, float]:
-        """Return the intersection of two lines, each coordinate correctly rounded."""
-        a1, b1, c1 = first
-        a2, b2, c2 = second
-        det = a1 * b2 - a2 * b1
-        if det == 0:
-            raise ValueError("the two lines are parallel: they meet at no point")
-        return (b1 * c2 - b2 * c1) / det, (c1 * a2 - c2 * a1) / det
-
-    @staticmethod
-    def sign_at_root(line: Line, root: Line) -> int:
-        """Sign of ``line``'s affine function (1D) at the zero of ``root``'s."""
-        a, c = line
-        ar, cr = root
-        return _sign(c * ar - a * cr) * _sign(ar)
-
-    @staticmethod
     def root(line: Line) -> Fraction:
         """Return the zero of a 1D affine function, exactly."""
         a, c = line
         return Fraction(-c, a)
-
-    @staticmethod
-    def sign_of_value(line: Line, point: Sequence[float]) -> int:
-        """Sign of ``line``'s affine function at a float point, exactly."""
-        exact: Any = sum(
-            (a * Fraction(x) for a, x in zip(line[:-1], point, strict=True)), Fraction(line[-1])
-        )
-        return _sign(exact.numerator)
