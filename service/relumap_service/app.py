@@ -15,6 +15,7 @@ from relumap_service.api import init_api
 from relumap_service.api.context import Services
 from relumap_service.api.headers import init_security_headers
 from relumap_service.api.inputs import BoundedRequest, check_json_depth, check_query_names
+from relumap_service.api.transport import init_transport
 from relumap_service.auth import init_auth, spec_options
 from relumap_service.config import load_config
 from relumap_service.jobs import FitQueue
@@ -105,6 +106,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["relumap"] = Services(config=config, store=store, queue=queue)
     # Request ids and timing first, so that every answer, a 401 too, is logged.
     init_observability(app, store, queue)
+    # Compression runs after every later after_request function (the security
+    # headers read the HTML it would compress).
+    init_transport(app)
     init_auth(app)
     app.before_request(_require_json)
     app.before_request(check_json_depth)

@@ -96,6 +96,9 @@ DEFAULTS: dict[str, Any] = {
     # stay free for health checks and light requests.
     "MAX_CONCURRENT_GEOMETRY": 1,
     "GEOMETRY_WAIT_SECONDS": 5.0,
+    # Bytes of recent /knots and /regions answers (and their compressed forms)
+    # kept in memory by each web process; 0 turns the cache off.
+    "GEOMETRY_CACHE_BYTES": 128 * 1024 * 1024,
 }
 
 # Settings that bound client requests, reported as "limits" by GET /v1.
@@ -118,6 +121,7 @@ LIMIT_KEYS = (
     "MAX_PATTERN_CELLS",
     "REQUEST_TIMEOUT",
     "FIT_TIMEOUT",
+    "GEOMETRY_CACHE_BYTES",
 )
 
 # Environment variables that size the thread pools of BLAS and OpenMP.

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -26,11 +26,18 @@ from relumap_service.api.schemas import (
     RegionsSchema,
 )
 from relumap_service.api.slices import line_view, plane_view
+from relumap_service.api.transport import (
+    NPZ,
+    cached_answer,
+    regions_npz,
+    remember_answer,
+    representation_key,
+)
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.knots import knots_1d
 from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
-from relumap_service.core.regions import regions_2d
+from relumap_service.core.regions import Regions2D, regions_2d
 from relumap_service.core.verify import verify_knots, verify_regions
 from relumap_service.store import ModelRecord
 
@@ -120,6 +127,26 @@ def _labels(record: ModelRecord, indices: list[int] | None) -> list[Any] | None:
     return [classes[i] for i in indices]
 
 
+def _regions_media_type(args: dict[str, Any]) -> str:
+    """Return the media type of a regions answer: GeoJSON if asked, else as ``Accept`` prefers."""
+    if args["format"] == "geojson":
+        return "application/geo+json"
+    best = request.accept_mimetypes.best_match(["application/json", NPZ], "application/json")
+    return best or "application/json"
+
+
+def _summary(regions: Regions2D) -> dict[str, Any]:
+    """Return the scalars of a region map's document (its arrays go in the .npz)."""
+    return {
+        "box": [list(regions.box[0]), list(regions.box[1])],
+        "n_regions": regions.n_regions,
+        "n_linear_regions": regions.n_linear_regions,
+        "bound": regions.bound,
+        "n_points": int(regions.points.shape[0]),
+        "certificate": regions.certificate.to_dict(),
+    }
+
+
 @blp.route("/<id:model_id>/knots")
 class Knots(MethodView):
     """Knots and pieces of a one-input model."""
@@ -133,7 +160,12 @@ class Knots(MethodView):
         The default domain is the training data's interval widened by 10% on each side.
         """
         record = get_model_or_404(model_id)
-        full, X_train = succeeded_network(record), training_inputs(record)
+        full = succeeded_network(record)
+        etag = representation_key(record, "knots", "application/json", args)
+        cached = cached_answer(etag, "application/json")
+        if cached is not None:
+            return cached
+        X_train = training_inputs(record)
         view = line_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, (lo,), (hi,) = view.network, view.lo, view.hi
         lo, hi = args.get("lo", lo), args.get("hi", hi)
@@ -154,7 +186,7 @@ class Knots(MethodView):
         document["model_id"] = record.id
         document["diagnostics"] = view.diagnostics(knots, X_train)
         document.update(view.document(knots))
-        return fast_json(document)
+        return remember_answer(etag, orjson.dumps(document), "application/json")
 
 
 @blp.route("/<id:model_id>/regions")
@@ -165,10 +197,22 @@ class Regions(MethodView):
     @blp.response(200, RegionsSchema)
     @blp.alt_response(
         200,
+        schema={"type": "object", "description": "a GeoJSON FeatureCollection"},
         description="GeoJSON FeatureCollection with ?format=geojson",
         content_type="application/geo+json",
         success=True,
     )
+    @blp.alt_response(
+        200,
+        schema={"type": "string", "format": "binary"},
+        description="The region map: JSON by default; a GeoJSON FeatureCollection with "
+        "`?format=geojson`; with `Accept: application/x-npz` its arrays as a numpy .npz "
+        "file (no pickles; see README, Transport and caching). ETag and Cache-Control "
+        "let clients revalidate it.",
+        content_type=NPZ,
+        success=True,
+    )
+    @blp.alt_response(304, description="Not modified: the If-None-Match ETag is current")
     @heavy_view
     def get(self, args: dict[str, Any], model_id: str) -> Response:
         """Exact activation regions, their affine maps, linear regions and decision boundary.
@@ -178,7 +222,13 @@ class Regions(MethodView):
         decision boundary's segments) for GIS and plotting tools.
         """
         record = get_model_or_404(model_id)
-        full, X_train = succeeded_network(record), training_inputs(record)
+        full = succeeded_network(record)
+        media_type = _regions_media_type(args)
+        etag = representation_key(record, "regions", media_type, args)
+        cached = cached_answer(etag, media_type, vary="Accept")
+        if cached is not None:
+            return cached
+        X_train = training_inputs(record)
         view = plane_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, lo, hi = view.network, view.lo, view.hi
         box = (
@@ -207,8 +257,8 @@ class Regions(MethodView):
                 for feature in boundary.to_geojson()["features"]:
                     feature["properties"]["kind"] = "decision_boundary"
                     collection["features"].append(feature)
-            return fast_json(collection, "application/geo+json")
-        document = regions.to_dict()
+            return remember_answer(etag, orjson.dumps(collection), media_type, vary="Accept")
+        document = regions.to_dict() if media_type == "application/json" else _summary(regions)
         document["verification"] = _verify(
             args, regions.n_regions, verify_regions, network, regions
         )
@@ -217,4 +267,6 @@ class Regions(MethodView):
         document["decision_boundary"] = None if boundary is None else boundary.to_dict()
         document["diagnostics"] = view.diagnostics(regions, X_train)
         document.update(view.document(regions))
-        return fast_json(document)
+        if media_type == NPZ:
+            return remember_answer(etag, regions_npz(regions, document), NPZ, vary="Accept")
+        return remember_answer(etag, orjson.dumps(document), media_type, vary="Accept")

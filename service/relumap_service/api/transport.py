@@ -1,0 +1,303 @@
+"""Getting large answers to the client fast: compression, strong ETags, a cache, and .npz.
+
+- **Compression** (flask-compress): JSON, GeoJSON, problem+json (errors
+  too), SVG, HTML, CSS and JavaScript answers of 500 bytes or more are sent
+  with zstd, brotli or gzip, as the request's ``Accept-Encoding`` allows
+  (ties broken in that order). PNG, ONNX and .npz (already deflated) are sent
+  as they are. A strong ETag gains the encoding (``"tag"`` becomes
+  ``"tag:gzip"``), as flask-compress does; :func:`not_modified` accepts
+  either form, so a client that cached the compressed answer gets its 304.
+- **ETags**: a region map, a knots document and a picture are functions of
+  the model (its id, weights and stored result, which never change once it
+  has succeeded), the query, the media type and the API version; the ETag is
+  a hash of all of these (:func:`representation_key`).
+- **A cache of answers** (:class:`AnswerCache`): the encoded body of each
+  recent ``/knots`` and ``/regions`` answer, and its compressed forms, held
+  in memory up to ``RELUMAP_GEOMETRY_CACHE_BYTES`` (least recently used
+  first out). Each web process (gunicorn worker) has its own. A deleted
+  model is never served from it: the model is loaded, or 404, before the
+  cache is read.
+- **.npz** (:data:`NPZ`): ``GET /regions`` with ``Accept: application/x-npz``
+  gives the region map's arrays as a numpy ``.npz`` file (no pickles), which
+  the Python client decodes with ``np.load(..., allow_pickle=False)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+from flask import Flask, Response, current_app, g, request
+from flask_compress import Compress
+
+from relumap_service import __version__
+from relumap_service.core.regions import Regions2D
+from relumap_service.store import ModelRecord
+
+__all__ = [
+    "NPZ",
+    "AnswerCache",
+    "answer_cache",
+    "cached_answer",
+    "init_transport",
+    "not_modified",
+    "regions_npz",
+    "remember_answer",
+    "representation_key",
+    "validator_headers",
+]
+
+# The binary media type of a region map: numpy's .npz (a zip of .npy arrays).
+NPZ = "application/x-npz"
+# Bump when a geometry document's content changes for the same model and query,
+# so that no client or cache keeps an old answer under the same ETag.
+GEOMETRY_FORMAT = "2"
+# Seconds a client or proxy may reuse a geometry answer or picture unasked.
+CACHE_SECONDS = 3600
+_ENCODINGS = ("zstd", "br", "gzip", "deflate")
+_EXTENSION = "relumap_answer_cache"
+# Arrays of a region map sent as .npz members; everything else goes in "document".
+NPZ_ARRAYS = (
+    "points",
+    "vertex_ids",
+    "offsets",
+    "patterns",
+    "gradients",
+    "intercepts",
+    "areas",
+    "interior_points",
+    "linear_region",
+)
+_JSON_ARRAYS = (*NPZ_ARRAYS, "vertices")
+
+COMPRESSED_TYPES = [
+    "application/json",
+    "application/problem+json",
+    "application/geo+json",
+    "image/svg+xml",
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "text/javascript",
+    "application/javascript",
+]
+
+
+class AnswerCache:
+    """Encoded answers by key, at most ``max_bytes`` in all, least recently used out first.
+
+    Also the cache of flask-compress's compressed bodies (keys ``"<encoding>;<key>"``);
+    a key ending in ``;`` (an answer that is not cached) is neither stored nor found.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Bound on the bytes of the bodies held; 0 turns the cache off. A body
+        larger than this is not kept.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.bytes = 0
+
+    def get(self, key: str) -> bytes | None:
+        """Return the body under ``key`` (and mark it recently used), or None."""
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def set(self, key: str, value: bytes) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used beyond the bound."""
+        if key.endswith(";") or len(value) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._bodies.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old)
+            self._bodies[key] = value
+            self.bytes += len(value)
+            while self.bytes > self.max_bytes:
+                _, dropped = self._bodies.popitem(last=False)
+                self.bytes -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+
+def answer_cache() -> AnswerCache:
+    """Return the current app's cache of answers."""
+    cache: AnswerCache = current_app.extensions[_EXTENSION]
+    return cache
+
+
+def _compression_key(_request: Any) -> str:
+    # flask-compress stores "<encoding>;<this>": only answers marked cacheable are kept.
+    key: str = g.get("relumap_answer_key", "")
+    return key
+
+
+def init_transport(app: Flask) -> None:
+    """Compress the answers of ``app`` and give it its cache of answers.
+
+    Call it before any ``after_request`` function that reads the body (the
+    security headers hash the HTML), since Flask runs them last-added first.
+    """
+    cache = AnswerCache(int(app.config["RELUMAP"]["GEOMETRY_CACHE_BYTES"]))
+    app.extensions[_EXTENSION] = cache
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config.setdefault("COMPRESS_ALGORITHM", list(_ENCODINGS))
+    app.config.setdefault("COMPRESS_CACHE_BACKEND", lambda: cache)
+    app.config.setdefault("COMPRESS_CACHE_KEY", _compression_key)
+    compress = Compress(app)
+
+    def compress_problem(response: Response) -> Response:
+        # flask-compress compresses successes only; a problem document listing
+        # the errors of thousands of rows is worth compressing too.
+        if response.status_code < 400 or response.mimetype != "application/problem+json":
+            return response
+        status = response.status
+        response.status_code = 200
+        try:
+            return compress.after_request(response)
+        finally:
+            response.status = status
+
+    app.after_request(compress_problem)
+
+
+def _result_digest(record: ModelRecord) -> str:
+    document = [record.result, record.feature_names, record.dataset_id]
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def representation_key(
+    record: ModelRecord, resource: str, media_type: str, query: Mapping[str, Any]
+) -> str:
+    """Name one answer about a model by everything it depends on.
+
+    Parameters
+    ----------
+    record : ModelRecord
+        A succeeded model: its id, finish time, stored result (weights,
+        domain, classes, held-out rows), feature names and data set.
+    resource : str
+        What is asked (``"regions"``, ``"knots"``, ``"plot.png"``...).
+    media_type : str
+        The media type of the answer.
+    query : mapping
+        Every query parameter, as the schema loaded it (defaults included).
+
+    Returns
+    -------
+    str
+        40 hex digits: the strong ETag (without quotes) and the cache key.
+    """
+    stamp = record.finished_at or record.created_at
+    parts = [
+        __version__,
+        GEOMETRY_FORMAT,
+        resource,
+        media_type,
+        record.id,
+        stamp.isoformat() if stamp else "",
+        _result_digest(record),
+        dict(query),
+    ]
+    text = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(text).hexdigest()[:40]
+
+
+def validator_headers(etag: str) -> dict[str, str]:
+    """Return the ETag and Cache-Control headers of a deterministic answer."""
+    private = bool(current_app.config["RELUMAP"].get("API_KEY"))
+    return {
+        "ETag": f'"{etag}"',
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}",
+    }
+
+
+def not_modified(etag: str, vary: str | None = None) -> Response | None:
+    """Return a 304 when ``If-None-Match`` names ``etag``, or it with an encoding; else None."""
+    match = request.if_none_match
+    for tag in (etag, *(f"{etag}:{encoding}" for encoding in _ENCODINGS)):
+        if match.contains(tag):
+            headers = validator_headers(etag)
+            headers["ETag"] = f'"{tag}"'
+            if vary:
+                headers["Vary"] = vary
+            return Response(status=304, headers=headers)
+    return None
+
+
+def cached_answer(etag: str, mimetype: str, vary: str | None = None) -> Response | None:
+    """Return a 304 or the cached answer named ``etag``; None when it must be computed."""
+    unchanged = not_modified(etag, vary)
+    if unchanged is not None:
+        return unchanged
+    body = answer_cache().get(etag)
+    if body is None:
+        return None
+    return remember_answer(etag, body, mimetype, vary)
+
+
+def remember_answer(etag: str, body: bytes, mimetype: str, vary: str | None = None) -> Response:
+    """Cache ``body`` under ``etag`` and answer it with its validators."""
+    answer_cache().set(etag, body)
+    g.relumap_answer_key = etag  # flask-compress caches its compressed forms too
+    response = Response(body, mimetype=mimetype, headers=validator_headers(etag))
+    if vary:
+        response.headers["Vary"] = vary
+    return response
+
+
+def regions_npz(regions: Regions2D, document: dict[str, Any]) -> bytes:
+    """Write a region map as .npz: its arrays, and the rest of its document as JSON.
+
+    Parameters
+    ----------
+    regions : Regions2D
+        The map.
+    document : dict
+        The JSON document of the same answer without the map's arrays; it is
+        stored as the UTF-8 bytes of the member ``document``.
+
+    Returns
+    -------
+    bytes
+        A zip of ``.npy`` members (deflated): ``points`` (n_points, 2),
+        ``vertex_ids`` and ``offsets`` (int32, or int64 past 2**31 - 1),
+        ``patterns`` (``np.packbits`` of the boolean patterns along each
+        row; ``document["n_hidden"]`` bits per row are meaningful),
+        ``gradients``, ``intercepts``, ``areas``, ``interior_points``,
+        ``linear_region`` and ``document``. No member holds Python objects.
+    """
+    index = np.int32 if regions.vertex_ids.shape[0] < 2**31 - 1 else np.int64
+    meta = {k: v for k, v in document.items() if k not in _JSON_ARRAYS}
+    meta["n_hidden"] = int(regions.patterns.shape[1])
+    arrays = {
+        "points": regions.points,
+        "vertex_ids": regions.vertex_ids.astype(index),
+        "offsets": regions.offsets.astype(index),
+        "patterns": np.packbits(regions.patterns, axis=1),
+        "gradients": regions.gradients,
+        "intercepts": regions.intercepts,
+        "areas": regions.areas,
+        "interior_points": regions.interior_points,
+        "linear_region": regions.linear_region.astype(index),
+        "document": np.frombuffer(orjson.dumps(meta), dtype=np.uint8),
+    }
+    stream = io.BytesIO()
+    np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
+    return stream.getvalue()
