@@ -13,13 +13,13 @@ from relumap_service.api.context import get_dataset_or_404, page_bounds, service
 from relumap_service.api.idempotency import idempotent
 from relumap_service.api.schemas import (
     CsvQuerySchema,
-    Text,
     DatasetGenerateSchema,
     DatasetQuerySchema,
     DatasetSchema,
     DatasetSummarySchema,
     DatasetUploadSchema,
     DeleteDatasetQuerySchema,
+    Text,
 )
 from relumap_service.core.datasets import generate
 from relumap_service.core.tabular import DataError, read_csv, validate_training_data
