@@ -132,14 +132,16 @@ class Client:
         data: bytes | None = None,
         content_type: str | None = None,
         idempotent: bool = False,
+        accept: str = "application/json",
     ) -> requests.Response:
         """Send one request; raise a :class:`RelumapError` for anything but success.
 
         ``idempotent`` adds an ``Idempotency-Key``, the same on every retry of
-        this call, to a POST that creates something.
+        this call, to a POST that creates something. ``accept`` is the
+        ``Accept`` header (the region map's arrays come as .npz when asked).
         """
         url = self.base_url + path
-        headers = {"User-Agent": user_agent(), "Accept": "application/json"}
+        headers = {"User-Agent": user_agent(), "Accept": accept}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         if idempotent:

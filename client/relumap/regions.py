@@ -6,6 +6,8 @@ Frozen mirrors of the service's core results (``Regions2D``,
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,10 @@ from relumap.slices import Slice, slice_entries
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["DecisionBoundary", "Regions"]
+__all__ = ["NPZ", "DecisionBoundary", "Regions"]
+
+# The binary media type of a region map (numpy's .npz), asked for by Model.regions().
+NPZ = "application/x-npz"
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -100,6 +105,13 @@ class DecisionBoundary:
         from relumap import plotting
 
         return plotting.plot_boundary(self, ax=ax, **style)
+
+
+def _patterns(found: Any) -> BoolArray:
+    """Return activation patterns given as strings of 0/1 (JSON) or as a bool array (.npz)."""
+    if isinstance(found, np.ndarray) and found.dtype == np.bool_:
+        return found
+    return patterns_array(found)
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,7 +195,7 @@ class Regions:
             box=floats(document["box"]).reshape(2, 2),
             vertices=floats(document["vertices"]).reshape(-1, 2),
             offsets=ints(document["offsets"]),
-            patterns=patterns_array(document["patterns"]),
+            patterns=_patterns(document["patterns"]),
             gradients=floats(document["gradients"]).reshape(n, -1, 2),
             intercepts=floats(document["intercepts"]).reshape(n, -1),
             areas=floats(document["areas"]),
@@ -199,6 +211,41 @@ class Regions:
             certificate=document.get("certificate"),
             verification=document.get("verification"),
         )
+
+    @classmethod
+    def from_npz(cls, data: bytes) -> Regions:
+        """Build from the ``application/x-npz`` answer of ``GET /v1/models/{id}/regions``.
+
+        The archive holds the map's arrays (``points`` once each, and
+        ``vertex_ids`` into them; patterns as ``np.packbits`` rows) and the
+        rest of the document as JSON in ``document``. It is read with
+        ``allow_pickle=False``: no member can run code.
+
+        Parameters
+        ----------
+        data : bytes
+            The body of the answer.
+
+        Returns
+        -------
+        Regions
+            The same object as :meth:`from_dict` builds from the JSON answer.
+        """
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        document: dict[str, Any] = json.loads(arrays.pop("document").tobytes())
+        patterns = np.unpackbits(arrays.pop("patterns"), axis=1, count=document["n_hidden"])
+        document.update(arrays)
+        document["vertices"] = arrays["points"][arrays["vertex_ids"]]
+        document["patterns"] = patterns.astype(bool)
+        return cls.from_dict(document)
+
+    @classmethod
+    def from_response(cls, response: Any) -> Regions:
+        """Build from a ``requests`` response of ``/regions``: .npz or JSON, as it says."""
+        if response.headers.get("Content-Type", "").split(";")[0].strip() == NPZ:
+            return cls.from_npz(response.content)
+        return cls.from_dict(response.json())
 
     @property
     def n_regions(self) -> int:
