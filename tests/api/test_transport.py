@@ -270,3 +270,13 @@ def test_the_openapi_document_offers_the_npz_media_type(client: FlaskClient) -> 
     answers = spec["paths"]["/v1/models/{model_id}/regions"]["get"]["responses"]
     assert NPZ in answers["200"]["content"]
     assert "304" in answers
+
+
+def test_a_compressed_picture_revalidates_with_its_encoded_etag(client: FlaskClient) -> None:
+    url = f"/v1/models/{classifier(client)}/plot.svg?width=200&height=150"
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    etag = first.headers["ETag"]
+    assert first.headers["Content-Encoding"] == "br" and etag.endswith(':br"')
+    again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag
+    assert client.get(url, headers={"If-None-Match": etag.replace(":br", "")}).status_code == 304

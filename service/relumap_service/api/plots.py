@@ -19,7 +19,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -30,6 +30,7 @@ from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import SLICE_TEXT_LENGTH, StrictSchema, Text
 from relumap_service.api.slices import SLICE_KEYS, any_view
+from relumap_service.api.transport import not_modified, validator_headers
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
@@ -45,7 +46,6 @@ __all__ = ["MAX_PLOT_POINTS", "PlotQuerySchema", "blp"]
 # More points are subsampled (deterministically) and the caption says so.
 MAX_PLOT_POINTS = 5_000
 MAX_CACHED_PLOTS = 500
-CACHE_SECONDS = 3600
 # Bump when a picture's drawing changes, so cached files and ETags are not reused.
 RENDER_VERSION = "1"
 
@@ -379,13 +379,10 @@ def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
     if network.n_inputs == 2:
         key.update(color_by=args["color_by"], lines=args["lines"])
     etag = _etag(record, fmt, key)
-    private = bool(services().config.get("API_KEY"))
-    headers = {
-        "ETag": f'"{etag}"',
-        "Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}",
-    }
-    if request.if_none_match.contains(etag):
-        return Response(status=304, headers=headers)
+    headers = validator_headers(etag)
+    unchanged = not_modified(etag)  # the SVG's ETag may carry its encoding (":gzip")
+    if unchanged is not None:
+        return unchanged
     path = _cache_dir() / f"{etag}.{fmt}"
     try:
         body = path.read_bytes()
