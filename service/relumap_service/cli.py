@@ -162,6 +162,9 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
     from relumap_service.config import load_config
     from relumap_service.logs import configure_logging
     from relumap_service.migrations import current_revision, head_revision
@@ -180,6 +183,16 @@ def _migrate(args: argparse.Namespace) -> int:
         before = store.migrate()
         print(f"database at revision {head} (was {before or 'empty'})")
         return 0
+    except OperationalError as exc:
+        # A missing database or server is the operator's to fix: one line, not a traceback.
+        where = make_url(config["DATABASE_URL"]).render_as_string(hide_password=True)
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        print(
+            f"relumap-service migrate: cannot open the database {where}: {first} "
+            "(create it first, e.g. with createdb)",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         store.dispose()
 
