@@ -280,3 +280,20 @@ def test_a_compressed_picture_revalidates_with_its_encoded_etag(client: FlaskCli
     again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag
     assert client.get(url, headers={"If-None-Match": etag.replace(":br", "")}).status_code == 304
+
+
+def test_a_model_still_fitting_gets_409_whatever_the_validators(client: FlaskClient) -> None:
+    data = client.post("/v1/datasets/generate", json={"kind": "xor", "n_samples": 2000}).get_json()
+    params = {"dataset_id": data["id"], "hidden_layer_sizes": [64, 64], "max_iter": 5000}
+    model = client.post("/v1/models?wait=0", json=params).get_json()
+    try:
+        for tag in ("*", '"0123"'):
+            response = client.get(
+                f"/v1/models/{model['id']}/regions", headers={"If-None-Match": tag}
+            )
+            status = client.get(f"/v1/models/{model['id']}").get_json()["status"]
+            if status == "succeeded":
+                pytest.skip("the fit ended before the request")
+            assert response.status_code == 409, tag
+    finally:
+        client.delete(f"/v1/models/{model['id']}")

@@ -160,12 +160,12 @@ class Knots(MethodView):
         The default domain is the training data's interval widened by 10% on each side.
         """
         record = get_model_or_404(model_id)
-        full = succeeded_network(record)
+        # Only a succeeded model's answers are cached, so a hit needs no other check.
         etag = representation_key(record, "knots", "application/json", args)
         cached = cached_answer(etag, "application/json")
         if cached is not None:
             return cached
-        X_train = training_inputs(record)
+        full, X_train = succeeded_network(record), training_inputs(record)
         view = line_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, (lo,), (hi,) = view.network, view.lo, view.hi
         lo, hi = args.get("lo", lo), args.get("hi", hi)
@@ -222,13 +222,13 @@ class Regions(MethodView):
         decision boundary's segments) for GIS and plotting tools.
         """
         record = get_model_or_404(model_id)
-        full = succeeded_network(record)
+        # Only a succeeded model's answers are cached, so a hit needs no other check.
         media_type = _regions_media_type(args)
         etag = representation_key(record, "regions", media_type, args)
         cached = cached_answer(etag, media_type, vary="Accept")
         if cached is not None:
             return cached
-        X_train = training_inputs(record)
+        full, X_train = succeeded_network(record), training_inputs(record)
         view = plane_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, lo, hi = view.network, view.lo, view.hi
         box = (

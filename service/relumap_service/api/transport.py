@@ -229,8 +229,14 @@ def validator_headers(etag: str) -> dict[str, str]:
 
 
 def not_modified(etag: str, vary: str | None = None) -> Response | None:
-    """Return a 304 when ``If-None-Match`` names ``etag``, or it with an encoding; else None."""
+    """Return a 304 when ``If-None-Match`` names ``etag``, or it with an encoding; else None.
+
+    ``If-None-Match: *`` is not taken as a match: this is called before the
+    answer is known to exist (a model still fitting has none).
+    """
     match = request.if_none_match
+    if match.star_tag:
+        return None
     for tag in (etag, *(f"{etag}:{encoding}" for encoding in _ENCODINGS)):
         if match.contains(tag):
             headers = validator_headers(etag)
