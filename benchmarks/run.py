@@ -1,4 +1,4 @@
-"""Time the exact geometry engine on seeded He-initialised networks.
+"""Time the exact geometry engine on seeded He-initialised networks, and /regions end to end.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/run.py [--json]``. See
 benchmarks/README.md for what is measured and how.
@@ -18,9 +18,11 @@ import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -39,6 +41,9 @@ CASES: list[tuple[str, tuple[int, ...]]] = [
     ("encode", (2, 64, 64, 64, 1)),
 ]
 BIG = ("regions", (2, 320, 320, 1))
+# /regions through a real server (gunicorn) to the client's arrays: ~10k, ~17k, ~30k regions.
+E2E_CASES: list[tuple[int, ...]] = [(2, 64, 64, 1), (2, 64, 64, 64, 1), (2, 128, 128, 1)]
+ENCODINGS = ("identity", "gzip", "br", "zstd")
 
 
 def he_network(sizes: tuple[int, ...], seed: int = 0) -> Network:
@@ -89,6 +94,103 @@ def measure(kind: str, sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:
     }
 
 
+def _median_time(call: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]:
+    """Time ``GET /regions`` to the client's arrays beside the core's time for the same map.
+
+    ``first``: a map the server has not computed yet (each run asks with another
+    ``max_regions``, so its cache cannot answer); ``repeat``: the same request
+    again (served from the server's cache). Both through ``Model.regions()``,
+    which asks for .npz. ``json first``: the JSON answer, uncompressed, parsed
+    with ``Regions.from_dict``. Bytes per region: the JSON answer as sent with
+    each ``Accept-Encoding``, and the .npz.
+    """
+    import requests
+
+    import relumap
+    from relumap.regions import NPZ, Regions
+
+    net = he_network(sizes)
+    core = _median_time(lambda: regions_2d(net, BOX, max_regions=200_000), repeats)
+    count = regions_2d(net, BOX, max_regions=200_000).n_regions
+    with relumap.Client(url, timeout=(3.05, 120)) as api:
+        model = api.network(
+            [w.tolist() for w in net.coefs],
+            [b.tolist() for b in net.intercepts],
+            domain=[list(BOX[0]), list(BOX[1])],
+        )
+        fresh = iter(range(200_000, 0, -1))  # a new query each time: never cached
+        first = _median_time(lambda: model.regions(max_regions=next(fresh)), repeats)
+        model.regions(max_regions=150_000)  # computed and cached once
+        repeat = _median_time(lambda: model.regions(max_regions=150_000), repeats)
+        path = f"{url}/v1/models/{model.id}/regions"
+
+        def json_arrays() -> Regions:
+            response = requests.get(
+                path,
+                params={"max_regions": next(fresh)},
+                headers={"Accept-Encoding": "identity"},
+                timeout=120,
+            )
+            return Regions.from_dict(response.json())
+
+        json_first = _median_time(json_arrays, repeats)
+        sizes_sent = {}
+        for encoding in ENCODINGS:
+            response = requests.get(path, headers={"Accept-Encoding": encoding}, timeout=120)
+            assert response.headers.get("Content-Encoding", "identity") == encoding
+            sizes_sent[encoding] = int(response.headers["Content-Length"])
+        response = requests.get(path, headers={"Accept": NPZ}, timeout=120)
+        sizes_sent["npz"] = int(response.headers["Content-Length"])
+    return {
+        "network": "-".join(map(str, sizes)),
+        "count": count,
+        "core_s": core,
+        "first_s": first,
+        "repeat_s": repeat,
+        "json_first_s": json_first,
+        "bytes_per_region": {k: v / count for k, v in sizes_sent.items()},
+    }
+
+
+def end_to_end_rows(repeats: int) -> list[dict[str, Any]]:
+    """Run :func:`end_to_end` on each case against one gunicorn worker on loopback."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.e2e.servers import running_service
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        # One worker, so that a repeated request meets the cache of the first.
+        with running_service(Path(data_dir), "--workers", "1") as url:
+            return [end_to_end(sizes, url, repeats) for sizes in E2E_CASES]
+
+
+def e2e_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'network':16} {'regions':>7} {'core ms':>8} {'first ms':>9} {'x core':>6} "
+        f"{'repeat ms':>9} {'x core':>6} {'json ms':>8} "
+        + " ".join(f"{'B/r ' + e:>10}" for e in (*ENCODINGS, "npz"))
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        per = r["bytes_per_region"]
+        lines.append(
+            f"{r['network']:16} {r['count']:>7} {1e3 * r['core_s']:>8.1f} "
+            f"{1e3 * r['first_s']:>9.1f} {r['first_s'] / r['core_s']:>6.2f} "
+            f"{1e3 * r['repeat_s']:>9.1f} {r['repeat_s'] / r['core_s']:>6.2f} "
+            f"{1e3 * r['json_first_s']:>8.1f} "
+            + " ".join(f"{per[e]:>10.1f}" for e in (*ENCODINGS, "npz"))
+        )
+    return "\n".join(lines)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'what':8} {'network':20} {'count':>7} {'median ms':>10} {'min ms':>8} {'cpu ms':>8} "
     head += f"{'per second':>11} {'peak MB':>8}"
@@ -107,11 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (default 7)")
     parser.add_argument("--no-big", action="store_true", help="skip the ~200,000-region run")
+    parser.add_argument(
+        "--e2e-only", action="store_true", help="only /regions through a real server"
+    )
     args = parser.parse_args(argv)
 
-    rows = [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
-    if not args.no_big:
+    rows = [] if args.e2e_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
+    if not (args.no_big or args.e2e_only):
         rows.append(measure(*BIG, repeats=1))
+    e2e = end_to_end_rows(max(3, args.repeats // 2))
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
         "python": platform.python_version(),
@@ -122,15 +228,24 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": os.getloadavg()[0],
     }
     if args.json:
-        print(json.dumps({"meta": meta, "results": rows}, indent=2))
+        print(json.dumps({"meta": meta, "results": rows, "end_to_end": e2e}, indent=2))
     else:
-        print(table(rows))
+        if rows:
+            print(table(rows))
+        print("\nGET /regions through gunicorn to the client's arrays (Model.regions(), .npz)\n")
+        print(e2e_table(e2e))
         print(
             f"\nwall-clock median and minimum of {args.repeats} runs after one warm-up (the big "
             f"run: 1 run); cpu ms: median process CPU time;\nper second: count / median; peak "
             f"MB: tracemalloc peak of one extra call (numpy buffers included);\nwhole-process "
             f"max RSS {maxrss_mb:.0f} MB; one BLAS thread; numpy {np.__version__}, "
             f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}"
+        )
+        print(
+            "end to end: median of runs; first = a query the server has not answered yet, "
+            "repeat = the same again (its cache); json ms = first, uncompressed JSON to "
+            "Regions.from_dict;\nB/r = bytes sent per region: JSON by Accept-Encoding, "
+            "and the .npz"
         )
     return 0
 
