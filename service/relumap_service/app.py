@@ -97,7 +97,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Shipped with the package, so the docs page works without internet.
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
-        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}, **spec_options(config)},
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": DESCRIPTION,
+                "license": {"name": "MIT", "identifier": "MIT"},
+                "contact": {"name": "relumap maintainers"},
+            },
+            # Relative to the document: the service that serves /openapi.json.
+            "servers": [{"url": "/", "description": "This service"}],
+            **spec_options(config),
+        },
         MAX_CONTENT_LENGTH=int(config["MAX_REQUEST_BYTES"]),
         RELUMAP=config,
     )

@@ -74,7 +74,9 @@ def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     slug = reason.lower().replace(" ", "-").replace("'", "")
     body = json.dumps(
         {
-            "type": f"https://relumap.dev/problems/{slug}",
+            # The request's host is unknown here: a reference relative to the
+            # service, which serves /problems/<name> (api/problem_types.py).
+            "type": f"/problems/{slug}",
             "title": reason,
             "status": status_int,
             "detail": f"{mesg or reason} (refused by the HTTP server before the API)",

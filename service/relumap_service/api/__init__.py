@@ -17,6 +17,7 @@ from relumap_service.api import (
     onnx_files,
     playground,
     plots,
+    problem_types,
 )
 from relumap_service.api.errors import ProblemApi
 from relumap_service.api.heavy_work import init_heavy_work
@@ -47,5 +48,6 @@ def init_api(app: Flask) -> ProblemApi:
     api.register_blueprint(plots.blp)
     api.register_blueprint(onnx_files.blp)
     api.register_blueprint(inference.blp)
+    api.register_blueprint(problem_types.blp)
     app.register_blueprint(playground.bp)
     return api

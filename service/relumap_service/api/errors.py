@@ -2,7 +2,12 @@
 
 Every error leaves the service through :meth:`ProblemApi.handle_http_exception`,
 so each has `type`, `title`, `status` and `detail`, and validation errors
-also carry the field errors under `errors`.
+also carry the field errors under `errors`. `type` is the absolute URL of the
+problem type's page on this service, `/problems/<name>` (api/problem_types.py).
+
+:class:`ProblemApi` also gives every operation of the OpenAPI document a stable
+`operationId` (``getModels``, ``postPredict``: the method and the view's class)
+and a description, in one place rather than on each view.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.routing.exceptions import HTTPException as RoutingHTTPException
 
-__all__ = ["PROBLEM_MIMETYPE", "ProblemApi", "ProblemSchema", "problem"]
+from relumap_service.api.problem_types import problem_slug
+
+__all__ = ["PROBLEM_MIMETYPE", "ProblemApi", "ProblemSchema", "operation_id", "problem"]
 
 PROBLEM_MIMETYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://relumap.dev/problems/"
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,13 @@ log = logging.getLogger(__name__)
 class ProblemSchema(ma.Schema):
     """An RFC 9457 problem document."""
 
-    type = ma.fields.String(metadata={"description": "URI naming the kind of problem"})
+    type = ma.fields.String(
+        metadata={
+            "description": "URL of the problem type's page on this service, /problems/<name>: "
+            "what it means and what to do",
+            "example": "http://127.0.0.1:8000/problems/not-found",
+        }
+    )
     title = ma.fields.String(metadata={"description": "Short summary of the kind of problem"})
     status = ma.fields.Integer(metadata={"description": "HTTP status code"})
     detail = ma.fields.String(metadata={"description": "What went wrong and what to do"})
@@ -43,7 +55,7 @@ def problem(status: int, detail: str, *, errors: Any = None, **extra: Any) -> Re
     """Build a problem+json response."""
     phrase = http.HTTPStatus(status).phrase
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + phrase.lower().replace(" ", "-").replace("'", ""),
+        "type": f"{request.root_url}problems/{problem_slug(status)}",
         "title": phrase,
         "status": status,
         "detail": detail,
@@ -122,10 +134,37 @@ def _exclusive_range(
     return {}
 
 
+def operation_id(method: str, endpoint: str) -> str:
+    """Return the stable camelCase operationId of a view: `getModels`, `postPredict`.
+
+    ``endpoint`` is flask-smorest's endpoint name, the view's class name, which
+    is unique in this API (the OpenAPI test checks the ids are).
+    """
+    return method.lower() + endpoint[:1].upper() + endpoint[1:]
+
+
 class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering and documenting errors as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def register_blueprint(self, blp: Any, **options: Any) -> None:
+        """Register `blp`, giving each operation an operationId and a description.
+
+        A view may set its own with ``@blp.doc(operationId=...)``; otherwise the
+        id is derived from the method and the view's class, and a docstring of a
+        single line is the description as well as the summary.
+        """
+        for endpoint, views in blp._docs.items():
+            for method, info in views.items():
+                if method == "parameters":
+                    continue
+                manual = info.setdefault("manual_doc", {})
+                manual.setdefault("operationId", operation_id(method, endpoint))
+                docstring = info.get("docstring") or {}
+                if "description" not in docstring and "summary" in docstring:
+                    manual.setdefault("description", docstring["summary"])
+        super().register_blueprint(blp, **options)
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         """Set up the API on `app`, documenting exclusive ranges as they are checked."""
@@ -137,6 +176,13 @@ class ProblemApi(Api):  # type: ignore[misc]
             response: dict[str, Any] = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
+                if status >= 400:
+                    response["example"] = {
+                        "type": f"http://127.0.0.1:8000/problems/{problem_slug(status)}",
+                        "title": status.phrase,
+                        "status": int(status),
+                        "detail": "what went wrong and what to do",
+                    }
             prepare_response(response, self.spec, PROBLEM_MIMETYPE)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}

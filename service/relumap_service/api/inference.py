@@ -56,6 +56,23 @@ _NUMERIC = {"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", 
 _UINT32 = "UINT32"
 
 
+class ProtocolErrorSchema(ma.Schema):
+    """The Open Inference Protocol's error."""
+
+    error = ma.fields.String(metadata={"description": "What went wrong and what to do"})
+
+
+# Under /v2 every error, 401 and 503 included, is the protocol's {"error": ...}.
+_V2_ERRORS = blp.doc(
+    responses={
+        "default": {
+            "description": "Error: 400 for a bad request, 404 for an unknown model",
+            "content": {"application/json": {"schema": ProtocolErrorSchema}},
+        }
+    }
+)
+
+
 class PredictionsSchema(ma.Schema):
     """MLflow's scoring answer."""
 
@@ -362,6 +379,7 @@ def _output(name: str, values: Any, datatype: str) -> dict[str, Any]:
 class ServerMetadata(MethodView):
     """The server, as the Open Inference Protocol describes it."""
 
+    @_V2_ERRORS
     @blp.doc(security=[])
     @blp.response(200, ServerMetadataSchema)
     def get(self) -> dict[str, Any]:
@@ -373,6 +391,7 @@ class ServerMetadata(MethodView):
 class ServerLive(MethodView):
     """Liveness, as the Open Inference Protocol asks."""
 
+    @_V2_ERRORS
     @blp.doc(security=[])
     @blp.response(200, HealthFlagSchema)
     def get(self) -> dict[str, Any]:
@@ -384,6 +403,7 @@ class ServerLive(MethodView):
 class ServerReady(MethodView):
     """Readiness, as the Open Inference Protocol asks."""
 
+    @_V2_ERRORS
     @blp.doc(security=[])
     @blp.response(200, HealthFlagSchema)
     def get(self) -> dict[str, Any]:
@@ -399,6 +419,7 @@ class ServerReady(MethodView):
 class ModelMetadata(MethodView):
     """A model, as the Open Inference Protocol describes it."""
 
+    @_V2_ERRORS
     @blp.response(200, ModelMetadataSchema)
     def get(self, model_name: str) -> dict[str, Any]:
         """Name, versions, platform and input and output tensors of a succeeded model.
@@ -413,6 +434,7 @@ class ModelMetadata(MethodView):
 class ModelReady(MethodView):
     """Whether a model can predict."""
 
+    @_V2_ERRORS
     @blp.response(200, HealthFlagSchema)
     def get(self, model_name: str) -> dict[str, Any]:
         """Answer 200 for a succeeded model; 400 while it is queued or running, or failed."""
@@ -425,6 +447,7 @@ class ModelReady(MethodView):
 class ModelInfer(MethodView):
     """Predictions with the Open Inference Protocol."""
 
+    @_V2_ERRORS
     @blp.doc(
         requestBody={
             "required": True,

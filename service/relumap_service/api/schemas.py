@@ -178,7 +178,11 @@ class DatasetSummarySchema(ma.Schema):
     created_at = fields.DateTime()
     feature_names = fields.Function(
         lambda record: _reported_names(record),
-        metadata={"description": "as uploaded, else x or x1, x2, ...", "type": "array"},
+        metadata={
+            "description": "as uploaded, else x or x1, x2, ...",
+            "type": "array",
+            "items": {"type": "string"},
+        },
     )
 
 
