@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from typing import Any
 
 import marshmallow as ma
-import numpy as np
 from flask import Response, json, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -40,6 +38,17 @@ from relumap_service.api.features import feature_names_of
 from relumap_service.api.inputs import MAX_JSON_DEPTH, json_depth
 from relumap_service.api.models import predict_document, succeeded_network
 from relumap_service.api.schemas import PredictSchema
+from relumap_service.api.tensors import (
+    HealthFlagSchema,
+    InferRequestSchema,
+    InferResponseSchema,
+    ModelMetadataSchema,
+    ProtocolErrorSchema,
+    ServerMetadataSchema,
+    label_datatype,
+    output_tensor,
+    tensor_args,
+)
 from relumap_service.store import ModelRecord
 
 __all__ = ["blp"]
@@ -52,16 +61,6 @@ blp = Blueprint(
 
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _ID = re.compile(r"[0-9a-f]{32}")
-_NUMERIC = {"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16"}
-_UINT32 = "UINT32"
-
-
-class ProtocolErrorSchema(ma.Schema):
-    """The Open Inference Protocol's error."""
-
-    error = ma.fields.String(metadata={"description": "What went wrong and what to do"})
-
-
 # Under /v2 every error, 401 and 503 included, is the protocol's {"error": ...}.
 _V2_ERRORS = blp.doc(
     responses={
@@ -79,73 +78,6 @@ class PredictionsSchema(ma.Schema):
     predictions = ma.fields.List(
         ma.fields.Raw(), metadata={"description": "a value or label per row, as /predict gives"}
     )
-
-
-class TensorMetadataSchema(ma.Schema):
-    """A tensor a model takes or gives."""
-
-    name = ma.fields.String()
-    datatype = ma.fields.String(metadata={"description": "FP64, or BYTES for text labels"})
-    shape = ma.fields.List(ma.fields.Integer(), metadata={"description": "-1: any size"})
-
-
-class TensorSchema(TensorMetadataSchema):
-    """A tensor's values, row-major; nested lists are accepted on input."""
-
-    data = ma.fields.List(ma.fields.Raw())
-    parameters = ma.fields.Dict()
-
-
-class RequestedOutputSchema(ma.Schema):
-    """An output the caller wants."""
-
-    name = ma.fields.String(required=True)
-    parameters = ma.fields.Dict()
-
-
-class InferRequestSchema(ma.Schema):
-    """An Open Inference Protocol request."""
-
-    id = ma.fields.String()
-    parameters = ma.fields.Dict()
-    inputs = ma.fields.List(ma.fields.Nested(TensorSchema), required=True)
-    outputs = ma.fields.List(ma.fields.Nested(RequestedOutputSchema))
-
-
-class InferResponseSchema(ma.Schema):
-    """An Open Inference Protocol answer."""
-
-    model_name = ma.fields.String()
-    model_version = ma.fields.String()
-    id = ma.fields.String()
-    outputs = ma.fields.List(ma.fields.Nested(TensorSchema))
-
-
-class ModelMetadataSchema(ma.Schema):
-    """A model's name, versions, platform and tensors."""
-
-    name = ma.fields.String()
-    versions = ma.fields.List(ma.fields.String())
-    platform = ma.fields.String()
-    inputs = ma.fields.List(ma.fields.Nested(TensorMetadataSchema))
-    outputs = ma.fields.List(ma.fields.Nested(TensorMetadataSchema))
-    parameters = ma.fields.Dict(metadata={"description": "feature_names and task"})
-
-
-class ServerMetadataSchema(ma.Schema):
-    """The server's name, version and protocol extensions."""
-
-    name = ma.fields.String()
-    version = ma.fields.String()
-    extensions = ma.fields.List(ma.fields.String())
-
-
-class HealthFlagSchema(ma.Schema):
-    """`live` or `ready`, and the model's name for a model's readiness."""
-
-    live = ma.fields.Boolean()
-    ready = ma.fields.Boolean()
-    name = ma.fields.String()
 
 
 def _load_predict_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -282,11 +214,6 @@ def _v2_record(model_name: str) -> ModelRecord:
     return get_model_or_404(model_name)
 
 
-def _label_datatype(classes: list[Any]) -> str:
-    numeric = all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes)
-    return "FP64" if numeric else "BYTES"
-
-
 def _metadata(record: ModelRecord) -> dict[str, Any]:
     network = succeeded_network(record)
     names = feature_names_of(record.feature_names, network.n_inputs)
@@ -297,7 +224,7 @@ def _metadata(record: ModelRecord) -> dict[str, Any]:
     else:
         classes = (record.result or {})["classes"]
         outputs = [
-            {"name": "predictions", "datatype": _label_datatype(classes), "shape": [-1]},
+            {"name": "predictions", "datatype": label_datatype(classes), "shape": [-1]},
             {"name": "probabilities", "datatype": "FP64", "shape": [-1, len(classes)]},
         ]
     return {
@@ -308,71 +235,6 @@ def _metadata(record: ModelRecord) -> dict[str, Any]:
         "outputs": outputs,
         "parameters": {"feature_names": names, "task": record.task},
     }
-
-
-def _tensor(entry: Any, index: int) -> tuple[str, np.ndarray]:
-    """One input tensor as float64 in its declared shape; 400 naming what is wrong."""
-    if not isinstance(entry, dict) or not {"name", "shape", "datatype", "data"} <= set(entry):
-        abort(400, message=f"inputs[{index}] needs name, shape, datatype and data")
-    name, shape, datatype = entry["name"], entry["shape"], entry["datatype"]
-    if datatype not in _NUMERIC and datatype != _UINT32:
-        abort(400, message=f"input {name!r}: datatype {datatype!r} is not numeric; send FP64")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
-    ):
-        abort(400, message=f"input {name!r}: shape {shape!r} must be a list of sizes")
-    try:
-        values = np.asarray(entry["data"], dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        abort(400, message=f"input {name!r}: data must be numbers, flat or nested as the shape")
-    if values.size != math.prod(shape):
-        abort(400, message=f"input {name!r}: {values.size} values for shape {shape}")
-    if not np.isfinite(values).all():
-        abort(400, message=f"input {name!r}: values must be finite numbers")
-    return str(name), values.reshape(shape)
-
-
-def _v2_args(payload: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """`/predict` arguments from the input tensors: one `[n, features]`, or one per feature."""
-    entries = payload.get("inputs")
-    if not isinstance(entries, list) or not entries:
-        abort(
-            400, message="inputs must be a non-empty list of tensors {name, shape, datatype, data}"
-        )
-    tensors = [_tensor(entry, i) for i, entry in enumerate(entries)]
-    if len(tensors) == 1 and tensors[0][0] not in names:
-        values = tensors[0][1]
-        if values.ndim == 1 and len(names) == 1:
-            values = values.reshape(-1, 1)
-        if values.ndim != 2:
-            abort(
-                400,
-                message=f"input {tensors[0][0]!r}: shape {list(values.shape)} must be "
-                f"[rows, {len(names)}]",
-            )
-        return {"inputs": values.tolist()}
-    given = [name for name, _ in tensors]
-    if sorted(given) != sorted(names) or len(set(given)) != len(given):
-        abort(
-            400,
-            message=f"send one tensor [rows, {len(names)}], or one tensor per feature "
-            f"named {names}; got {given}",
-        )
-    columns = {name: values.reshape(-1) for name, values in tensors}
-    if len({len(c) for c in columns.values()}) != 1:
-        abort(400, message="the feature tensors must have the same number of rows")
-    return {
-        "dataframe_split": {
-            "columns": names,
-            "data": np.column_stack([columns[n] for n in names]).tolist(),
-        }
-    }
-
-
-def _output(name: str, values: Any, datatype: str) -> dict[str, Any]:
-    array = np.asarray(values, dtype=np.float64 if datatype == "FP64" else object)
-    data = array.ravel().tolist() if datatype == "FP64" else [str(v) for v in array.ravel()]
-    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
 
 
 @blp.route("/v2")
@@ -480,11 +342,13 @@ class ModelInfer(MethodView):
             abort(400, message="the body must be an object {inputs: [...]}")
         network = succeeded_network(record)
         names = feature_names_of(record.feature_names, network.n_inputs)
-        predicted = predict_document(record, _load_predict_args(_v2_args(payload, names)))
-        labels = "FP64" if record.task == "regression" else _label_datatype(predicted["classes"])
-        outputs = {"predictions": _output("predictions", predicted["predictions"], labels)}
+        predicted = predict_document(record, _load_predict_args(tensor_args(payload, names)))
+        labels = "FP64" if record.task == "regression" else label_datatype(predicted["classes"])
+        outputs = {"predictions": output_tensor("predictions", predicted["predictions"], labels)}
         if record.task != "regression":
-            outputs["probabilities"] = _output("probabilities", predicted["probabilities"], "FP64")
+            outputs["probabilities"] = output_tensor(
+                "probabilities", predicted["probabilities"], "FP64"
+            )
         wanted = payload.get("outputs")
         if wanted is not None:
             requested = [o.get("name") if isinstance(o, dict) else o for o in wanted]
