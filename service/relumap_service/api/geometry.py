@@ -4,6 +4,8 @@ Region maps can hold hundreds of thousands of polygons, so these views encode
 their (array-shaped) documents with orjson directly rather than through a
 marshmallow schema (the schemas still document them): for a 16,900-region map
 the standard encoder took 0.19-0.28 s, more than computing the map, orjson 7 ms.
+Their answers carry strong ETags and are cached per process
+(:mod:`relumap_service.api.transport`); `/regions` also speaks .npz.
 """
 
 from __future__ import annotations
@@ -74,11 +76,6 @@ def training_inputs(record: ModelRecord) -> np.ndarray | None:
     keep = np.ones(X.shape[0], dtype=bool)
     keep[record.result.get("test_indices") or []] = False
     return X[keep]
-
-
-def fast_json(document: dict[str, Any], mimetype: str = "application/json") -> Response:
-    """Encode a large document of lists without a marshmallow pass."""
-    return Response(orjson.dumps(document), mimetype=mimetype)
 
 
 def _network_for(record: ModelRecord, n_inputs: int, view: str) -> Network:
