@@ -314,3 +314,43 @@ def test_v2_models_need_the_api_key_as_v1_does(app_factory: Any) -> None:
     assert client.get("/v2/health/live").status_code == 200
     authorized = client.get(f"/v2/models/{'e' * 32}", headers={"Authorization": "Bearer s3cret"})
     assert authorized.status_code == 404
+
+
+def test_numeric_labels_are_fp64_tensors(v2: Any, client: FlaskClient) -> None:
+    data = client.post(
+        "/v1/datasets/generate", json={"kind": "circle", "n_samples": 120, "random_state": 1}
+    ).get_json()
+    model = client.post(
+        "/v1/models?wait=60", json={"dataset_id": data["id"], "hidden_layer_sizes": [6]}
+    ).get_json()
+    assert model["status"] == "succeeded" and model["task"] == "classification", model
+    classes = model["classes"]
+    assert all(isinstance(c, int | float) for c in classes)
+    meta = v2.get_model_metadata(model["id"])
+    assert meta["outputs"][0] == {"name": "predictions", "datatype": "FP64", "shape": [-1]}
+    X = np.random.default_rng(4).uniform(-4, 4, size=(9, 2))
+    own = _own_predict(client, model["id"], X)
+    result = _infer(v2, model["id"], {"input": X}, ["predictions", "probabilities"])
+    assert result.as_numpy("predictions").tolist() == [float(c) for c in own["predictions"]]
+    np.testing.assert_allclose(
+        result.as_numpy("probabilities"), own["probabilities"], rtol=1e-12, atol=1e-12
+    )
+    # No names were kept with generated data: MLflow's columns are taken in order.
+    split = {"dataframe_split": {"columns": ["a", "b"], "data": X.tolist()}}
+    answer = client.post(f"/v1/models/{model['id']}/invocations", json=split).get_json()
+    assert answer == {"predictions": own["predictions"]}
+
+
+def test_a_model_still_queued_is_not_ready(app_factory: Any) -> None:
+    client = app_factory(EMBEDDED_WORKER=False).test_client()
+    data = client.post("/v1/datasets/generate", json={"kind": "plane", "n_samples": 50}).get_json()
+    queued = client.post("/v1/models", json={"dataset_id": data["id"]})
+    assert queued.status_code == 202
+    model_id = queued.get_json()["id"]
+    ready = client.get(f"/v2/models/{model_id}/ready")
+    assert ready.status_code == 400 and "queued" in ready.get_json()["error"]
+    tensor = {"name": "input", "shape": [1, 2], "datatype": "FP64", "data": [0.0, 0.0]}
+    infer = client.post(f"/v2/models/{model_id}/infer", json={"inputs": [tensor]})
+    assert infer.status_code == 400 and "queued" in infer.get_json()["error"]
+    scoring = client.post(f"/v1/models/{model_id}/invocations", json={"inputs": [[0.0, 0.0]]})
+    assert scoring.status_code == 409 and scoring.content_type == PROBLEM
