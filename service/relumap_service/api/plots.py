@@ -30,7 +30,7 @@ from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.models import succeeded_network
 from relumap_service.api.schemas import SLICE_TEXT_LENGTH, StrictSchema, Text
 from relumap_service.api.slices import SLICE_KEYS, any_view
-from relumap_service.api.transport import not_modified, validator_headers
+from relumap_service.api.transport import PICTURE_SECONDS, not_modified, validator_headers
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.diagnostics import neuron_diagnostics
 from relumap_service.core.knots import knots_1d
@@ -379,8 +379,9 @@ def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
     if network.n_inputs == 2:
         key.update(color_by=args["color_by"], lines=args["lines"])
     etag = _etag(record, fmt, key)
-    headers = validator_headers(etag)
-    unchanged = not_modified(etag)  # the SVG's ETag may carry its encoding (":gzip")
+    headers = validator_headers(etag, PICTURE_SECONDS)
+    # The SVG's ETag may carry its encoding (":gzip").
+    unchanged = not_modified(etag, max_age=PICTURE_SECONDS)
     if unchanged is not None:
         return unchanged
     path = _cache_dir() / f"{etag}.{fmt}"

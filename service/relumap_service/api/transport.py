@@ -10,7 +10,9 @@
 - **ETags**: a region map, a knots document and a picture are functions of
   the model (its id, weights and stored result, which never change once it
   has succeeded), the query, the media type and the API version; the ETag is
-  a hash of all of these (:func:`representation_key`).
+  a hash of all of these (:func:`representation_key`). Geometry answers say
+  ``Cache-Control: no-cache`` (clients revalidate, cheaply), pictures may be
+  reused for an hour.
 - **A cache of answers** (:class:`AnswerCache`): the encoded body of each
   recent ``/knots`` and ``/regions`` answer, and its compressed forms, held
   in memory up to ``RELUMAP_GEOMETRY_CACHE_BYTES`` (least recently used
@@ -58,8 +60,9 @@ NPZ = "application/x-npz"
 # Bump when a geometry document's content changes for the same model and query,
 # so that no client or cache keeps an old answer under the same ETag.
 GEOMETRY_FORMAT = "2"
-# Seconds a client or proxy may reuse a geometry answer or picture unasked.
-CACHE_SECONDS = 3600
+# Seconds a client or proxy may reuse a picture unasked. Geometry answers say
+# no-cache instead: revalidating costs a 304, and a deleted model's map is not reused.
+PICTURE_SECONDS = 3600
 _ENCODINGS = ("zstd", "br", "gzip", "deflate")
 _EXTENSION = "relumap_answer_cache"
 # Arrays of a region map sent as .npz members; everything else goes in "document".
@@ -219,16 +222,23 @@ def representation_key(
     return hashlib.sha256(text).hexdigest()[:40]
 
 
-def validator_headers(etag: str) -> dict[str, str]:
-    """Return the ETag and Cache-Control headers of a deterministic answer."""
-    private = bool(current_app.config["RELUMAP"].get("API_KEY"))
-    return {
-        "ETag": f'"{etag}"',
-        "Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}",
-    }
+def validator_headers(etag: str, max_age: int | None = None) -> dict[str, str]:
+    """Return the ETag and Cache-Control headers of a deterministic answer.
+
+    Parameters
+    ----------
+    etag : str
+        The strong ETag, without quotes.
+    max_age : int, optional
+        Seconds a client may reuse the answer without asking; by default
+        none (``no-cache``: it revalidates with ``If-None-Match`` each time).
+    """
+    scope = "private" if current_app.config["RELUMAP"].get("API_KEY") else "public"
+    reuse = "no-cache" if max_age is None else f"max-age={max_age}"
+    return {"ETag": f'"{etag}"', "Cache-Control": f"{scope}, {reuse}"}
 
 
-def not_modified(etag: str, vary: str | None = None) -> Response | None:
+def not_modified(etag: str, vary: str | None = None, max_age: int | None = None) -> Response | None:
     """Return a 304 when ``If-None-Match`` names ``etag``, or it with an encoding; else None.
 
     ``If-None-Match: *`` is not taken as a match: this is called before the
@@ -239,7 +249,7 @@ def not_modified(etag: str, vary: str | None = None) -> Response | None:
         return None
     for tag in (etag, *(f"{etag}:{encoding}" for encoding in _ENCODINGS)):
         if match.contains(tag):
-            headers = validator_headers(etag)
+            headers = validator_headers(etag, max_age)
             headers["ETag"] = f'"{tag}"'
             if vary:
                 headers["Vary"] = vary
