@@ -122,6 +122,7 @@ USE_THE_BASE_INSTALL = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_base_install_in_a_fresh_venv(tmp_path: Path, live_url: str) -> None:
     source = tmp_path / "src"
     source.mkdir()

@@ -274,7 +274,8 @@ def test_knots_do_not_change_when_a_unit_is_rescaled(exponent):
     ],
 )
 def test_region_map_is_a_valid_coverage(net, box):
-    shapely = pytest.importorskip("shapely")
+    import shapely
+
     r = regions_2d(net, box)
     polygons = shapely.polygons([shapely.linearrings(p) for p in r.polygons])
     assert shapely.coverage_is_valid(polygons)

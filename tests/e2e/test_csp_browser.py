@@ -75,6 +75,7 @@ def test_the_playground_runs_under_its_policy(
     assert csp_violations(messages) == []
 
 
+@pytest.mark.slow
 def test_swagger_ui_runs_under_its_policy(
     console: tuple[Any, list[str]],
     service: str,  # noqa: F811

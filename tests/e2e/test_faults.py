@@ -118,6 +118,7 @@ def test_a_killed_worker_leaves_no_process_behind(tmp_path: Path) -> None:
     store.dispose()
 
 
+@pytest.mark.slow
 def test_a_busy_metrics_port_is_a_one_line_fatal_error(tmp_path: Path) -> None:
     with socket.socket() as taken:  # what a first worker on this host holds
         taken.bind(("127.0.0.1", 0))
@@ -131,6 +132,7 @@ def test_a_busy_metrics_port_is_a_one_line_fatal_error(tmp_path: Path) -> None:
     assert len(lines) == 1 and f"127.0.0.1:{port} (already in use)" in lines[0], stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_at_start_up_ends_the_worker(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     env = {**os.environ, "RELUMAP_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/x"}
@@ -149,6 +151,7 @@ def test_an_unreachable_database_at_start_up_ends_the_worker(tmp_path: Path) -> 
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], done.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_ends_a_busy_worker_and_its_fit_is_queued_again(tmp_path: Path) -> None:
     store, model_id = queued_long_fit(tmp_path)
     with worker(tmp_path, "--metrics-port", "0", "--shutdown-timeout", "1") as process:
@@ -166,6 +169,7 @@ def test_sigterm_ends_a_busy_worker_and_its_fit_is_queued_again(tmp_path: Path) 
     store.dispose()
 
 
+@pytest.mark.slow
 def test_a_worker_whose_database_was_replaced_stops_and_takes_no_fit(tmp_path: Path) -> None:
     config = load_config({"DATA_DIR": str(tmp_path)})
     Store.open(config).dispose()
@@ -289,6 +293,7 @@ def test_a_lost_database_is_a_503_on_every_route_then_the_service_recovers(
             proxy.close()
 
 
+@pytest.mark.slow
 def test_a_lost_queue_is_a_503_and_no_model_is_left_queued(tmp_path: Path) -> None:
     from tests.conftest import REDIS_URL, redis_queue
 
@@ -357,6 +362,7 @@ def test_a_full_disk_is_a_503_and_writes_work_again_once_there_is_room(tiny_disk
         app.extensions["relumap"].queue.huey.storage.close()
 
 
+@pytest.mark.slow
 def test_a_killed_web_process_leaves_no_fit_behind_nor_its_idempotency_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,6 +53,7 @@ def test_gunicorn_own_errors_are_problem_documents(tmp_path: Path) -> None:
         assert requests.get(url + "/v1", timeout=10).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_chunked_body_over_the_limit_is_413_under_gunicorn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

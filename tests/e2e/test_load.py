@@ -73,6 +73,7 @@ class HealthPoller(threading.Thread):
             time.sleep(POLL_SECONDS)
 
 
+@pytest.mark.slow
 def test_health_checks_stay_fast_under_maximal_geometry_and_fits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -360,6 +360,7 @@ def test_forty_concurrent_fits_all_succeed_once_and_predict_like_their_weights(
         assert len(line["request_id"]) == 32 and line["duration_ms"] > 0
 
 
+@pytest.mark.slow
 def test_a_fit_whose_worker_is_killed_is_retried_and_the_others_finish(stack: Stack) -> None:
     slow_data = generate(stack.url, "sine", 2000)
     quick_data = generate(stack.url, "square", 60)
@@ -408,6 +409,7 @@ def test_a_fit_whose_worker_is_killed_is_retried_and_the_others_finish(stack: St
     assert all(w.poll() is None for w in stack.workers)
 
 
+@pytest.mark.slow
 def test_everything_is_still_there_after_the_api_restarts(stack: Stack) -> None:
     data = generate(stack.url, "square", 60)
     model = wait_for(stack.url, [submit_fit(stack.url, data)], timeout=60)
