@@ -151,6 +151,9 @@ class Regions:
     certificate, verification : dict or None
         How exact the computation was, and the exact re-derivation asked
         for with ``verify=true``, as the service reported them.
+    vertex_ids : ndarray of int of shape (n_vertices,) or None
+        Each vertex's index among the map's distinct points: regions meeting
+        at a point share it, bit for bit.
     """
 
     model_id: str
@@ -172,6 +175,7 @@ class Regions:
     slice: Slice | None = None
     certificate: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
+    vertex_ids: IntArray | None = None
 
     def __repr__(self) -> str:
         where = "" if self.slice is None else f" on the plane of {', '.join(self.slice.axis_names)}"
@@ -210,6 +214,7 @@ class Regions:
             slice=Slice.from_dict(document),
             certificate=document.get("certificate"),
             verification=document.get("verification"),
+            vertex_ids=None if document.get("vertex_ids") is None else ints(document["vertex_ids"]),
         )
 
     @classmethod
@@ -286,6 +291,14 @@ class Regions:
             "bound": self.bound,
             "vertices": self.vertices.tolist(),
             "offsets": self.offsets.tolist(),
+            **(
+                {}
+                if self.vertex_ids is None
+                else {
+                    "n_points": int(self.vertex_ids.max(initial=-1)) + 1,
+                    "vertex_ids": self.vertex_ids.tolist(),
+                }
+            ),
             "patterns": pattern_strings(self.patterns),
             "gradients": self.gradients.tolist(),
             "intercepts": self.intercepts.tolist(),
