@@ -202,6 +202,11 @@ def load_config(
     for key in ("REQUEST_TIMEOUT", "MAX_CONCURRENT_GEOMETRY", "MAX_PIECES", "MAX_PATTERN_CELLS"):
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
+    if not config["GEOMETRY_CACHE_BYTES"] >= 0:
+        raise ValueError(
+            f"{ENV_PREFIX}GEOMETRY_CACHE_BYTES={config['GEOMETRY_CACHE_BYTES']!r} "
+            "must be 0 (no cache) or more"
+        )
     if not config["GEOMETRY_WAIT_SECONDS"] >= 0:
         raise ValueError(
             f"{ENV_PREFIX}GEOMETRY_WAIT_SECONDS={config['GEOMETRY_WAIT_SECONDS']!r} "

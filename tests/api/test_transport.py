@@ -300,3 +300,11 @@ def test_a_model_still_fitting_gets_409_whatever_the_validators(client: FlaskCli
             assert response.status_code == 409, tag
     finally:
         client.delete(f"/v1/models/{model['id']}")
+
+
+def test_a_negative_cache_size_is_refused_by_name() -> None:
+    from relumap_service.config import load_config
+
+    with pytest.raises(ValueError, match="RELUMAP_GEOMETRY_CACHE_BYTES=-1 must be 0"):
+        load_config(environ={"RELUMAP_GEOMETRY_CACHE_BYTES": "-1"})
+    assert load_config(environ={"RELUMAP_GEOMETRY_CACHE_BYTES": "0"})["GEOMETRY_CACHE_BYTES"] == 0
