@@ -44,6 +44,7 @@ from relumap_service.store import ModelRecord
 
 __all__ = [
     "NPZ",
+    "PICTURE_SECONDS",
     "AnswerCache",
     "answer_cache",
     "cached_answer",
