@@ -349,6 +349,47 @@ def test_upload_a_csv_through_the_file_input(page: Any, service: str, tmp_path: 
     assert exported == api(service, f"/v1/models/{model['id']}/weights")
 
 
+def test_a_model_of_four_features_is_seen_through_exact_slices(
+    page: Any, service: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-2, 2, (120, 4))
+    y = np.abs(X[:, 0]) + np.maximum(X[:, 2], 0) - 0.5 * X[:, 3]
+    csv = tmp_path / "four.csv"
+    rows = [",".join(f"{v:.4f}" for v in (*row, t)) for row, t in zip(X, y, strict=True)]
+    csv.write_text("age,bmi,bp,s1,target\n" + "\n".join(rows) + "\n")
+    page.check("#source-upload")
+    page.fill("#target", "target")
+    page.set_input_files("#csv-file", str(csv))
+    page.wait_for_function(
+        "document.getElementById('upload-status').textContent.includes('120 rows')"
+    )
+    page.fill("#layers", "8, 8")
+    page.click("#fit")
+    wait_until_idle(page)
+    assert page.locator("#slice-fields").is_visible()
+    svg = page.locator("#canvas-main svg")
+    model_id = svg.get_attribute("data-model-id")
+    # The default: the plane of the first two features through the data's median.
+    regions = api(service, f"/v1/models/{model_id}/regions?axes=0,1&at=median")
+    assert page.locator("#canvas-main polygon.region").count() == regions["n_regions"] > 1
+    assert "age" in page.inner_text("#canvas-main") and "bmi" in page.inner_text("#canvas-main")
+    png = page.locator("#plot-links a").first.get_attribute("href")
+    assert "axes=0%2C1" in png and "at=median" in png
+    shot(page, "08-slice-plane")
+    # Another plane, then a line along one feature.
+    page.select_option("#slice-y", label="bp")
+    wait_until_idle(page)
+    other = api(service, f"/v1/models/{model_id}/regions?axes=0,2&at=median")
+    assert page.locator("#canvas-main polygon.region").count() == other["n_regions"]
+    page.select_option("#slice-y", value="")
+    page.select_option("#slice-at", "mean")
+    wait_until_idle(page)
+    knots = api(service, f"/v1/models/{model_id}/knots?axis=0&at=mean")
+    assert page.locator("#canvas-main circle.knot").count() == knots["n_knots"]
+    shot(page, "09-slice-line")
+
+
 def test_a_validation_error_is_shown_next_to_its_control(page: Any, service: str) -> None:
     page.fill("#layers", "0")
     page.fill("#noise", "99")

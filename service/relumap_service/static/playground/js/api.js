@@ -87,14 +87,18 @@ export const api = {
   fit: (params) => request("POST", "/v1/models", { json: params }),
   model: (id) => request("GET", `/v1/models/${id}`),
   weights: (id) => request("GET", `/v1/models/${id}/weights`),
-  knots: (id) => request("GET", `/v1/models/${id}/knots`),
-  regions: (id) => request("GET", `/v1/models/${id}/regions`),
+  knots: (id, query = null) => request("GET", `/v1/models/${id}/knots${search(query)}`),
+  regions: (id, query = null) => request("GET", `/v1/models/${id}/regions${search(query)}`),
   network: async (document) => {
     const key = await contentKey(document);
     const headers = key ? { "Idempotency-Key": key } : {};
     return request("POST", "/v1/networks", { json: document, headers });
   },
 };
+
+function search(query) {
+  return query ? `?${new URLSearchParams(query)}` : "";
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,6 +8,7 @@ import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
 import { formatDocument, loadPresets } from "./presets.js";
 import { countSentence, diagnosticsSentence, equivalentMap, metricsTable, neuronButtons } from "./report.js";
+import { sliceQuery, sliceWeights, showSliceControls } from "./slices.js";
 import { readUrl, writeUrl } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -133,11 +134,13 @@ async function fitAndWait(params, label, progress) {
 }
 
 async function geometryOf(model) {
+  const query = sliceQuery(model);
+  const line = model.n_features === 1 || (query && query.axis !== undefined);
   const [weights, geometry] = await Promise.all([
     api.weights(model.id),
-    model.n_features === 1 ? api.knots(model.id) : api.regions(model.id),
+    line ? api.knots(model.id, query) : api.regions(model.id, query),
   ]);
-  return { model, weights, geometry };
+  return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
 
 async function runFit() {
@@ -194,6 +197,22 @@ async function compareNow() {
   }
 }
 
+async function reslice() {
+  const shown = state.shown;
+  if (!shown || shown.model.n_features <= 2) return;
+  const run = ++state.run;
+  setStatus("Computing the exact slice…", true);
+  try {
+    const main = await geometryOf(shown.model);
+    if (run !== state.run) return;
+    show({ ...shown, ...main, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
+    setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.`);
+  } catch (error) {
+    setStatus("");
+    placeError(error, "fit", "general");
+  }
+}
+
 // --- showing -------------------------------------------------------------------------
 
 function showInfo(detail) {
@@ -218,7 +237,8 @@ function drawInto(canvas, shown, label) {
   const ctx = {
     model: shown.model,
     weights: shown.weights,
-    dataset: shown.data,
+    // The data do not lie on a slice.
+    dataset: shown.geometry.slice ? null : shown.data,
     colorBy: $("color-by").value,
     label,
     onInfo: showInfo,
@@ -235,6 +255,7 @@ function describeModel(model) {
 
 function show(shown) {
   state.shown = shown;
+  showSliceControls(shown.model);
   const { model, geometry, linear } = shown;
   const twoD = !geometry.knots;
   const view = drawInto($("canvas-main"), shown, describeModel(model));
@@ -262,7 +283,9 @@ function show(shown) {
   $("download-weights").disabled = false;
   $("edit-weights").disabled = false;
   const color = $("color-by").value;
-  const query = twoD ? `?color_by=${color === "class" && model.task !== "classification" ? "linear_region" : color}` : "";
+  const params = new URLSearchParams(sliceQuery(model) || {});
+  if (twoD) params.set("color_by", color === "class" && model.task !== "classification" ? "linear_region" : color);
+  const query = params.size ? `?${params}` : "";
   $("plot-links").innerHTML = `Server-rendered picture: <a href="/v1/models/${model.id}/plot.png${query}">PNG</a> · <a href="/v1/models/${model.id}/plot.svg${query}">SVG</a>`;
   $("info").innerHTML = '<p class="muted">Hover over a region or a piece (or focus the map and use the arrow keys) to see its activation pattern and its affine formula.</p>';
 }
@@ -426,6 +449,7 @@ async function main() {
   $("color-by").addEventListener("change", () => {
     if (state.shown) show(state.shown);
   });
+  for (const id of ["slice-x", "slice-y", "slice-at"]) $(id).addEventListener("change", reslice);
   $("editor-form").addEventListener("submit", (event) => {
     event.preventDefault();
     showNetwork();

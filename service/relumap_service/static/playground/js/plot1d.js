@@ -108,7 +108,7 @@ export function drawKnots(figure, ctx) {
     const dot = el("circle", { cx: x(t), cy: y(v), r: 4.5, class: "knot" }, knotGroup);
     el("title", {}, dot).textContent = `knot at x = ${num(t)}`;
   });
-  axes(svg, x, y, ["x", classifier ? (nOut === 1 ? `P(class ${model.classes ? model.classes[1] : 1})` : "probability") : "y"]);
+  axes(svg, x, y, [(knots.axis_names || ["x"])[0], classifier ? (nOut === 1 ? `P(class ${model.classes ? model.classes[1] : 1})` : "probability") : "y"]);
   const selected = el("rect", { class: "selected", x: 0, y: top, width: 0, height: bottom - top }, svg);
 
   let current = -1;

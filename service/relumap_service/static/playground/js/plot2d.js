@@ -121,7 +121,7 @@ export function drawRegions(figure, ctx) {
       }
     });
   }
-  axes(svg, x, y, ["x1", "x2"]);
+  axes(svg, x, y, regions.axis_names || ["x1", "x2"]);
   const selected = el("polygon", { class: "selected", points: "" }, svg);
 
   let current = -1;
