@@ -34,6 +34,7 @@ try:
         RegressorMixin,
     )
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
@@ -52,6 +53,7 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6 has it as a method
 
 from relumap._data import layer_sizes
 from relumap.client import Client
+from relumap.errors import ValidationError
 from relumap.weights import Weights
 
 __all__ = ["RemoteMLPClassifier", "RemoteMLPRegressor"]
@@ -110,6 +112,14 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         X, y = validate_data(
             self, X, y, reset=True, dtype=np.float64, y_numeric=self._task == "regression"
         )
+        if self._task == "classification":
+            # scikit-learn's message for a continuous target: "Unknown label type: ..."
+            check_classification_targets(y)
+        if X.shape[0] < 2:
+            # Said here, in scikit-learn's words, rather than after an upload.
+            raise ValidationError(
+                f"{type(self).__name__} needs at least 2 samples to fit, got n_samples={X.shape[0]}"
+            )
         sizes = layer_sizes(self.hidden_layer_sizes)
         names = getattr(self, "feature_names_in_", None)
         with self._client() as client:
