@@ -144,22 +144,19 @@ def shared_vertices(
     position = np.arange(n) - offsets[polygon]
     nxt = np.where(position + 1 < counts[polygon], np.arange(n) + 1, offsets[polygon])
     start, end = corner, corner[nxt]
-    # The points on each line, ordered along it.
-    width = table.shape[0] + 1
-    key = np.unique(np.concatenate([lines * width + start, lines * width + end]))
-    on_line = np.stack([key // width, key % width], axis=1)
-    along = (table[on_line[:, 1]] * directions[on_line[:, 0]]).sum(axis=1)
-    # Rank of each (line, point) along its line; ``key`` is sorted, so look it up there.
-    by_line = np.lexsort((along, on_line[:, 0]))
-    rank = np.empty(key.size, np.int64)
-    rank[by_line] = np.arange(key.size)
-    on_line = on_line[by_line]
-
-    def rank_of(ids: IntArray) -> IntArray:
-        found: IntArray = rank[np.searchsorted(key, lines * width + ids)]
-        return found
-
-    r_start, r_end = rank_of(start), rank_of(end)
+    # The points on each line, ordered along it: one sort of every edge end,
+    # then each distinct (line, point) gets its rank along its line.
+    ends_line = np.concatenate([lines, lines])
+    ends_point = np.concatenate([start, end])
+    along = (table[ends_point] * directions[ends_line]).sum(axis=1)
+    order = np.lexsort((ends_point, along, ends_line))
+    ordered_line, ordered_point = ends_line[order], ends_point[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (ordered_line[1:] != ordered_line[:-1]) | (ordered_point[1:] != ordered_point[:-1])
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.cumsum(new) - 1
+    on_line = ordered_point[new]
+    r_start, r_end = rank[:n], rank[n:]
     # Points strictly between an edge's ends, walked from its start to its end.
     inner = np.abs(r_end - r_start) - 1
     inner = np.maximum(inner, 0)
@@ -175,6 +172,6 @@ def shared_vertices(
         k = np.arange(owner.size) - np.repeat(np.cumsum(counts_extra) - counts_extra, counts_extra)
         ranks = r_start[extra][owner] + step[owner] * (k + 1)
         slots = out_offsets[:-1][extra][owner] + 1 + k
-        index[slots] = on_line[ranks, 1]
+        index[slots] = on_line[ranks]
     polygon_offsets = out_offsets[offsets]
     return Subdivision(points=table, index=index, offsets=polygon_offsets.astype(np.int64))
