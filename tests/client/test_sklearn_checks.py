@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks, run against the live service (slow: about 6 min).
+"""scikit-learn's own estimator checks, run against the live service (slow: about 2 min).
 
 Each check fits on the service (the estimators find it through ``RELUMAP_URL``,
 since the checks build their own copies of the estimators).
