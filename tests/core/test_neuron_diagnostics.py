@@ -76,3 +76,14 @@ def test_mismatched_partition_raises():
     a, b = he_network((1, 3, 1), 0), he_network((1, 4, 1), 0)
     with pytest.raises(ValueError, match="hidden layers"):
         neuron_diagnostics(a, knots_1d(b, -1, 1))
+
+
+def test_identity_units_are_active_on_all_the_data() -> None:
+    net = Network(
+        [np.array([[1.0, -1.0]]), np.ones((2, 1))],
+        [np.zeros(2), [0.0]],
+        hidden_activation="identity",
+    )
+    d = neuron_diagnostics(net, knots_1d(net, -1, 1), X_train=[[-0.5], [0.2], [0.7]])
+    assert d.active_fraction.tolist() == [1.0, 1.0]
+    assert not d.dead_on_data.any() and d.always_active_on_domain.all()

@@ -187,6 +187,9 @@ def neuron_diagnostics(
         on = np.concatenate(per_layer, axis=1) if per_layer else np.zeros((0, 0), dtype=bool)
         if on.shape[0] == 0:
             raise ValueError("X_train has no rows; pass None to skip the data diagnostics")
+        if network.hidden_activation == "identity":
+            # An identity unit acts on every input, whatever its sign.
+            on = np.ones_like(on)
         active_fraction = on.mean(axis=0)
         dead_on_data = np.logical_not(on.any(axis=0))
     return NeuronDiagnostics(
