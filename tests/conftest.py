@@ -3,7 +3,9 @@
 The ``app`` fixture runs every test that uses it twice: on the embedded default
 (SQLite database and queue under a temporary data dir) and on the scale-out
 engines (a fresh PostgreSQL database on 127.0.0.1:5432 and a Redis queue of its
-own on 127.0.0.1:6379), so the two configurations cannot drift apart.
+own on 127.0.0.1:6379), so the two configurations cannot drift apart. Outside
+the storage-facing files in ``POSTGRES_SAMPLE`` the PostgreSQL variant is marked
+``slow``: ``make test`` runs the sample, ``make test-all`` every variant.
 ``pytest --backend sqlite`` (or ``postgres``) runs one of them. Where PostgreSQL
 or Redis is not reachable, the postgres variants are skipped with the reason,
 except under ``CI=true``, where they fail.
@@ -109,11 +111,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Test files whose PostgreSQL variants run in `make test` too: storage, hostile
+# input and the main resources. Elsewhere the PostgreSQL variant is marked slow
+# (`make test-all` runs it), since the code under test does not depend on the store.
+POSTGRES_SAMPLE = (
+    "tests/deploy/",
+    "tests/e2e/",
+    "tests/api/test_hostile_input.py",
+    "tests/api/test_datasets_api.py",
+    "tests/api/test_models_api.py",
+    "tests/api/test_exact_api.py",
+)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend")
         backends = BACKENDS if chosen == "all" else (chosen,)
-        metafunc.parametrize("backend", backends, scope="function")
+        path = Path(str(metafunc.definition.path)).relative_to(REPO).as_posix()
+        sampled = path.startswith(POSTGRES_SAMPLE)
+        params = [
+            pytest.param(b, marks=pytest.mark.slow) if b == "postgres" and not sampled else b
+            for b in backends
+        ]
+        metafunc.parametrize("backend", params, scope="function")
 
 
 @cache

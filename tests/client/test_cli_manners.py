@@ -109,7 +109,11 @@ def test_closed_pipe_exits_quietly(api: relumap.Client, live_url: str) -> None:
 def test_make_serve_takes_a_port() -> None:
     def serve(*args: str) -> str:
         done = subprocess.run(
-            ["make", "-n", "serve", *args], cwd=ROOT, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", "serve", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return done.stdout.strip().splitlines()[-1]
 
