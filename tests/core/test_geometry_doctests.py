@@ -11,12 +11,16 @@ MODULES = [
     "bounds",
     "clipping",
     "diagnostics",
+    "exact",
     "knots",
     "layer_maps",
+    "limits",
     "patterns",
     "region_map",
     "regions",
     "slices",
+    "subdivision",
+    "verify",
 ]
 
 

@@ -5,12 +5,12 @@ with an error that names the limit, never with a coarser answer.
 
 Examples
 --------
->>> budget = WorkBudget(seconds=None)
->>> budget.check()
->>> WorkBudget(seconds=0.0).check()
-Traceback (most recent call last):
-...
-relumap_service.core.limits.DeadlineExceeded: the computation ran past its deadline of 0 s; ...
+>>> WorkBudget(seconds=None).check()
+>>> try:
+...     WorkBudget(seconds=0.0).check()
+... except DeadlineExceeded as exc:
+...     print(exc.seconds)
+0.0
 """
 
 from __future__ import annotations

@@ -1,0 +1,156 @@
+"""The end of a region map's computation: maps, linear regions, shared vertices, certificate."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from relumap_service.core.adjacency import adjacent_pairs, connected_labels
+from relumap_service.core.bounds import serra_bound
+from relumap_service.core.clipping import polygon_areas
+from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
+from relumap_service.core.layer_maps import LayerMaps
+from relumap_service.core.polygon_store import PolygonStore
+from relumap_service.core.region_lines import SAFETY, SignEngine
+from relumap_service.core.region_map import Box, Certificate, Regions2D
+from relumap_service.core.subdivision import Subdivision, shared_vertices
+
+__all__ = ["assemble", "split_history"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def split_history(history: BoolArray, sizes: tuple[int, ...]) -> list[BoolArray]:
+    """Split a row of all hidden layers' patterns into one block per layer."""
+    return np.split(history, np.cumsum(sizes)[:-1], axis=1) if sizes else []
+
+
+def _box_coordinates(
+    verts: FloatArray, tags: NDArray[np.int32], counts: IntArray, box: Box, origin: FloatArray
+) -> FloatArray:
+    """Vertices in the input's coordinates: inside the box, on its sides exactly.
+
+    A vertex on a side of the box (one of its two edges lies on it) takes the
+    side's coordinate as given; rounding can move no vertex out of the box.
+    """
+    (x0, y0), (x1, y1) = box
+    out = np.clip(verts + origin, [x0, y0], [x1, y1])
+    sides = np.array([x0, y0, x1, y1])
+    valid = np.arange(tags.shape[1]) < counts[:, None]
+    poly, col = np.nonzero((tags >= 0) & (tags < 4) & valid)
+    nxt = np.where(col + 1 < counts[poly], col + 1, 0)
+    side = tags[poly, col].astype(np.int64)
+    # An edge on a side puts both its ends on it.
+    for at in (col, nxt):
+        out[poly, at, side % 2] = sides[side]
+    return out
+
+
+def _subdivision(
+    engine: SignEngine,
+    corners: FloatArray,
+    tags: NDArray[np.int32],
+    counts: IntArray,
+    error: FloatArray,
+    reach: float,
+) -> Subdivision:
+    """Share every vertex among the polygons that meet there (see core/subdivision)."""
+    lines = engine.lines
+    width = tags.shape[1]
+    valid = np.arange(width) < counts[:, None]
+    cols = np.arange(width)
+    before = np.take_along_axis(tags, np.where(cols > 0, cols - 1, counts[:, None] - 1), axis=1)
+    first_line, second_line = before[valid].astype(np.int64), tags[valid].astype(np.int64)
+    corner_error = np.repeat(error, counts) + 2 * U * reach
+
+    def same_point(i: IntArray, j: IntArray) -> BoolArray:
+        pair_i = np.stack([first_line[i], second_line[i]], axis=1)
+        pair_j = np.stack([first_line[j], second_line[j]], axis=1)
+        same = lines.bends(pair_i, pair_j)
+        point = engine.exact_network.meeting_point
+        for k in np.flatnonzero(~same).tolist():
+            a = point(lines.exact(int(pair_i[k, 0])), lines.exact(int(pair_i[k, 1])))
+            b = point(lines.exact(int(pair_j[k, 0])), lines.exact(int(pair_j[k, 1])))
+            same[k] = a == b
+        return same
+
+    coef = lines.coef[: lines.size]
+    directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
+    directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return shared_vertices(corners, second_line, offsets, corner_error, same_point, directions)
+
+
+def assemble(
+    engine: SignEngine, store: PolygonStore, maps: LayerMaps, history: BoolArray, box: Box
+) -> Regions2D:
+    """Finish a cut box: affine maps, linear regions (maps compared exactly), shared vertices."""
+    network, lines, origin = engine.network, engine.lines, engine.origin
+    size = store.size
+    verts = store.verts[:size]
+    counts = store.counts[:size]
+    tags = store.tags[:size]
+    width = verts.shape[1]
+    valid = np.arange(width) < counts[:, None]
+    assert maps.table is not None and maps.scale is not None
+    table = maps.table
+    errors = maps.errors(table, maps.scale)
+    gradients = np.ascontiguousarray(np.transpose(table[:, :2], (0, 2, 1)))
+    intercepts = table[:, 2] - table[:, 0] * origin[0] - table[:, 1] * origin[1]
+
+    # Neighbours across an edge of a unit's line (tags from 4 on), and whether
+    # their maps agree: differences beyond both error bounds are certain,
+    # the others are compared exactly.
+    chord_tags = np.where(tags >= 4, tags - 4, -1)
+    coef = lines.coef[4 : lines.size]
+    directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
+    directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
+    a, b = adjacent_pairs(verts, chord_tags, counts, directions, store.error[:size])
+    differ = (np.abs(table[a] - table[b]) > (errors[a] + errors[b]) * SAFETY).any(axis=(1, 2))
+    unsure = np.flatnonzero(~differ)
+    engine.counts.float_maps += int(np.count_nonzero(differ))
+    engine.counts.exact_maps += unsure.size
+    same = np.zeros(a.size, dtype=bool)
+    if unsure.size:
+        sizes = network.hidden_layer_sizes
+        last = len(network.coefs) - 1
+        blocks = split_history(history, sizes)
+        for i in unsure.tolist():
+            map_a = engine.exact_network.layer_map(last, [h[a[i]] for h in blocks])
+            map_b = engine.exact_network.layer_map(last, [h[b[i]] for h in blocks])
+            same[i] = bool(np.all(map_a == map_b))
+    labels = connected_labels(size, a[same], b[same])
+
+    interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
+    corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
+    reach = float(np.abs(corners).max(initial=0.0))
+    subdivision = _subdivision(engine, corners, tags, counts, store.error[:size], reach)
+    piecewise = network.hidden_activation != "identity"
+    sizes = network.hidden_layer_sizes
+    bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu") if piecewise else 1
+    c = engine.counts
+    return Regions2D(
+        box=box,
+        vertices=subdivision.points[subdivision.index],
+        offsets=subdivision.offsets,
+        points=subdivision.points,
+        vertex_ids=subdivision.index,
+        patterns=history,
+        gradients=gradients,
+        intercepts=intercepts,
+        areas=polygon_areas(verts),
+        interior_points=interior,
+        linear_region=labels,
+        n_linear_regions=int(labels.max(initial=-1)) + 1,
+        bound=bound,
+        hidden_layer_sizes=sizes,
+        certificate=Certificate(
+            exact=True,
+            float_decisions=c.float_signs + c.float_maps,
+            exact_decisions=c.exact_signs + c.exact_maps,
+            exact_vertices=c.exact_points,
+            max_vertex_error=float(store.error[:size].max(initial=0.0)) + U * reach,
+        ),
+    )
