@@ -118,9 +118,7 @@ POSTGRES_SAMPLE = (
     "tests/deploy/",
     "tests/e2e/",
     "tests/api/test_hostile_input.py",
-    "tests/api/test_datasets_api.py",
     "tests/api/test_models_api.py",
-    "tests/api/test_exact_api.py",
 )
 
 

@@ -59,6 +59,7 @@ def csp_violations(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m or m.startswith("pageerror")]
 
 
+@pytest.mark.slow
 def test_the_playground_runs_under_its_policy(
     console: tuple[Any, list[str]],
     service: str,  # noqa: F811

@@ -32,6 +32,7 @@ def raw_request(url: str, request: bytes) -> tuple[str, dict[str, str], bytes]:
     return lines[0], headers, body
 
 
+@pytest.mark.slow
 def test_gunicorn_own_errors_are_problem_documents(tmp_path: Path) -> None:
     with running_service(tmp_path, "--workers", "1") as url:
         # Over gunicorn's limit_request_line (4094 bytes): refused before the app.

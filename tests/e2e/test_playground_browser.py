@@ -252,6 +252,7 @@ def test_fit_xor_and_see_every_region_the_api_reports(page: Any, service: str) -
     shot(page, "03-xor-neuron", full_page=False)
 
 
+@pytest.mark.slow
 def test_identity_is_one_region_and_compare_shows_both_maps(page: Any, service: str) -> None:
     fit(page, "xor", layers="8, 8", activation="identity")
     assert page.locator("#canvas-main polygon.region").count() == 1
@@ -279,6 +280,7 @@ def test_identity_is_one_region_and_compare_shows_both_maps(page: Any, service: 
     shot(page, "05-compare-with-linear")
 
 
+@pytest.mark.slow
 def test_a_seed_preset_shows_its_knots(page: Any, service: str) -> None:
     # The knots the forum threads state for these networks (the shipped presets file).
     cases = json.loads((PRESETS).read_text())["cases"]
@@ -411,6 +413,7 @@ def test_a_validation_error_is_shown_next_to_its_control(page: Any, service: str
     shot(page, "08-validation-error")
 
 
+@pytest.mark.slow
 def test_the_url_reloads_the_same_view_and_reads_on_a_phone(
     browser_context: Any, page: Any, service: str
 ) -> None:
