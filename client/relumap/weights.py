@@ -46,6 +46,8 @@ class Weights:
     classes : ndarray or None
         Class labels of a classifier, in the order of ``predict_proba``'s columns.
     task : {"regression", "classification"}
+    feature_names : tuple of str
+        The model's input names, as the service reports them (empty if none).
     """
 
     coefs: tuple[FloatArray, ...]
@@ -55,6 +57,7 @@ class Weights:
     negative_slope: float = 0.01
     classes: NDArray[Any] | None = None
     task: str = "regression"
+    feature_names: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         widths = " -> ".join(
@@ -79,6 +82,7 @@ class Weights:
             negative_slope=float(document.get("negative_slope", 0.01)),
             classes=None if classes is None else np.asarray(classes),
             task=document.get("task", "regression" if classes is None else "classification"),
+            feature_names=tuple(document.get("feature_names") or ()),
         )
 
     @property
@@ -171,6 +175,7 @@ class Weights:
             "classes": None if self.classes is None else self.classes.tolist(),
             "task": self.task,
             "n_features": self.n_features,
+            **({"feature_names": list(self.feature_names)} if self.feature_names else {}),
         }
 
     def to_frame(self) -> Any:

@@ -38,8 +38,11 @@ def test_a_frame_keeps_its_names_and_predicts_by_name(
     fitted: relumap.Model, frame: pd.DataFrame
 ) -> None:
     assert fitted.feature_names == NAMES
+    weights = fitted.weights()
+    assert weights.feature_names == tuple(NAMES)
+    assert relumap.Weights.from_dict(weights.to_dict()).feature_names == tuple(NAMES)
     X = frame[NAMES].iloc[:8]
-    expected = fitted.weights().predict(X.to_numpy())
+    expected = weights.predict(X.to_numpy())
     np.testing.assert_allclose(fitted.predict(X), expected, rtol=1e-12)
     # Reordered columns are matched by name, not taken by position.
     np.testing.assert_allclose(fitted.predict(X[NAMES[::-1]]), expected, rtol=1e-12)
