@@ -1,10 +1,11 @@
 """Neighbouring regions and their grouping into linear regions.
 
-Every edge made by a cut carries the id of its chord, and both sides of a chord
-are tiled by edges carrying that id. Sorting the edges of each chord by their
-position along it and pairing each edge with the last edge of the other side
-that starts before it finds every pair of regions sharing a piece of the chord
-(a sweep, as in interval-overlap joins). Neighbours whose affine maps agree
+Every edge made by a cut carries the id of the line it lies on, and both sides
+of a line are tiled by edges carrying that id. Sorting the edges of each line
+by their position along it and pairing each edge with the last edge of the
+other side that starts before it finds every pair of regions sharing a piece
+of the line (a sweep, as in interval-overlap joins). Neighbours whose affine
+maps agree (decided exactly in :mod:`relumap_service.core.region_assembly`)
 are then joined with a vectorised union-find (hooking and pointer jumping,
 Shiloach and Vishkin, "An O(log n) parallel connectivity algorithm",
 J. Algorithms 3, 1982).
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["adjacent_pairs", "connected_labels", "linear_region_labels"]
+__all__ = ["adjacent_pairs", "connected_labels"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -144,42 +145,3 @@ def connected_labels(n: int, a: IntArray, b: IntArray) -> IntArray:
             labels = jumped
     _, inverse = np.unique(labels, return_inverse=True)
     return inverse.astype(np.int64)
-
-
-def linear_region_labels(
-    verts: FloatArray,
-    tags: TagArray,
-    counts: IntArray,
-    chord_dirs: FloatArray,
-    gradients: FloatArray,
-    intercepts: FloatArray,
-    reach: FloatArray,
-    rtol: float = 1e-9,
-) -> IntArray:
-    """Group activation regions into linear regions.
-
-    Two neighbouring regions are joined when their affine maps differ by at
-    most ``rtol`` times the largest logit magnitude on the box, measured as
-    ``|dg_x| reach_x + |dg_y| reach_y + |dc|`` over all outputs.
-
-    Parameters
-    ----------
-    verts, tags, counts, chord_dirs
-        As for :func:`adjacent_pairs`.
-    gradients : ndarray of shape (n_polygons, n_outputs, 2)
-    intercepts : ndarray of shape (n_polygons, n_outputs)
-    reach : ndarray of shape (2,)
-        Largest ``|x|`` and ``|y|`` on the box.
-    rtol : float, default=1e-9
-
-    Returns
-    -------
-    ndarray of int of shape (n_polygons,)
-    """
-    n = counts.shape[0]
-    a, b = adjacent_pairs(verts, tags, counts, chord_dirs)
-    size = np.abs(gradients) @ reach + np.abs(intercepts)
-    scale = float(size.max(initial=0.0))
-    diff = np.abs(gradients[a] - gradients[b]) @ reach + np.abs(intercepts[a] - intercepts[b])
-    same = diff.max(axis=1, initial=0.0) <= rtol * scale
-    return connected_labels(n, a[same], b[same])

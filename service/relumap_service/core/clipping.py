@@ -45,7 +45,6 @@ __all__ = [
     "SplitResult",
     "pad_polygons",
     "polygon_areas",
-    "row_extremes",
     "split_convex",
 ]
 
@@ -128,18 +127,6 @@ def polygon_areas(verts: FloatArray) -> FloatArray:
     cross = local[..., 0] * nxt[..., 1] - nxt[..., 0] * local[..., 1]
     out: FloatArray = 0.5 * cross.sum(axis=1)
     return out
-
-
-def row_extremes(values: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Largest and smallest entry of each row of ``values`` (n, width).
-
-    numpy reduces a narrow last axis row by row, slowly; reducing the first
-    axis of the transpose goes over whole columns at a time.
-    """
-    columns = np.ascontiguousarray(values.T)
-    high: FloatArray = columns.max(axis=0)
-    low: FloatArray = columns.min(axis=0)
-    return high, low
 
 
 def _arc(
