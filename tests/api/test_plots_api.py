@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from xml.etree import ElementTree
 
@@ -287,21 +288,23 @@ def test_the_shipped_presets_equal_the_shared_seed_networks() -> None:
     assert shipped == json.loads(SHARED_SEED_NETWORKS.read_text())
 
 
-def test_the_1d_logistic_baseline_is_scikit_learns(http: FlaskClient) -> None:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=120) * 3 + 1
-    y = (x + rng.normal(size=120) > 1.5).astype(np.float64)
-    # The same objective solved tightly (the service's own fit stops at tol=1e-4).
-    solver = LogisticRegression(max_iter=10_000, tol=1e-12)
-    reference = make_pipeline(StandardScaler(), solver).fit(x[:, None], y)
-    mean, scale = x.mean(), x.std()
-    weights = plots._logistic_newton((x - mean) / scale, y)
-    np.testing.assert_allclose(weights[0], reference[-1].coef_[0, 0], rtol=1e-5)
-    np.testing.assert_allclose(weights[1], reference[-1].intercept_[0], rtol=1e-5, atol=1e-7)
+def test_the_1d_baseline_drawn_is_the_one_the_model_reports(http: FlaskClient) -> None:
+    data = http.post("/v1/datasets/generate", json={"kind": "abs", "n_samples": 80}).get_json()
+    model = http.post(
+        "/v1/models?wait=60", json={"dataset_id": data["id"], "hidden_layer_sizes": [4]}
+    ).get_json()
+    reported = model["baseline"]
+    record = SimpleNamespace(result={"baseline": reported})
+    x, y = plots._baseline(record, -2.0, 3.0, classifier=False)
+    coef, intercept = reported["coef"][0][0], reported["intercept"][0]
+    np.testing.assert_allclose(y, coef * x + intercept, rtol=1e-12)
+    assert x.tolist() == [-2.0, 3.0]
+    x, p = plots._baseline(record, -2.0, 3.0, classifier=True)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(coef * x + intercept))), rtol=1e-12)
+    # A manual network has no baseline, a multi-class one no single curve.
+    assert plots._baseline(SimpleNamespace(result={}), 0.0, 1.0, classifier=False) is None
+    wide = SimpleNamespace(result={"baseline": {"coef": [[1.0, 2.0, 3.0]], "intercept": [0, 0, 0]}})
+    assert plots._baseline(wide, 0.0, 1.0, classifier=True) is None
 
 
 def test_a_1d_classifier_draws_probabilities_and_its_baseline(http: FlaskClient) -> None:

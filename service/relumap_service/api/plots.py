@@ -191,56 +191,28 @@ def _train_part(data: DataPoints | None) -> np.ndarray | None:
     return None if data is None or data.held_out.all() else data.X[~data.held_out]
 
 
-def _baseline(data: DataPoints | None, lo: float, hi: float, classifier: bool) -> Any:
-    """Return the linear baseline of `fitting.fit_network` on the training part, as (x, y).
+def _baseline(record: ModelRecord, lo: float, hi: float, classifier: bool) -> Any:
+    """Return the reported linear baseline (the model's ``baseline``) on ``[lo, hi]``, as (x, y).
 
-    Regression: ordinary least squares (scikit-learn's `LinearRegression`).
-    Binary classification: P(class 1) of L2-regularised logistic regression on
-    the standardized input with C = 1 (scikit-learn's `LogisticRegression`
-    after a `StandardScaler`), whose convex objective Newton's method solves
-    here without scikit-learn's warnings machinery, which is not thread-safe.
+    The model the service fitted on the training part and scores beside the
+    network, so the picture and the metrics show the same line: ordinary least
+    squares for regression, P(class 1) of the logistic regression for a binary
+    classifier. None for a manual network, a slice or several classes.
     """
-    if data is None or data.held_out.all():
+    stored = (record.result or {}).get("baseline") or {}
+    if "coef" not in stored:
         return None
-    x, y = data.X[~data.held_out, 0], data.y[~data.held_out]
-    if not classifier:
-        design = np.column_stack([x, np.ones(x.size)])
-        (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
-        return np.array([lo, hi]), np.array([slope * lo + intercept, slope * hi + intercept])
-    if np.unique(y).size != 2:
+    coef = np.asarray(stored["coef"], dtype=np.float64)
+    intercept = np.asarray(stored["intercept"], dtype=np.float64).reshape(-1)
+    if coef.shape != (1, 1):
         return None
-    grid = np.linspace(lo, hi, 200)
-    mean, scale = float(x.mean()), float(x.std()) or 1.0
-    weights = _logistic_newton((x - mean) / scale, (y == y.max()).astype(np.float64))
-    return grid, _sigmoid(weights[0] * (grid - mean) / scale + weights[1])
+    grid = np.linspace(lo, hi, 200 if classifier else 2)
+    logit = coef[0, 0] * grid + intercept[0]
+    return grid, _sigmoid(logit) if classifier else logit
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))))
-
-
-def _logistic_newton(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Minimise `0.5 w0**2 + sum(log-loss)` over (slope w0, intercept w1), damped Newton."""
-    design = np.column_stack([z, np.ones(z.size)])
-    penalty = np.array([1.0, 0.0])
-
-    def objective(w: np.ndarray) -> float:
-        logits = design @ w
-        return float(0.5 * w[0] ** 2 + np.sum(np.logaddexp(0.0, logits) - y * logits))
-
-    w = np.zeros(2)
-    for _ in range(100):
-        p = _sigmoid(design @ w)
-        gradient = design.T @ (p - y) + penalty * w
-        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-12
-        step = np.linalg.solve(hessian, gradient)
-        size, before = 1.0, objective(w)
-        while objective(w - size * step) > before and size > 1e-8:
-            size /= 2
-        w = w - size * step
-        if np.abs(size * step).max() < 1e-10:
-            break
-    return w
 
 
 def _title(record: ModelRecord, network: Network) -> str:
@@ -309,7 +281,9 @@ def _render(
             canvas,
             title=title,
             data=_drawn(data),
-            baseline=_baseline(data, domain[0], domain[1], labels is not None),
+            baseline=None
+            if args.get("slice")
+            else _baseline(record, domain[0], domain[1], labels is not None),
             classes=labels,
             output_activation=network.output_activation,
         )
