@@ -61,14 +61,22 @@ def test_relu_beats_linear_on_a_parabola_and_identity_does_not(client: FlaskClie
 def test_equivalent_linear_map_predicts_like_the_network(client: FlaskClient) -> None:
     data = generate(client, "plane", n_samples=100, noise=0.1)
     model = fit(client, data["id"], hidden_layer_sizes=[5, 3], activation="identity")
-    W = np.asarray(model["equivalent_linear_map"]["coef"])
+    G = np.asarray(model["equivalent_linear_map"]["gradient"])
     b = np.asarray(model["equivalent_linear_map"]["intercept"])
-    assert W.shape == (2, 1) and b.shape == (1,)
+    assert G.shape == (1, 2) and b.shape == (1,)
     X = np.random.default_rng(1).uniform(-6, 6, size=(50, 2))
     served = np.asarray(predict(client, model["id"], X)["predictions"])
-    np.testing.assert_allclose(served, (X @ W + b)[:, 0], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(served, (X @ G.T + b)[:, 0], rtol=1e-9, atol=1e-9)
     # y = 0.5 x1 - x2 + 1 is affine, so the collapsed map recovers it.
-    np.testing.assert_allclose(W[:, 0], [0.5, -1.0], atol=0.05)
+    np.testing.assert_allclose(G[0], [0.5, -1.0], atol=0.05)
+    # The deprecated alias is the same map in scikit-learn's layout.
+    np.testing.assert_array_equal(np.asarray(model["equivalent_linear_map"]["coef"]), G.T)
+    baseline = model["baseline"]
+    np.testing.assert_array_equal(np.asarray(baseline["gradient"]), np.asarray(baseline["coef"]).T)
+    # One layout everywhere: the same gradient as the single region of /regions.
+    regions = client.get(f"/v1/models/{model['id']}/regions").get_json()
+    assert regions["n_linear_regions"] == 1
+    np.testing.assert_allclose(regions["gradients"][0], G, rtol=1e-12)
 
 
 def test_folded_scalers_reproduce_an_independent_scikit_learn_fit(client: FlaskClient) -> None:

@@ -39,6 +39,19 @@ def _seconds(start: Any, end: Any) -> float | None:
     return (end - start).total_seconds() if start and end else None
 
 
+def with_gradient(affine: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Give an affine map stored as ``coef`` its ``gradient`` too.
+
+    Every affine map the API reports is ``gradient`` (n_outputs x n_inputs) and
+    ``intercept``, as in `/regions` and `/knots`; the stored ``coef`` (n_inputs x
+    n_outputs, scikit-learn's layout) stays beside it as a deprecated alias for
+    one version.
+    """
+    if not affine or "coef" not in affine:
+        return affine
+    return {**affine, "gradient": np.asarray(affine["coef"], dtype=np.float64).T.tolist()}
+
+
 def model_document(record: ModelRecord) -> dict[str, Any]:
     """Everything reported about a model, as the `Model` schema expects it."""
     result = record.result or {}
@@ -72,13 +85,13 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
                 "restarts",
                 "warnings",
                 "metrics",
-                "baseline",
-                "equivalent_linear_map",
                 "n_train",
                 "n_test",
                 "test_indices",
             )
         },
+        "baseline": with_gradient(result.get("baseline")),
+        "equivalent_linear_map": with_gradient(result.get("equivalent_linear_map")),
         "timings": {
             "queued_seconds": _seconds(record.created_at, record.started_at),
             "run_seconds": _seconds(record.started_at, record.finished_at),

@@ -272,10 +272,17 @@ class ModelSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "the best linear model on the same split: model, train, test, "
-            "coef (n_features x n_outputs) and intercept, in the data's units"
+            "gradient (n_outputs x n_features) and intercept, in the data's units; coef "
+            "(n_features x n_outputs) is a deprecated alias of the gradient, to be removed"
         },
     )
-    equivalent_linear_map = fields.Dict(allow_none=True)
+    equivalent_linear_map = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "an identity network's one affine map: gradient (n_outputs x "
+            "n_features) and intercept; coef is a deprecated alias, as in baseline"
+        },
+    )
     timings = fields.Dict()
 
 
