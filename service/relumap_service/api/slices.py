@@ -188,6 +188,37 @@ def _given(args: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     return [key for key in keys if args.get(key) is not None]
 
 
+def _along_features(
+    record: ModelRecord,
+    full: Network,
+    names: list[str],
+    axes: list[int],
+    kind: str,
+    args: dict[str, Any],
+    domain: Domain,
+    X_train: np.ndarray | None,
+) -> GeometryView:
+    """Build the line or plane through the reference point ``at`` along ``axes``."""
+    reference = _reference(record, args.get("at"), full.n_inputs, domain, X_train)
+    cut = axis_slice(reference, axes)
+    info = {
+        "kind": kind,
+        "reference": reference.tolist(),
+        "at": args.get("at") or "median",
+        "axes": axes,
+    }
+    return GeometryView(
+        restrict(full, cut.origin, cut.directions),
+        full,
+        names,
+        [names[a] for a in axes],
+        [domain[0][a] for a in axes],
+        [domain[1][a] for a in axes],
+        cut,
+        info,
+    )
+
+
 def line_view(
     record: ModelRecord,
     full: Network,
@@ -219,24 +250,7 @@ def line_view(
     if args.get("axis") is None:
         _fail("axis", "at= needs axis=J: the feature the line runs along")
     axis = _feature_index(args["axis"], names, "axis")
-    reference = _reference(record, args.get("at"), d, domain, X_train)
-    cut = axis_slice(reference, [axis])
-    info = {
-        "kind": "axis",
-        "reference": reference.tolist(),
-        "at": args.get("at") or "median",
-        "axes": [axis],
-    }
-    return GeometryView(
-        restrict(full, cut.origin, cut.directions),
-        full,
-        names,
-        [names[axis]],
-        [domain[0][axis]],
-        [domain[1][axis]],
-        cut,
-        info,
-    )
+    return _along_features(record, full, names, [axis], "axis", args, domain, X_train)
 
 
 def plane_view(
@@ -282,24 +296,7 @@ def plane_view(
     axes = [_feature_index(token, names, "axes") for token in tokens]
     if axes[0] == axes[1]:
         _fail("axes", f"axes={args['axes']!r} names feature {names[axes[0]]!r} twice")
-    reference = _reference(record, args.get("at"), d, domain, X_train)
-    cut = axis_slice(reference, axes)
-    info = {
-        "kind": "axes",
-        "reference": reference.tolist(),
-        "at": args.get("at") or "median",
-        "axes": axes,
-    }
-    return GeometryView(
-        restrict(full, cut.origin, cut.directions),
-        full,
-        names,
-        [names[a] for a in axes],
-        [domain[0][a] for a in axes],
-        [domain[1][a] for a in axes],
-        cut,
-        info,
-    )
+    return _along_features(record, full, names, axes, "axes", args, domain, X_train)
 
 
 def any_view(
