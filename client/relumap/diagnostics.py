@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -187,26 +187,6 @@ class NeuronDiagnostics:
             active_fraction=_optional_array(document.get("active_fraction"), np.float64),
             dead_on_data=_optional_array(document.get("dead_on_data"), bool),
             affine_on_domain=None if affine is None else AffineMap.from_dict(affine),
-        )
-
-    def for_activation(self, activation: str | None) -> NeuronDiagnostics:
-        """Return these diagnostics with identity units reported as what they are.
-
-        An identity unit passes its input through whatever its sign, so it is
-        always active and never dead, on the domain and on the data. (The
-        service derives activity on the data from the sign of each unit's
-        input, which calls an identity unit with a negative input "dead".)
-        Other activations are returned unchanged.
-        """
-        if activation != "identity":
-            return self
-        n = self.layer.shape[0]
-        return replace(
-            self,
-            dead_on_domain=np.zeros(n, dtype=bool),
-            always_active_on_domain=np.ones(n, dtype=bool),
-            active_fraction=None if self.active_fraction is None else np.ones(n),
-            dead_on_data=None if self.dead_on_data is None else np.zeros(n, dtype=bool),
         )
 
     def _pairs(self, mask: BoolArray) -> list[tuple[int, int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,11 +254,6 @@ class Model:
         """Fetch the data set it was fitted on; None for a manual network."""
         return None if self.dataset_id is None else self._client.dataset(self.dataset_id)
 
-    def _activation(self) -> str:
-        # A fit's parameters name it; a stored network's weights do.
-        found = self.params.get("activation")
-        return str(found) if found is not None else self.weights().activation
-
     # -- what it computes -------------------------------------------------------------
     def _predict(self, X: Any, include: str | None = None) -> dict[str, list[Any]]:
         rows = _data.as_rows(X)
@@ -395,8 +389,7 @@ class Model:
             **slice_params(axis=axis, at=at, start=start, end=end),
         }
         document = self._client._json("GET", f"/v1/models/{self.id}/knots", params=params)
-        knots = Knots.from_dict(document)
-        return replace(knots, diagnostics=knots.diagnostics.for_activation(self._activation()))
+        return Knots.from_dict(document)
 
     def regions(
         self,
@@ -443,8 +436,7 @@ class Model:
             params=params,
             accept=f"{NPZ}, application/json;q=0.5",
         )
-        regions = Regions.from_response(response)
-        return replace(regions, diagnostics=regions.diagnostics.for_activation(self._activation()))
+        return Regions.from_response(response)
 
     def geojson(
         self,
