@@ -153,13 +153,12 @@ def _snapshots(
         recorder.truncate(n_last)
     final: Weights = (list(best.coefs_), list(best.intercepts_))
     final_loss = float(best.loss_) if best.solver == "lbfgs" else None
-    Y = None
-    if best.solver != "lbfgs":
-        if isinstance(best, RecordingClassifier):
-            Y = (target[:, None] == np.asarray(best.classes_)[None, :]).astype(np.float64)
-            Y = Y[:, 1:] if Y.shape[1] == 2 else Y
-        else:
-            Y = np.asarray(target, dtype=np.float64).reshape(-1, 1)
+    # The solver's targets: label-binarized classes (one column for two), or y as a column.
+    if isinstance(best, RecordingClassifier):
+        Y = (target[:, None] == np.asarray(best.classes_)[None, :]).astype(np.float64)
+        Y = Y[:, 1:] if Y.shape[1] == 2 else Y
+    else:
+        Y = np.asarray(target, dtype=np.float64).reshape(-1, 1)
     found = []
     for iteration, weights, loss in recorder.select(n_last, final, final_loss):
         if loss is None:

@@ -76,7 +76,8 @@ class _Recording:
             recorder = self.recorder
             if recorder is None:
                 return
-            coefs, intercepts = [], []
+            coefs: list[FloatArray] = []
+            intercepts: list[FloatArray] = []
             if recorder.n_snapshots > 0:  # else only the loss is kept
                 coefs, intercepts = self._unpacked(intermediate_result.x)
             count = len(recorder.losses) + 1
@@ -114,11 +115,11 @@ class _Recording:
             self.recorder.record(est.n_iter_, est.coefs_, est.intercepts_)
 
 
-class RecordingRegressor(_Recording, MLPRegressor):
+class RecordingRegressor(_Recording, MLPRegressor):  # type: ignore[misc]
     """``MLPRegressor`` that shows its iterates to ``recorder``; see the module."""
 
 
-class RecordingClassifier(_Recording, MLPClassifier):
+class RecordingClassifier(_Recording, MLPClassifier):  # type: ignore[misc]
     """``MLPClassifier`` that shows its iterates to ``recorder``; see the module."""
 
 
@@ -186,4 +187,4 @@ def training_loss(
         p = np.clip(p, eps, 1 - eps)
         loss = -float(np.mean(xlogy(Y, p), axis=0).sum())
     penalty = sum(float(np.dot(w.ravel(), w.ravel())) for w in coefs)
-    return loss + 0.5 * alpha * penalty / X.shape[0]
+    return float(loss + 0.5 * alpha * penalty / X.shape[0])
