@@ -193,6 +193,8 @@ def test_bad_snapshot_requests_are_problems(client: FlaskClient) -> None:
         response = client.get(f"/v1/models/{model['id']}/{path}?snapshot=2")
         assert response.status_code == 422 and response.mimetype == PROBLEM
         assert "0 to 1" in response.get_json()["detail"]
+    huge = client.get(f"/v1/models/{model['id']}/regions?snapshot={2**70}")
+    assert huge.status_code == 422
     limits = client.get("/v1").get_json()["limits"]
     too_many = client.post(
         "/v1/models", json={"dataset_id": data["id"], "snapshots": limits["snapshots"] + 1}
