@@ -89,6 +89,7 @@ export const api = {
   weights: (id) => request("GET", `/v1/models/${id}/weights`),
   knots: (id, query = null) => request("GET", `/v1/models/${id}/knots${search(query)}`),
   regions: (id, query = null) => request("GET", `/v1/models/${id}/regions${search(query)}`),
+  snapshots: (id) => request("GET", `/v1/models/${id}/snapshots`),
   network: async (document) => {
     const key = await contentKey(document);
     const headers = key ? { "Idempotency-Key": key } : {};
