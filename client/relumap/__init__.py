@@ -38,6 +38,8 @@ from relumap.knots import Knots
 from relumap.metrics import Metrics
 from relumap.models import Model
 from relumap.regions import DecisionBoundary, Regions
+from relumap.snapshots import Snapshot
+from relumap.units import UnitMaps
 from relumap.weights import Weights
 
 __all__ = [
@@ -58,12 +60,14 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "Regions",
+    "Snapshot",
     "RelumapError",
     "ServerError",
     "ServiceUnavailable",
     "Timeout",
     "Unauthorized",
     "ValidationError",
+    "UnitMaps",
     "Weights",
     "WrongTask",
     "__version__",

@@ -342,6 +342,8 @@ class Client:
         test_fraction: float = 0.2,
         n_restarts: int = 1,
         standardize: bool = True,
+        batch_size: int | str = "auto",
+        snapshots: int = 0,
         wait: bool | float = True,
         progress: bool | None = None,
     ) -> Model:
@@ -362,6 +364,12 @@ early_stopping, random_state
             Fits from different seeds; the lowest training loss is kept.
         standardize : bool, default=True
             Standardize for training; the scalers are folded into the weights.
+        batch_size : int or "auto", default="auto"
+            Minibatch size of adam and sgd, as in scikit-learn.
+        snapshots : int, default=0
+            Keep the network at this many iterations of the fit, spread
+            geometrically from the first to the last (the model itself); see
+            :meth:`Model.snapshots`. At most the service's ``snapshots`` limit.
         wait : bool or float, default=True
             Wait for the fit to end (polling with backoff), at most ``wait``
             seconds if it is a number; ``False`` returns the queued model at once.
@@ -397,6 +405,8 @@ early_stopping, random_state
             "test_fraction": test_fraction,
             "n_restarts": n_restarts,
             "standardize": standardize,
+            "batch_size": batch_size,
+            "snapshots": snapshots,
         }
         model = Model(self, self._json("POST", "/v1/models", json=payload, idempotent=True))
         if wait is False:

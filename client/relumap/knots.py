@@ -17,6 +17,7 @@ from relumap._optional import require
 from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
+from relumap.units import UnitMaps
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -65,6 +66,9 @@ class Knots:
     certificate, verification : dict or None
         How exact the computation was, and the exact re-derivation asked
         for with ``verify=true``, as the service reported them.
+    units : UnitMaps or None
+        With ``include_units=True``: each hidden unit's activation on each
+        piece, and the last layer's contributions to the output.
     """
 
     model_id: str
@@ -88,6 +92,7 @@ class Knots:
     slice: Slice | None = None
     certificate: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
+    units: UnitMaps | None = None
 
     def __repr__(self) -> str:
         where = "" if self.slice is None else f" along {', '.join(self.slice.axis_names)}"
@@ -127,6 +132,7 @@ class Knots:
             slice=Slice.from_dict(document),
             certificate=document.get("certificate"),
             verification=document.get("verification"),
+            units=UnitMaps.from_dict(document, 1),
         )
 
     @property

@@ -21,6 +21,7 @@ from relumap.knots import Knots
 from relumap.metrics import Metrics
 from relumap.regions import NPZ, Regions
 from relumap.slices import slice_params
+from relumap.snapshots import Snapshot
 from relumap.weights import Weights
 
 if TYPE_CHECKING:
@@ -166,6 +167,17 @@ class Model:
         return None if found is None else bool(found)
 
     @property
+    def stop_reason(self) -> str | None:
+        """The solver's own reason for stopping (L-BFGS-B's message, "max_iter reached"...)."""
+        found = self._get("stop_reason")
+        return None if found is None else str(found)
+
+    @property
+    def n_snapshots(self) -> int:
+        """How many training snapshots the fit kept (``snapshots=`` of :meth:`Client.fit`)."""
+        return int(self._get("n_snapshots") or 0)
+
+    @property
     def loss(self) -> float | None:
         """The final training loss."""
         found = self._get("loss")
@@ -173,7 +185,7 @@ class Model:
 
     @property
     def loss_curve(self) -> NDArray[np.float64] | None:
-        """Loss per iteration (stochastic solvers only, as in scikit-learn)."""
+        """Loss per iteration: per epoch for adam and sgd, at each iterate for lbfgs."""
         found = self._get("loss_curve")
         return None if found is None else np.asarray(found, dtype=np.float64)
 
@@ -312,13 +324,35 @@ class Model:
         """Each point's activation pattern and the affine map of the logits there."""
         return LocalAffine.from_dict(self._predict(X, include="pattern"))
 
-    def weights(self) -> Weights:
-        """Fetch the weights (once), to compute predictions locally."""
+    def weights(self, snapshot: int | None = None) -> Weights:
+        """Fetch the weights (once), to compute predictions locally.
+
+        ``snapshot=INDEX`` fetches those of a training snapshot (not cached).
+        """
+        if snapshot is not None:
+            params = {"snapshot": snapshot}
+            path = f"/v1/models/{self.id}/weights"
+            return Weights.from_dict(self._client._json("GET", path, params=params))
         if self._weights is None:
             self._weights = Weights.from_dict(
                 self._client._json("GET", f"/v1/models/{self.id}/weights")
             )
         return self._weights
+
+    def snapshots(self) -> list[Snapshot]:
+        """List the training snapshots of the fit, first iteration to last.
+
+        The last is the model itself. Each has its iteration, loss and the
+        pieces (one input) or regions (two inputs) it has; pass its ``index``
+        as ``snapshot=`` to :meth:`knots`, :meth:`regions` or :meth:`weights`.
+
+        Examples
+        --------
+        >>> model = client.fit(data, snapshots=20)  # doctest: +SKIP
+        >>> [(s.iteration, s.n_pieces) for s in model.snapshots()]  # doctest: +SKIP
+        """
+        document = self._client._json("GET", f"/v1/models/{self.id}/snapshots")
+        return [Snapshot.from_dict(entry) for entry in document["snapshots"]]
 
     def onnx(self) -> bytes:
         """Download the model as an ONNX file, to run it in onnxruntime or elsewhere.
@@ -358,6 +392,8 @@ class Model:
         at: Any = None,
         start: Any = None,
         end: Any = None,
+        snapshot: int | None = None,
+        include_units: bool = False,
     ) -> Knots:
         """Exact knots and pieces of a one-input model, or of any model along a line.
 
@@ -377,6 +413,11 @@ class Model:
             a row of the data set, or a point.
         start, end : array-like of shape (n_features,), optional
             Cut along the segment between two points instead.
+        snapshot : int, optional
+            Use the weights of this training snapshot (see :meth:`snapshots`).
+        include_units : bool, default=False
+            Also report each hidden unit's activation on each piece and each
+            last-layer unit's contribution to the output (``Knots.units``).
 
         Examples
         --------
@@ -386,6 +427,8 @@ class Model:
             "lo": lo,
             "hi": hi,
             "max_pieces": max_pieces,
+            "snapshot": snapshot,
+            "include": "units" if include_units else None,
             **slice_params(axis=axis, at=at, start=start, end=end),
         }
         document = self._client._json("GET", f"/v1/models/{self.id}/knots", params=params)
@@ -401,6 +444,8 @@ class Model:
         origin: Any = None,
         u: Any = None,
         v: Any = None,
+        snapshot: int | None = None,
+        include_units: bool = False,
     ) -> Regions:
         """Exact activation regions of a two-input model, or of any model on a plane.
 
@@ -418,6 +463,11 @@ class Model:
             The reference point (see :meth:`knots`).
         origin, u, v : array-like of shape (n_features,), optional
             Cut the plane ``origin + s u + t v`` instead.
+        snapshot : int, optional
+            Use the weights of this training snapshot (see :meth:`snapshots`).
+        include_units : bool, default=False
+            Also report each hidden unit's pre-activation on each region
+            (``Regions.units``).
 
         Examples
         --------
@@ -426,6 +476,8 @@ class Model:
         params: dict[str, Any] = {
             **_box_params(box),
             "max_regions": max_regions,
+            "snapshot": snapshot,
+            "include": "units" if include_units else None,
             **slice_params(axes=axes, at=at, origin=origin, u=u, v=v),
         }
         # The arrays as .npz (about a seventh of the JSON's bytes, no parsing of

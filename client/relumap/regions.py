@@ -20,6 +20,7 @@ from relumap._optional import require
 from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
+from relumap.units import UnitMaps
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -154,6 +155,8 @@ class Regions:
     vertex_ids : ndarray of int of shape (n_vertices,) or None
         Each vertex's index among the map's distinct points: regions meeting
         at a point share it, bit for bit.
+    units : UnitMaps or None
+        With ``include_units=True``: each hidden unit's pre-activation on each region.
     """
 
     model_id: str
@@ -176,6 +179,7 @@ class Regions:
     certificate: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     vertex_ids: IntArray | None = None
+    units: UnitMaps | None = None
 
     def __repr__(self) -> str:
         where = "" if self.slice is None else f" on the plane of {', '.join(self.slice.axis_names)}"
@@ -215,6 +219,7 @@ class Regions:
             certificate=document.get("certificate"),
             verification=document.get("verification"),
             vertex_ids=None if document.get("vertex_ids") is None else ints(document["vertex_ids"]),
+            units=UnitMaps.from_dict(document, 2),
         )
 
     @classmethod

@@ -71,6 +71,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         *,
         solver: str = "adam",
         alpha: float = 0.0001,
+        batch_size: int | str = "auto",
         learning_rate_init: float = 0.001,
         max_iter: int = 200,
         tol: float = 1e-4,
@@ -88,6 +89,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
+        self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.tol = tol
@@ -137,6 +139,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
                     activation=self.activation,
                     solver=self.solver,
                     alpha=self.alpha,
+                    batch_size=self.batch_size,
                     learning_rate_init=self.learning_rate_init,
                     max_iter=self.max_iter,
                     tol=self.tol,
@@ -176,6 +179,7 @@ class _RemoteMLP(BaseEstimator):  # type: ignore[misc]
         self.loss_ = model.loss
         curve = model.loss_curve
         self.loss_curve_ = None if curve is None else curve.tolist()
+        self.stop_reason_ = model.stop_reason
         self.metrics_ = model.metrics
         for name, value in geometry.items():
             setattr(self, name, value)
@@ -224,7 +228,7 @@ class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
         Width of each hidden layer; one int is one layer, as in scikit-learn.
     activation : {"relu", "identity"}, default="relu"
     solver : {"lbfgs", "adam", "sgd"}, default="adam"
-    alpha, learning_rate_init, max_iter, tol, early_stopping, random_state
+    alpha, batch_size, learning_rate_init, max_iter, tol, early_stopping, random_state
         As in ``sklearn.neural_network.MLPRegressor``.
     n_restarts : int, default=1
         Fits from successive seeds; the lowest training loss is kept.
@@ -253,7 +257,9 @@ class RemoteMLPRegressor(RegressorMixin, _RemoteMLP):  # type: ignore[misc]
     n_iter_ : int
     loss_ : float
     loss_curve_ : list of float or None
-        Loss per iteration (stochastic solvers).
+        Loss per iteration (per epoch for adam and sgd, at each iterate for lbfgs).
+    stop_reason_ : str or None
+        The solver's own reason for stopping (L-BFGS-B's message, "max_iter reached"...).
     metrics_ : relumap.Metrics
         Train (and test) metrics beside the linear baseline's.
     knots_ : ndarray of shape (n_knots,)
@@ -287,8 +293,8 @@ class RemoteMLPClassifier(ClassifierMixin, _RemoteMLP):  # type: ignore[misc]
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns.
-    model_id_, dataset_id_, coefs_, intercepts_, n_iter_, loss_, loss_curve_, metrics_, \
-knots_, n_regions_
+    model_id_, dataset_id_, coefs_, intercepts_, n_iter_, loss_, loss_curve_, stop_reason_, \
+metrics_, knots_, n_regions_
         As in :class:`RemoteMLPRegressor`.
     """
 

@@ -75,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LAYERS": 8,
     "MAX_ITER": 5000,
     "MAX_RESTARTS": 10,
+    # Training snapshots a fit may record (the `snapshots` fit parameter).
+    "MAX_SNAPSHOTS": 40,
     "MAX_PREDICT_ROWS": 100_000,
     "MAX_REQUEST_BYTES": 16 * 1024 * 1024,
     "MAX_WAIT_SECONDS": 60,
@@ -109,6 +111,7 @@ LIMIT_KEYS = (
     "MAX_LAYERS",
     "MAX_ITER",
     "MAX_RESTARTS",
+    "MAX_SNAPSHOTS",
     "MAX_PREDICT_ROWS",
     "MAX_REQUEST_BYTES",
     "MAX_WAIT_SECONDS",

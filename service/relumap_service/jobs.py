@@ -274,7 +274,11 @@ class FitQueue:
         except Exception as exc:  # the model must end failed, whatever broke
             log.exception("fit failed with an internal error", extra={"model_id": model_id})
             error = f"internal error during the fit: {exc!r}"
-        recorded = self.store.finish_model(model_id, attempt, result=result, error=error)
+        # Snapshots (weights as bytes) go to a table of their own, not the JSON result.
+        snapshots = result.pop("snapshots", None) if result is not None else None
+        recorded = self.store.finish_model(
+            model_id, attempt, result=result, error=error, snapshots=snapshots
+        )
         outcome = ("failed" if error is not None else "succeeded") if recorded else "discarded"
         seconds = time.monotonic() - started
         FITS_FINISHED.labels(outcome).inc()

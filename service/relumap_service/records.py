@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -22,6 +22,7 @@ __all__ = [
     "DeploymentRecord",
     "IdempotencyRecord",
     "ModelRecord",
+    "SnapshotRecord",
     "new_id",
     "utcnow",
 ]
@@ -104,6 +105,25 @@ class ModelRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The names of the network's inputs, from its data set or as given.
     feature_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
+class SnapshotRecord(Base):
+    """The weights of a model at one iteration of its fit (``snapshots`` fit parameter).
+
+    ``weights`` holds every weight matrix then every intercept vector, in the
+    model's shapes, as little-endian float64 (``core.snapshots.pack_weights``).
+    Deleted with its model.
+    """
+
+    __tablename__ = "snapshots"
+
+    model_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iteration: Mapped[int] = mapped_column(Integer)
+    loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class IdempotencyRecord(Base):

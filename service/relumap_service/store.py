@@ -33,6 +33,7 @@ from relumap_service.records import (
     DeploymentRecord,
     IdempotencyRecord,
     ModelRecord,
+    SnapshotRecord,
     new_id,
     utcnow,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "ExpiredLease",
     "IdempotencyRecord",
     "ModelRecord",
+    "SnapshotRecord",
     "Store",
     "new_id",
     "utcnow",
@@ -222,6 +224,8 @@ class Store:
         """Delete a dataset (and with ``cascade`` its models); False if it was absent."""
         with self.session() as session:
             if cascade:
+                models = select(ModelRecord.id).where(ModelRecord.dataset_id == dataset_id)
+                session.execute(delete(SnapshotRecord).where(SnapshotRecord.model_id.in_(models)))
                 session.execute(delete(ModelRecord).where(ModelRecord.dataset_id == dataset_id))
             result = session.execute(delete(DatasetRecord).where(DatasetRecord.id == dataset_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -258,10 +262,27 @@ class Store:
             return list(rows), total or 0
 
     def delete_model(self, model_id: str) -> bool:
-        """Delete a model; False if it was absent."""
+        """Delete a model and its snapshots; False if it was absent."""
         with self.session() as session:
+            # The foreign key cascades too; this does not rely on SQLite's pragma.
+            session.execute(delete(SnapshotRecord).where(SnapshotRecord.model_id == model_id))
             result = session.execute(delete(ModelRecord).where(ModelRecord.id == model_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def list_snapshots(self, model_id: str) -> list[SnapshotRecord]:
+        """Return a model's snapshots in order, with their weights."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(SnapshotRecord)
+                .where(SnapshotRecord.model_id == model_id)
+                .order_by(SnapshotRecord.idx)
+            ).all()
+            return list(rows)
+
+    def get_snapshot(self, model_id: str, index: int) -> SnapshotRecord | None:
+        """Return one snapshot with its weights, or None."""
+        with self.session() as session:
+            return session.get(SnapshotRecord, (model_id, index))
 
     def claim_model(self, model_id: str, lease_seconds: float, worker: str = "") -> int | None:
         """Move a queued model to ``running`` under a lease.
@@ -339,21 +360,48 @@ class Store:
         *,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        snapshots: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Record the outcome of a running attempt: ``succeeded`` with a result or ``failed``.
+
+        ``snapshots`` (``iteration``, ``loss``, ``weights`` bytes each) are stored
+        with the outcome, in order.
 
         Returns False, and changes nothing, if the attempt lost its lease or the
         model was deleted.
         """
-        return self._update_attempt(
-            model_id,
-            attempt,
-            status="failed" if error is not None else "succeeded",
-            result=result,
-            error=error,
-            finished_at=utcnow(),
-            lease_until=None,
-        )
+        values = {
+            "status": "failed" if error is not None else "succeeded",
+            "result": result,
+            "error": error,
+            "finished_at": utcnow(),
+            "lease_until": None,
+        }
+        with self.session() as session:
+            changed = session.execute(
+                update(ModelRecord)
+                .where(
+                    ModelRecord.id == model_id,
+                    ModelRecord.status == "running",
+                    ModelRecord.attempts == attempt,
+                )
+                .values(**values)
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                return False
+            # In the same transaction: a model is never seen succeeded without them.
+            session.execute(delete(SnapshotRecord).where(SnapshotRecord.model_id == model_id))
+            session.add_all(
+                SnapshotRecord(
+                    model_id=model_id,
+                    idx=index,
+                    iteration=int(snapshot["iteration"]),
+                    loss=snapshot.get("loss"),
+                    weights=snapshot["weights"],
+                )
+                for index, snapshot in enumerate(snapshots or [])
+            )
+            return True
 
     def requeue_model(self, model_id: str, attempt: int) -> bool:
         """Put a running attempt back to ``queued`` (its worker is shutting down)."""

@@ -18,6 +18,7 @@ from relumap_service.api import (
     playground,
     plots,
     problem_types,
+    snapshots,
 )
 from relumap_service.api.errors import ProblemApi
 from relumap_service.api.heavy_work import init_heavy_work
@@ -45,6 +46,7 @@ def init_api(app: Flask) -> ProblemApi:
     api.register_converter(IdConverter, _id_schema)
     for blueprint in (meta.blp, datasets.blp, models.blp, geometry.blp, networks.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(snapshots.blp)
     api.register_blueprint(plots.blp)
     api.register_blueprint(onnx_files.blp)
     api.register_blueprint(inference.blp)

@@ -20,7 +20,7 @@ from flask_smorest import Blueprint, abort
 
 from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.heavy_work import heavy_view, work_budget, work_limit
-from relumap_service.api.models import succeeded_network
+from relumap_service.api.models import check_units_cells, network_at, succeeded_network
 from relumap_service.api.schemas import (
     KnotsQuerySchema,
     KnotsSchema,
@@ -40,6 +40,7 @@ from relumap_service.core.knots import knots_1d
 from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.regions import Regions2D, regions_2d
+from relumap_service.core.unit_maps import units_document
 from relumap_service.core.verify import verify_knots, verify_regions
 from relumap_service.store import ModelRecord
 
@@ -162,7 +163,7 @@ class Knots(MethodView):
         cached = cached_answer(etag, "application/json")
         if cached is not None:
             return cached
-        full, X_train = succeeded_network(record), training_inputs(record)
+        full, X_train = network_at(record, args.get("snapshot")), training_inputs(record)
         view = line_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, (lo,), (hi,) = view.network, view.lo, view.hi
         lo, hi = args.get("lo", lo), args.get("hi", hi)
@@ -183,6 +184,11 @@ class Knots(MethodView):
         document["model_id"] = record.id
         document["diagnostics"] = view.diagnostics(knots, X_train)
         document.update(view.document(knots))
+        if args.get("include") == "units":
+            check_units_cells(network, knots.n_pieces)
+            document.update(
+                units_document(network, knots.patterns, activation=True, with_contributions=True)
+            )
         return remember_answer(etag, orjson.dumps(document), "application/json")
 
 
@@ -225,7 +231,7 @@ class Regions(MethodView):
         cached = cached_answer(etag, media_type, vary="Accept")
         if cached is not None:
             return cached
-        full, X_train = succeeded_network(record), training_inputs(record)
+        full, X_train = network_at(record, args.get("snapshot")), training_inputs(record)
         view = plane_view(record, full, args, default_domain(record, full.n_inputs), X_train)
         network, lo, hi = view.network, view.lo, view.hi
         box = (
@@ -264,6 +270,13 @@ class Regions(MethodView):
         document["decision_boundary"] = None if boundary is None else boundary.to_dict()
         document["diagnostics"] = view.diagnostics(regions, X_train)
         document.update(view.document(regions))
+        if args.get("include") == "units":
+            check_units_cells(network, regions.n_regions)
+            units = units_document(
+                network, regions.patterns, activation=False, with_contributions=False
+            )
+            # Not among the .npz arrays: it goes in the .npz's JSON member "document".
+            document["units"] = units["units"]
         if media_type == NPZ:
             return remember_answer(etag, regions_npz(regions, document), NPZ, vary="Accept")
         return remember_answer(etag, orjson.dumps(document), media_type, vary="Accept")

@@ -23,11 +23,13 @@ from relumap_service.api.schemas import (
     PredictQuerySchema,
     PredictSchema,
     WaitQuerySchema,
+    WeightsQuerySchema,
     WeightsSchema,
 )
 from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import pattern_strings
+from relumap_service.core.snapshots import unpack_weights
 from relumap_service.store import ModelRecord
 
 blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Fitted networks")
@@ -80,6 +82,7 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
                 "classes",
                 "n_iter",
                 "converged",
+                "stop_reason",
                 "loss",
                 "loss_curve",
                 "restarts",
@@ -90,6 +93,8 @@ def model_document(record: ModelRecord) -> dict[str, Any]:
                 "test_indices",
             )
         },
+        # Results stored before snapshots existed have none.
+        "n_snapshots": result.get("n_snapshots", 0) if record.result else None,
         "baseline": with_gradient(result.get("baseline")),
         "equivalent_linear_map": with_gradient(result.get("equivalent_linear_map")),
         "timings": {
@@ -119,7 +124,11 @@ def _check_limits(args: dict[str, Any]) -> None:
     check_network_limits(args["hidden_layer_sizes"])
     errors = {
         field: [f"{args[field]} exceeds the limit of {config[key]}"]
-        for field, key in (("max_iter", "MAX_ITER"), ("n_restarts", "MAX_RESTARTS"))
+        for field, key in (
+            ("max_iter", "MAX_ITER"),
+            ("n_restarts", "MAX_RESTARTS"),
+            ("snapshots", "MAX_SNAPSHOTS"),
+        )
         if args[field] > config[key]
     }
     if errors:
@@ -242,15 +251,38 @@ def succeeded_network(record: ModelRecord) -> Network:
     return Network.from_dict(record.result["network"])
 
 
+def network_at(record: ModelRecord, snapshot: int | None) -> Network:
+    """Return a succeeded model's network, or that of its snapshot ``snapshot``.
+
+    Answers 409 for a model that is not succeeded and 422, naming the valid
+    range, for an index it does not have.
+    """
+    network = succeeded_network(record)
+    if snapshot is None:
+        return network
+    found = services().store.get_snapshot(record.id, snapshot)
+    if found is None:
+        count = (record.result or {}).get("n_snapshots", 0)
+        valid = f"0 to {count - 1}" if count else "none: fit it with snapshots=N"
+        message = f"model {record.id} has no snapshot {snapshot}; valid indices: {valid}"
+        abort(422, message=message, errors={"snapshot": [message]})
+    assert found is not None
+    return unpack_weights(found.weights, network)
+
+
 @blp.route("/<id:model_id>/weights")
 class Weights(MethodView):
     """The weights of a model."""
 
+    @blp.arguments(WeightsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, WeightsSchema)
-    def get(self, model_id: str) -> dict[str, Any]:
-        """Export the weights in scikit-learn's layout; `POST /v1/networks` takes them back."""
+    def get(self, model_id: str, snapshot: int | None = None) -> dict[str, Any]:
+        """Export the weights in scikit-learn's layout; `POST /v1/networks` takes them back.
+
+        `?snapshot=INDEX` exports those of a training snapshot instead.
+        """
         record = get_model_or_404(model_id)
-        network = succeeded_network(record)
+        network = network_at(record, snapshot)
         assert record.result is not None
         return {
             **network.to_dict(),
@@ -305,6 +337,24 @@ def _check_pattern_cells(network: Network, n_rows: int) -> None:
             f"with this model ({per_row} cells per row) send at most {limit // per_row} "
             "rows per request with include=pattern, or leave include=pattern out "
             "(RELUMAP_MAX_PATTERN_CELLS)",
+        )
+
+
+def check_units_cells(network: Network, n_rows: int) -> None:
+    """Refuse ``?include=units`` answers larger than RELUMAP_MAX_PATTERN_CELLS.
+
+    Each piece or region then holds (inputs + 1) numbers per hidden unit.
+    """
+    per_row = sum(network.hidden_layer_sizes) * (network.n_inputs + 1)
+    per_row += network.n_outputs * network.hidden_layer_sizes[-1] * 2 if per_row else 0
+    limit = int(services().config["MAX_PATTERN_CELLS"])
+    if n_rows * per_row > limit:
+        raise WorkLimitExceeded(
+            "max_pattern_cells",
+            n_rows * per_row,
+            limit,
+            f"{n_rows} pieces or regions with {per_row} numbers each: ask a smaller "
+            "domain or leave include=units out (RELUMAP_MAX_PATTERN_CELLS)",
         )
 
 

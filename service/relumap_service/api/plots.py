@@ -27,8 +27,8 @@ from marshmallow import fields, validate
 from relumap_service.api.context import dataset_of, get_model_or_404, services
 from relumap_service.api.geometry import default_domain, training_inputs
 from relumap_service.api.heavy_work import heavy_turn
-from relumap_service.api.models import succeeded_network
-from relumap_service.api.schemas import SLICE_TEXT_LENGTH, StrictSchema, Text
+from relumap_service.api.models import network_at
+from relumap_service.api.schemas import SLICE_TEXT_LENGTH, StrictSchema, Text, snapshot_field
 from relumap_service.api.slices import SLICE_KEYS, any_view
 from relumap_service.api.transport import PICTURE_SECONDS, not_modified, validator_headers
 from relumap_service.core.boundary import decision_boundary
@@ -76,6 +76,7 @@ class PlotQuerySchema(StrictSchema):
     )
     lo = fields.Float(validate=_COORD)
     hi = fields.Float(validate=_COORD)
+    snapshot = snapshot_field()
     x_min = fields.Float(validate=_COORD)
     x_max = fields.Float(validate=_COORD)
     y_min = fields.Float(validate=_COORD)
@@ -263,6 +264,8 @@ def _render(
     # The data do not lie on a slice: a slice's picture shows the network alone.
     data = None if args.get("slice") else _data(record, network.n_inputs)
     title = _title(record, network)
+    if args.get("snapshot") is not None:
+        title += f", training snapshot {args['snapshot']}"
     if args.get("slice"):
         title += f", slice along {', '.join(args['slice']['axis_names'])}"
     classes = (record.result or {}).get("classes")
@@ -336,13 +339,14 @@ def _store(path: Path, body: bytes) -> None:
 def plot_response(model_id: str, args: dict[str, Any], fmt: str) -> Response:
     """Answer a picture request: 304, a cached file, or a fresh render."""
     record = get_model_or_404(model_id)
-    full = succeeded_network(record)
+    full = network_at(record, args.get("snapshot"))
     slicing = any(args.get(name) is not None for name in SLICE_KEYS)
     X_train = training_inputs(record) if slicing else None
     view = any_view(record, full, args, default_domain(record, full.n_inputs), X_train)
     network = view.network
     _check_query(args, network)
     key = {name: args[name] for name in ("width", "height", "dpi")}
+    key["snapshot"] = args.get("snapshot")
     key["domain"] = _domain(record, network.n_inputs, args, (view.lo, view.hi))
     if view.cut is not None:
         key["slice"] = {

@@ -79,6 +79,27 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class BatchSize(fields.Field):
+    """``"auto"`` or a whole number >= 1: scikit-learn's ``batch_size`` (adam and sgd)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "oneOf": [{"type": "string", "enum": ["auto"]}, {"type": "integer", "minimum": 1}],
+            "description": "minibatch size of adam and sgd: 'auto' is min(200, n_samples); "
+            "larger than the training part means the whole of it",
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ma.ValidationError(f"must be 'auto' or a whole number >= 1, not {value!r}")
+        return value
+
+
 class Label(fields.Raw):
     """A class label or target value: a finite number, a storable string or a boolean."""
 
@@ -220,6 +241,16 @@ class FitSchema(StrictSchema):
     test_fraction = fields.Float(load_default=0.2, validate=validate.Range(min=0.0, max=0.9))
     n_restarts = WholeNumber(load_default=1, validate=validate.Range(min=1))
     standardize = fields.Boolean(load_default=True)
+    batch_size = BatchSize(load_default="auto")
+    snapshots = WholeNumber(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": "record the network at this many iterations of the fit, spread "
+            "geometrically from the first to the last (the stored model); at most "
+            "RELUMAP_MAX_SNAPSHOTS. See GET /v1/models/{id}/snapshots."
+        },
+    )
 
 
 class WaitQuerySchema(StrictSchema):
@@ -254,6 +285,15 @@ class ModelSchema(ma.Schema):
     classes = fields.List(Label(), allow_none=True)
     n_iter = fields.Integer(strict=True, allow_none=True)
     converged = fields.Boolean(allow_none=True)
+    stop_reason = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the solver's own reason for stopping: L-BFGS-B's message "
+            "(CONVERGENCE: ..., ABNORMAL: ..., STOP: ...), 'max_iter reached', or adam/sgd's "
+            "'Training loss (Validation score) did not improve ...'"
+        },
+    )
+    n_snapshots = fields.Integer(strict=True, allow_none=True)
     loss = fields.Float(allow_none=True)
     loss_curve = fields.List(fields.Float(), allow_none=True)
     restarts = fields.List(
@@ -284,6 +324,15 @@ class ModelSchema(ma.Schema):
         },
     )
     timings = fields.Dict()
+
+
+class WeightsQuerySchema(StrictSchema):
+    """`?snapshot=INDEX`: the weights of a training snapshot."""
+
+    snapshot = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "use the weights of this training snapshot (its index)"},
+    )
 
 
 class WeightsSchema(ma.Schema):
@@ -388,11 +437,24 @@ VERIFY_DESCRIPTION = (
 )
 
 
+def snapshot_field() -> fields.Integer:
+    """Return the ``snapshot=INDEX`` query parameter of geometry and pictures."""
+    return fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "use the weights of this training snapshot (its index)"},
+    )
+
+
 class KnotsQuerySchema(StrictSchema):
     """The interval `[lo, hi]`; by default the data's interval widened by 10%."""
 
     lo = fields.Float(metadata={"description": "any finite float64"})
     hi = fields.Float(metadata={"description": "any finite float64"})
+    snapshot = snapshot_field()
+    include = Text(
+        validate=validate.OneOf(["units"]),
+        metadata={"description": "units: each hidden unit's activation and contribution per piece"},
+    )
     verify = fields.Boolean(load_default=False, metadata={"description": VERIFY_DESCRIPTION})
     max_pieces = fields.Integer(
         validate=validate.Range(min=1),
@@ -416,6 +478,11 @@ class RegionsQuerySchema(StrictSchema):
     x_max = fields.Float(metadata={"description": "any finite float64"})
     y_min = fields.Float(metadata={"description": "any finite float64"})
     y_max = fields.Float(metadata={"description": "any finite float64"})
+    snapshot = snapshot_field()
+    include = Text(
+        validate=validate.OneOf(["units"]),
+        metadata={"description": "units: each hidden unit's pre-activation map per region"},
+    )
     max_regions = fields.Integer(validate=validate.Range(min=1))
     verify = fields.Boolean(load_default=False, metadata={"description": VERIFY_DESCRIPTION})
     format = Text(load_default="json", validate=validate.OneOf(["json", "geojson"]))
@@ -499,6 +566,44 @@ SLICE_FIELDS = {
 }
 
 
+class AffineUnitsSchema(ma.Schema):
+    """The units of one hidden layer as affine maps: ``gradient`` n_units x n_inputs."""
+
+    gradient = fields.List(fields.List(fields.Float()))
+    intercept = fields.List(fields.Float(), metadata={"description": "one per unit"})
+
+
+class ContributionsSchema(ma.Schema):
+    """Each last-layer unit's share of each output on one piece (n_outputs x n_units)."""
+
+    gradient = fields.List(
+        fields.List(fields.Float()), metadata={"description": "n_outputs x n_last_units"}
+    )
+    intercept = fields.List(
+        fields.List(fields.Float()), metadata={"description": "n_outputs x n_last_units"}
+    )
+
+
+class SnapshotEntrySchema(ma.Schema):
+    """One training snapshot: exactly one of ``n_pieces`` (1 input) and ``n_regions`` (2)."""
+
+    index = fields.Integer()
+    iteration = fields.Integer(metadata={"description": "the solver's iteration or epoch"})
+    loss = fields.Float(
+        allow_none=True,
+        metadata={"description": "training objective at these weights (standardized units)"},
+    )
+    n_pieces = fields.Integer(metadata={"description": "1 input: pieces on the default domain"})
+    n_regions = fields.Integer(metadata={"description": "2 inputs: regions in the default box"})
+
+
+class SnapshotsSchema(ma.Schema):
+    """The training snapshots of a model, in order; the last is the stored model."""
+
+    model_id = fields.String()
+    snapshots = fields.List(fields.Nested(SnapshotEntrySchema))
+
+
 class KnotsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     """Knots, breakpoints and affine pieces on `[lo, hi]`: of one input, or of a line slice."""
 
@@ -534,6 +639,21 @@ class KnotsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     )
     interval_labels = fields.List(Label(), allow_none=True)
     diagnostics = fields.Nested(DiagnosticsSchema)
+    units = fields.List(
+        fields.List(fields.Nested(AffineUnitsSchema)),
+        metadata={
+            "description": "?include=units: per piece, per hidden layer, each unit's "
+            "ACTIVATION as an affine map of the plotted input"
+        },
+    )
+    contributions = fields.List(
+        fields.Nested(ContributionsSchema),
+        metadata={
+            "description": "?include=units: per piece, W_last[j, o] x activation of last-layer "
+            "unit j; summed over j, plus output_bias, they are output o on the piece"
+        },
+    )
+    output_bias = fields.List(fields.Float(), metadata={"description": "?include=units"})
 
 
 class DecisionBoundarySchema(ma.Schema):
@@ -573,6 +693,13 @@ class RegionsSchema(ma.Schema.from_dict(SLICE_FIELDS)):  # type: ignore[misc]
     classes = fields.List(Label(), allow_none=True)
     decision_boundary = fields.Nested(DecisionBoundarySchema, allow_none=True)
     diagnostics = fields.Nested(DiagnosticsSchema)
+    units = fields.List(
+        fields.List(fields.Nested(AffineUnitsSchema)),
+        metadata={
+            "description": "?include=units: per region, per hidden layer, each unit's "
+            "PRE-ACTIVATION as an affine map of (x, y)"
+        },
+    )
 
 
 class NetworkInSchema(StrictSchema):

@@ -21,12 +21,18 @@ from numpy.typing import NDArray
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from relumap_service.core.metrics import classification_metrics, regression_metrics
 from relumap_service.core.network import Network
+from relumap_service.core.snapshots import IterateRecorder, Weights, pack_weights
+from relumap_service.core.training import (
+    RecordingClassifier,
+    RecordingRegressor,
+    stop_reason,
+    training_loss,
+)
 
 __all__ = ["FitError", "FitParams", "fit_network"]
 
@@ -53,6 +59,8 @@ class FitParams:
     test_fraction: float = 0.2
     n_restarts: int = 1
     standardize: bool = True
+    batch_size: int | Literal["auto"] = "auto"
+    snapshots: int = 0
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> FitParams:
@@ -84,8 +92,11 @@ def _split(
     return np.sort(train), np.sort(test)
 
 
-def _estimator(params: FitParams, task: Task, seed: int | None) -> MLPRegressor | MLPClassifier:
-    cls = MLPClassifier if task == "classification" else MLPRegressor
+Estimator = RecordingRegressor | RecordingClassifier
+
+
+def _estimator(params: FitParams, task: Task, seed: int | None) -> Estimator:
+    cls = RecordingClassifier if task == "classification" else RecordingRegressor
     return cls(
         hidden_layer_sizes=params.hidden_layer_sizes,
         activation=params.activation,
@@ -96,28 +107,75 @@ def _estimator(params: FitParams, task: Task, seed: int | None) -> MLPRegressor 
         tol=params.tol,
         early_stopping=params.early_stopping,
         random_state=seed,
+        batch_size=params.batch_size,
     )
 
 
 def _fold_scalers(
-    estimator: MLPRegressor | MLPClassifier,
+    weights: Weights,
     x_mean: NDArray[np.float64],
     x_scale: NDArray[np.float64],
     y_mean: float,
     y_scale: float,
-) -> Network:
-    coefs = [np.array(w, dtype=np.float64) for w in estimator.coefs_]
-    intercepts = [np.array(b, dtype=np.float64) for b in estimator.intercepts_]
+) -> Weights:
+    coefs = [np.array(w, dtype=np.float64) for w in weights[0]]
+    intercepts = [np.array(b, dtype=np.float64) for b in weights[1]]
     intercepts[0] = intercepts[0] - (x_mean / x_scale) @ coefs[0]
     coefs[0] = coefs[0] / x_scale[:, None]
     coefs[-1] = coefs[-1] * y_scale
     intercepts[-1] = intercepts[-1] * y_scale + y_mean
-    return Network(
-        coefs,
-        intercepts,
-        hidden_activation=estimator.activation,
-        output_activation=estimator.out_activation_,
-    )
+    return coefs, intercepts
+
+
+def _n_weights(n_features: int, params: FitParams, n_outputs: int) -> int:
+    units = [n_features, *params.hidden_layer_sizes, n_outputs]
+    return sum((a + 1) * b for a, b in zip(units[:-1], units[1:], strict=False))
+
+
+def _snapshots(
+    best: Estimator,
+    recorder: IterateRecorder,
+    X_std: NDArray[np.float64],
+    target: NDArray[Any],
+    fold: Any,
+) -> list[dict[str, Any]]:
+    """Pick the recorded iterates, fold the scalers into each, and pack them.
+
+    The last is the stored model. Early stopping restores the weights of the
+    epoch with the best validation score: the snapshots then end at that epoch.
+    For adam and sgd the loss is computed at each snapshot's weights (their
+    loss curve averages the mini-batches of an epoch, as the weights move);
+    for lbfgs it is the solver's objective at the iterate.
+    """
+    n_last = int(best.n_iter_)
+    if best.solver != "lbfgs" and best.early_stopping and best.validation_scores_:
+        n_last = int(np.argmax(best.validation_scores_)) + 1
+        recorder.truncate(n_last)
+    final: Weights = (list(best.coefs_), list(best.intercepts_))
+    final_loss = float(best.loss_) if best.solver == "lbfgs" else None
+    Y = None
+    if best.solver != "lbfgs":
+        if isinstance(best, RecordingClassifier):
+            Y = (target[:, None] == np.asarray(best.classes_)[None, :]).astype(np.float64)
+            Y = Y[:, 1:] if Y.shape[1] == 2 else Y
+        else:
+            Y = np.asarray(target, dtype=np.float64).reshape(-1, 1)
+    found = []
+    for iteration, weights, loss in recorder.select(n_last, final, final_loss):
+        if loss is None:
+            loss = training_loss(
+                weights[0],
+                weights[1],
+                X_std,
+                Y,
+                alpha=best.alpha,
+                activation=best.activation,
+                output_activation=best.out_activation_,
+            )
+        found.append(
+            {"iteration": iteration, "loss": loss, "weights": pack_weights(*fold(weights))}
+        )
+    return found
 
 
 def _scores(
@@ -174,10 +232,14 @@ def fit_network(
     Returns
     -------
     dict
-        JSON-ready: ``network`` (weights document in the data's units), ``n_iter``,
-        ``converged``, ``loss_curve``, ``warnings``, ``metrics`` and
-        ``baseline`` (``train``/``test`` each), ``equivalent_linear_map`` for
-        identity networks, ``test_indices`` and timings.
+        JSON-ready but for ``snapshots``: ``network`` (weights document in the
+        data's units), ``n_iter``, ``converged``, ``stop_reason`` (the solver's
+        own), ``loss_curve`` (lbfgs: the objective at each iterate),
+        ``warnings``, ``metrics`` and ``baseline`` (``train``/``test`` each),
+        ``equivalent_linear_map`` for identity networks, ``test_indices``,
+        timings, ``n_snapshots`` and ``snapshots``: a list of ``{"iteration",
+        "loss", "weights"}``, weights as bytes (``pack_weights``, scalers
+        folded in like ``network``), the last being ``network``'s.
 
     Raises
     ------
@@ -207,24 +269,39 @@ def fit_network(
     target = (y_train - y_mean) / y_scale if task == "regression" else y_train
 
     restarts = []
-    best: MLPRegressor | MLPClassifier | None = None
+    best: Estimator | None = None
+    best_recorder: IterateRecorder | None = None
+    n_outputs = 1 if task == "regression" or len(classes or []) <= 2 else len(classes or [])
+    n_weights = _n_weights(X.shape[1], params, n_outputs)
+    X_std = (X_train - x_mean) / x_scale
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for k in range(params.n_restarts):
             seed = None if params.random_state is None else params.random_state + k
             estimator = _estimator(params, task, seed)
+            recorder = IterateRecorder.for_network(params.snapshots, n_weights)
+            estimator.recorder = recorder
             try:
-                estimator.fit((X_train - x_mean) / x_scale, target)
+                estimator.fit(X_std, target)
             except ValueError as exc:
                 raise FitError(f"scikit-learn rejected the fit: {exc}") from None
             loss = float(estimator.loss_)
             restarts.append({"random_state": seed, "loss": loss, "n_iter": int(estimator.n_iter_)})
             if best is None or loss < float(best.loss_):
-                best = estimator
-    assert best is not None
+                best, best_recorder = estimator, recorder
+    assert best is not None and best_recorder is not None
+
+    def fold(weights: Weights) -> Weights:
+        return _fold_scalers(weights, x_mean, x_scale, y_mean, y_scale)
+
+    snapshots = _snapshots(best, best_recorder, X_std, target, fold)
     fit_seconds = time.perf_counter() - started
 
-    network = _fold_scalers(best, x_mean, x_scale, y_mean, y_scale)
+    network = Network(
+        *fold((list(best.coefs_), list(best.intercepts_))),
+        hidden_activation=best.activation,
+        output_activation=best.out_activation_,
+    )
     if task == "regression":
         baseline: Any = LinearRegression().fit(X_train, y_train)
         predict_net, predict_base = network.predict, baseline.predict
@@ -248,12 +325,16 @@ def fit_network(
     if not network.is_piecewise_linear:
         weight, bias = network.equivalent_linear_map()
         equivalent = {"coef": weight.tolist(), "intercept": bias.tolist()}
-    loss_curve = getattr(best, "loss_curve_", None)
+    # lbfgs has no loss curve in scikit-learn: its iterates' objective is one.
+    loss_curve = getattr(best, "loss_curve_", None) or best_recorder.losses or None
     return {
         "network": network.to_dict(),
         "classes": list(classes) if classes is not None else None,
         "n_iter": int(best.n_iter_),
         "converged": bool(converged),
+        "stop_reason": stop_reason(best),
+        "n_snapshots": len(snapshots),
+        "snapshots": snapshots,
         "loss": float(best.loss_),
         "loss_curve": [float(v) for v in loss_curve] if loss_curve is not None else None,
         "restarts": restarts,
