@@ -2,7 +2,7 @@
 over the recorded snapshots, "how it adds up" in 1D and every hidden unit in 2D.
 
 Same setting as ``test_playground_browser.py`` (headless Debian Chromium through
-Playwright, the production server on loopback); its fixtures are reused. Every
+Playwright, the production server on loopback; fixtures in ``conftest.py``). Every
 number the page draws is checked against the API's own answers or a closed form.
 """
 
@@ -14,13 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.e2e import test_playground_browser as playground
 from tests.e2e.test_playground_browser import api, shot, wait_until_idle
-
-# The browser, the server and a fresh page: the fixtures of the playground's tests.
-browser_context = playground.browser_context
-service = playground.service
-page = playground.page
 
 pytestmark = pytest.mark.e2e
 

@@ -138,8 +138,10 @@ export function heldOutRows(model) {
  * or only the training points when "show test data" is off.
  */
 export function shownData(data, model) {
-  if (!data) return { data: null, heldOut: null };
   const heldOut = heldOutRows(model);
+  // The switch only means something when some points were held out.
+  $("show-test-field").hidden = !data || !heldOut.size;
+  if (!data) return { data: null, heldOut: null };
   if (!heldOut.size) return { data, heldOut: null };
   if ($("show-test").checked) return { data, heldOut };
   const keep = data.X.map((_, i) => i).filter((i) => !heldOut.has(i));

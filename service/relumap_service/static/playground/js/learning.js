@@ -11,27 +11,39 @@ import { drawUnitMaps } from "./units.js";
 
 const $ = (id) => document.getElementById(id);
 
+// More units than the thumbnails draw are not worth asking the service for.
+const MAX_UNIT_MAPS = 64;
+
 /**
- * The extra query of /knots or /regions for the learning view: per-unit maps, and a
- * snapshot's index (null for the fitted model itself).
+ * Fetch a geometry for the learning view: a snapshot's (null for the fitted model
+ * itself), with per-unit maps when the service gives them and they are worth it.
+ * Per-unit maps count against the service's size limit: if they are refused (422),
+ * the map is fetched without them.
+ * @param {(extra: object) => Promise<object>} fetch - /knots or /regions with an extra query
  */
-export function learningQuery(model, snapshot = null) {
-  if (!learningSupported() || model.status !== "succeeded") return {};
-  const query = { include: "units" };
-  if (snapshot !== null) query.snapshot = String(snapshot);
-  return query;
+export async function withUnits(fetch, model, snapshot, line) {
+  const extra = snapshot === null ? {} : { snapshot: String(snapshot) };
+  const units = (model.params?.hidden_layer_sizes || []).reduce((sum, size) => sum + size, 0);
+  if (!learningSupported() || (!line && units > MAX_UNIT_MAPS)) return fetch(extra);
+  try {
+    return await fetch({ ...extra, include: "units" });
+  } catch (error) {
+    if (error.status !== 422) throw error;
+    return fetch(extra);
+  }
 }
 
 /**
  * Wire the learning view.
  * @param {object} hooks
- * @param {(model: object, snapshot: number) => Promise<object>} hooks.load - a snapshot's geometry
- * @param {(geometry: object, snapshot: number | null) => void} hooks.redraw - show it on the map
+ * @param {(model: object, snapshot: number) => Promise<object>} hooks.load - a snapshot's
+ *   {model, weights, geometry}
+ * @param {(frame: object, snapshot: number | null) => void} hooks.redraw - show it on the map
  */
 export function createLearningView({ load, redraw }) {
   const player = createPlayer({
     load,
-    show: (geometry, index, last) => redraw(geometry, last ? null : index),
+    show: (frame, index, last) => redraw(frame, last ? null : index),
   });
   let lastShown = null;
 
@@ -43,8 +55,7 @@ export function createLearningView({ load, redraw }) {
       drawContributions($("adds-up-chart"), $("adds-up-legend"), {
         knots: shown.geometry,
         model: shown.model,
-        // A snapshot's weights are not the fitted ones: name the units only.
-        weights: shown.snapshot === null || shown.snapshot === undefined ? shown.weights : { coefs: shown.weights.coefs.map(() => null) },
+        weights: shown.weights,
         target: targetFunction(shown),
         mode: $("adds-up-mode").value,
       });
@@ -85,7 +96,7 @@ export function createLearningView({ load, redraw }) {
       }
       try {
         const { snapshots } = await api.snapshots(model.id);
-        await player.start(model, shown.geometry, snapshots);
+        await player.start(model, { model, weights: shown.weights, geometry: shown.geometry }, snapshots);
       } catch (error) {
         player.stop();
         $("status").textContent += ` (the training snapshots could not be listed: ${error.message})`;

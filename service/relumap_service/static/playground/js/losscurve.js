@@ -39,7 +39,7 @@ export function drawTrainingChart(figure, training) {
   const logScale = lossHi / lossLo > 30;
   const f = logScale ? Math.log10 : (v) => v;
   const top = scale(f(lossLo), f(lossHi) === f(lossLo) ? f(lossLo) + 1 : f(lossHi), MARGIN.top + PANEL, MARGIN.top);
-  const lossAxes = axes(svg, x, top, ["", logScale ? "loss (log10)" : "loss"]);
+  const lossAxes = axes(svg, x, top, ["", logScale ? "loss (log scale)" : "loss"]);
   lossAxes.querySelectorAll(".tick-label").forEach((label) => {
     if (logScale && label.getAttribute("text-anchor") === "end") label.textContent = `1e${label.textContent.replace("\u2212", "-")}`;
   });

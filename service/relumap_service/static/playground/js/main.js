@@ -5,7 +5,7 @@ import { api, apiKey, setApiKey, waitForModel } from "./api.js";
 import { classLegend, fitSentence, fitSettings, learnLimits, numberOf, revealTraining, shownData, syncSolver } from "./controls.js";
 import { clearErrors, placeError, showError } from "./errors.js";
 import { affine } from "./format.js";
-import { createLearningView, learningQuery } from "./learning.js";
+import { createLearningView, withUnits } from "./learning.js";
 import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
 import { formatDocument, loadPresets } from "./presets.js";
@@ -98,11 +98,11 @@ async function fitAndWait(params, label, progress) {
 }
 
 async function geometryOf(model, snapshot = null) {
-  const query = { ...sliceQuery(model), ...learningQuery(model, snapshot) };
-  const line = model.n_features === 1 || query.axis !== undefined;
+  const slice = sliceQuery(model);
+  const line = model.n_features === 1 || slice?.axis !== undefined;
   const [weights, geometry] = await Promise.all([
-    api.weights(model.id),
-    line ? api.knots(model.id, query) : api.regions(model.id, query),
+    api.weights(model.id, snapshot === null ? null : { snapshot }),
+    withUnits((extra) => (line ? api.knots : api.regions)(model.id, { ...slice, ...extra }), model, snapshot, line),
   ]);
   return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
@@ -403,10 +403,10 @@ let liveTimer = null;
 
 // Playback redraws the map with a snapshot's geometry; the fitted model's is the last.
 const learning = createLearningView({
-  load: async (model, snapshot) => (await geometryOf(model, snapshot)).geometry,
-  redraw: (geometry, snapshot) => {
+  load: geometryOf,
+  redraw: ({ model, weights, geometry }, snapshot) => {
     // A late frame of a model no longer shown is dropped.
-    if (state.shown && state.shown.model.id === geometry.model_id) show({ ...state.shown, geometry, snapshot });
+    if (state.shown?.model.id === model.id) show({ ...state.shown, weights, geometry, snapshot });
   },
 });
 

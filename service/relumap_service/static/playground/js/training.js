@@ -11,8 +11,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * The player of the "Watch it learn" section.
  * @param {object} options
- * @param {(model: object, index: number) => Promise<object>} options.load - a snapshot's geometry
- * @param {(geometry: object, index: number, last: boolean) => void} options.show - draw it
+ * @param {(model: object, index: number) => Promise<object>} options.load - a snapshot's
+ *   {model, weights, geometry}
+ * @param {(frame: object, index: number, last: boolean) => void} options.show - draw it
  */
 export function createPlayer({ load, show }) {
   let run = null; // {model, snapshots, cache, index, mark, playing}
@@ -45,15 +46,16 @@ export function createPlayer({ load, show }) {
     index = Math.max(0, Math.min(index, last));
     current.index = index;
     slider.value = String(index);
+    slider.setAttribute("aria-valuetext", `snapshot ${index + 1} of ${last + 1}`);
     current.mark(index);
     const s = current.snapshots[index];
     $("train-counter").textContent = `Snapshot ${index + 1} of ${last + 1}: ${snapshotSentence(s, current.model.n_iter)}`;
     section.dataset.index = String(index);
     section.dataset.iteration = String(s.iteration);
     section.setAttribute("aria-busy", "true");
-    let shape;
+    let frame;
     try {
-      shape = await geometry(current, index);
+      frame = await geometry(current, index);
     } catch (error) {
       if (run === current && current.index === index) {
         $("train-counter").textContent = `Snapshot ${index + 1}: could not load it (${error.message})`;
@@ -62,9 +64,9 @@ export function createPlayer({ load, show }) {
       return;
     }
     if (run !== current || current.index !== index) return;
-    show(shape, index, index === last);
+    show(frame, index, index === last);
     section.dataset.shown = String(index);
-    section.dataset.count = String(shape.n_regions ?? shape.n_pieces);
+    section.dataset.count = String(frame.geometry.n_regions ?? frame.geometry.n_pieces);
     section.removeAttribute("aria-busy");
     // Fetch the next frame while this one is looked at.
     if (index < last) geometry(current, index + 1).catch(() => {});
@@ -104,15 +106,15 @@ export function createPlayer({ load, show }) {
   return {
     /**
      * A new model is shown: list its snapshots and start at the last one (the
-     * fitted model, whose geometry `finalGeometry` is already drawn).
+     * fitted model, whose frame {model, weights, geometry} is already drawn).
      */
-    async start(model, finalGeometry, snapshots) {
+    async start(model, final, snapshots) {
       setPlaying(false);
       run = null;
       section.hidden = !snapshots.length;
       if (!snapshots.length) return;
       const last = snapshots.length - 1;
-      const cache = new Map([[last, Promise.resolve(finalGeometry)]]);
+      const cache = new Map([[last, Promise.resolve(final)]]);
       const mark = drawTrainingChart($("train-chart"), { lossCurve: model.loss_curve, snapshots, nIter: model.n_iter });
       run = { model, snapshots, cache, index: last, mark, playing: false };
       slider.max = String(last);
@@ -122,7 +124,7 @@ export function createPlayer({ load, show }) {
       $("train-counter").textContent = `Snapshot ${last + 1} of ${last + 1} (the fitted model): ${snapshotSentence(snapshots[last], model.n_iter)}`;
       section.dataset.index = String(last);
       section.dataset.shown = String(last);
-      section.dataset.count = String(finalGeometry.n_regions ?? finalGeometry.n_pieces);
+      section.dataset.count = String(final.geometry.n_regions ?? final.geometry.n_pieces);
     },
     /** Forget the model (another one is shown). */
     stop() {

@@ -105,7 +105,8 @@ function thumbnail(regions, weights, layer, unit, offset, ids) {
       for (const v of stops) el("stop", { offset: (v - vmin) / (vmax - vmin), "stop-color": color(v) }, gradient);
       fill = `url(#${id})`;
     }
-    el("polygon", { points: attr, fill, "data-index": r }, fills);
+    // The stroke in the fill's own paint hides the hairline seams anti-aliasing leaves.
+    el("polygon", { points: attr, fill, stroke: fill, "data-index": r }, fills);
     // Where the pre-activation is zero inside or on the edge of this region.
     const scaleOf = Math.max(...pre.map(Math.abs), 1e-300);
     const isZero = pre.map((v) => Math.abs(v) <= 1e-9 * scaleOf);
