@@ -11,13 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_playground_browser import (  # noqa: F401 (the service fixture)
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
-    _unavailable,
-    chromium_or_install,
-    service,
-)
+from tests.e2e.conftest import CHROMIUM_ARGS, TIMEOUT_MS, _unavailable, chromium_or_install
 
 pytestmark = pytest.mark.e2e
 

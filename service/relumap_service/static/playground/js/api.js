@@ -86,9 +86,10 @@ export const api = {
   dataset: (id) => request("GET", `/v1/datasets/${id}?include=data`),
   fit: (params) => request("POST", "/v1/models", { json: params }),
   model: (id) => request("GET", `/v1/models/${id}`),
-  weights: (id) => request("GET", `/v1/models/${id}/weights`),
+  weights: (id, query = null) => request("GET", `/v1/models/${id}/weights${search(query)}`),
   knots: (id, query = null) => request("GET", `/v1/models/${id}/knots${search(query)}`),
   regions: (id, query = null) => request("GET", `/v1/models/${id}/regions${search(query)}`),
+  snapshots: (id) => request("GET", `/v1/models/${id}/snapshots`),
   network: async (document) => {
     const key = await contentKey(document);
     const headers = key ? { "Idempotency-Key": key } : {};

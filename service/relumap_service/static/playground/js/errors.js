@@ -14,6 +14,11 @@ const FIELDS = {
     alpha: "alpha",
     max_iter: "max-iter",
     random_state: "seed",
+    solver: "solver",
+    learning_rate_init: "learning-rate",
+    batch_size: "batch-size",
+    test_fraction: "train-percent",
+    snapshots: "snapshots",
   },
   // Everything about a hand-made network is in the editor's one text area.
   network: new Proxy({}, { get: () => "editor-text" }),
@@ -35,6 +40,8 @@ export function showError(id, message) {
   document.getElementById(`error-${id}`).textContent = message;
   const control = document.getElementById(id);
   if (control) control.setAttribute("aria-invalid", "true");
+  // A control folded away in a disclosure is shown with its error.
+  control?.closest("details")?.setAttribute("open", "");
 }
 
 export function clearErrors(form) {

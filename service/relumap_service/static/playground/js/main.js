@@ -2,8 +2,10 @@
 // the service's /knots and /regions answers.
 
 import { api, apiKey, setApiKey, waitForModel } from "./api.js";
+import { classLegend, fitSentence, fitSettings, learnLimits, numberOf, revealTraining, shownData, syncSolver } from "./controls.js";
 import { clearErrors, placeError, showError } from "./errors.js";
-import { affine, num } from "./format.js";
+import { affine } from "./format.js";
+import { createLearningView, withUnits } from "./learning.js";
 import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
 import { formatDocument, loadPresets } from "./presets.js";
@@ -29,44 +31,6 @@ function setStatus(text, busy = false) {
   status.textContent = text;
   status.classList.toggle("busy", busy);
   $("fit").disabled = busy;
-}
-
-// --- reading the controls ---------------------------------------------------------
-
-function numberOf(id, { integer = false } = {}) {
-  const raw = $(id).value.trim();
-  if (raw === "") {
-    showError(id, "enter a number");
-    return null;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value)) {
-    showError(id, `“${raw}” is not a number`);
-    return null;
-  }
-  // Integers are sent as typed; the service says what is wrong with 1.5.
-  return integer && Number.isInteger(value) ? Math.trunc(value) : value;
-}
-
-function layerSizes() {
-  const raw = $("layers").value.trim();
-  if (!/^-?\d+(\s*,\s*-?\d+)*$/.test(raw)) {
-    showError("layers", `write the sizes as whole numbers separated by commas, e.g. 16 or 8, 8 (got “${raw}”)`);
-    return null;
-  }
-  return raw.split(",").map((part) => Number(part.trim()));
-}
-
-function fitSettings() {
-  const settings = {
-    task: $("task").value,
-    hidden_layer_sizes: layerSizes(),
-    activation: $("activation").value,
-    alpha: numberOf("alpha"),
-    max_iter: numberOf("max-iter", { integer: true }),
-    random_state: numberOf("seed", { integer: true }),
-  };
-  return Object.values(settings).includes(null) ? null : settings;
 }
 
 // --- data ----------------------------------------------------------------------------
@@ -133,12 +97,12 @@ async function fitAndWait(params, label, progress) {
   return model;
 }
 
-async function geometryOf(model) {
-  const query = sliceQuery(model);
-  const line = model.n_features === 1 || (query && query.axis !== undefined);
+async function geometryOf(model, snapshot = null) {
+  const slice = sliceQuery(model);
+  const line = model.n_features === 1 || slice?.axis !== undefined;
   const [weights, geometry] = await Promise.all([
-    api.weights(model.id),
-    line ? api.knots(model.id, query) : api.regions(model.id, query),
+    api.weights(model.id, snapshot === null ? null : { snapshot }),
+    withUnits((extra) => (line ? api.knots : api.regions)(model.id, { ...slice, ...extra }), model, snapshot, line),
   ]);
   return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
@@ -168,7 +132,8 @@ async function runFit() {
     if (run !== state.run) return;
     show({ ...main, data, linear: other });
     writeUrl({ source: state.source, dataset: dataset.id });
-    setStatus(`Done: fitted in ${num(model.timings.run_seconds ?? 0, 2)} s, ${model.n_iter} iterations${model.converged ? "" : " (not converged: raise max iterations)"}.`);
+    setStatus(fitSentence(model));
+    await learning.started(state.shown);
   } catch (error) {
     if (run !== state.run) return;
     setStatus("");
@@ -234,11 +199,13 @@ function showInfo(detail) {
 }
 
 function drawInto(canvas, shown, label) {
+  // The data do not lie on a slice; held-out points are drawn hollow, or not at all.
+  const { data, heldOut } = shownData(shown.geometry.slice ? null : shown.data, shown.model);
   const ctx = {
     model: shown.model,
     weights: shown.weights,
-    // The data do not lie on a slice.
-    dataset: shown.geometry.slice ? null : shown.data,
+    dataset: data,
+    heldOut,
     colorBy: $("color-by").value,
     label,
     onInfo: showInfo,
@@ -288,6 +255,8 @@ function show(shown) {
   const query = params.size ? `?${params}` : "";
   $("plot-links").innerHTML = `Server-rendered picture: <a href="/v1/models/${model.id}/plot.png${query}">PNG</a> · <a href="/v1/models/${model.id}/plot.svg${query}">SVG</a>`;
   $("info").innerHTML = '<p class="muted">Hover over a region or a piece (or focus the map and use the arrow keys) to see its activation pattern and its affine formula.</p>';
+  classLegend($("class-legend"), model);
+  learning.drawn(shown);
 }
 
 // --- networks by hand ----------------------------------------------------------------
@@ -314,8 +283,9 @@ async function showNetwork({ fromUrl = false } = {}) {
     const model = await api.network(body);
     const shown = await geometryOf(model);
     if (run !== state.run) return;
-    show({ ...shown, data: null, linear: null });
     const preset = state.presets.find((p) => formatDocument(p.document) === text.trim());
+    learning.stop();
+    show({ ...shown, data: null, linear: null, preset: preset?.name });
     if (!fromUrl) writeUrl({ source: "manual", preset: preset?.name, model: model.id });
     setStatus(`Showing ${preset ? `the preset ${preset.name}` : "your network"}.`);
   } catch (error) {
@@ -382,6 +352,7 @@ async function showModelFromUrl(id) {
       });
     }
     show({ ...shown, data, linear: null });
+    await learning.started(state.shown);
   } catch (error) {
     showError("general", `could not show model ${id}: ${error.message}`);
   }
@@ -402,6 +373,7 @@ async function loadKinds() {
   const chosen = select.value;
   try {
     const info = await api.info();
+    learnLimits(info);
     select.replaceChildren();
     const groups = {};
     for (const [name, spec] of Object.entries(info.dataset_kinds)) {
@@ -429,6 +401,15 @@ function describeKind() {
 
 let liveTimer = null;
 
+// Playback redraws the map with a snapshot's geometry; the fitted model's is the last.
+const learning = createLearningView({
+  load: geometryOf,
+  redraw: ({ model, weights, geometry }, snapshot) => {
+    // A late frame of a model no longer shown is dropped.
+    if (state.shown?.model.id === model.id) show({ ...state.shown, weights, geometry, snapshot });
+  },
+});
+
 async function main() {
   const fitForm = $("fit-form");
   $("api-key").value = apiKey();
@@ -446,6 +427,10 @@ async function main() {
     if ($("csv-file").files[0]) uploadedDataset();
   });
   $("compare").addEventListener("change", compareNow);
+  $("solver").addEventListener("change", syncSolver);
+  $("show-test").addEventListener("change", () => {
+    if (state.shown) show(state.shown);
+  });
   $("color-by").addEventListener("change", () => {
     if (state.shown) show(state.shown);
   });
@@ -479,6 +464,8 @@ async function main() {
   for (const preset of presets) $("preset").appendChild(new Option(preset.name.replaceAll("_", " "), preset.name));
 
   const wanted = readUrl();
+  syncSolver();
+  revealTraining();
   describeKind();
   if (wanted.source === "upload" || wanted.source === "builtin") setSource(wanted.source);
   if (wanted.dataset) {

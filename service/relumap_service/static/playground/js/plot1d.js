@@ -89,9 +89,9 @@ export function drawKnots(figure, ctx) {
     dataset.X.forEach(([a], i) => {
       if (classifier) {
         const k = index.get(JSON.stringify(dataset.y[i])) ?? 0;
-        marker(points, x(a), y(k / last), { cls: k, size: 3.5 });
+        marker(points, x(a), y(k / last), { cls: k, size: 3.5, heldOut: Boolean(ctx.heldOut?.has(i)) });
       } else {
-        marker(points, x(a), y(Number(dataset.y[i])), { color: "#9a9a9a", size: 3 });
+        marker(points, x(a), y(Number(dataset.y[i])), { color: "#9a9a9a", size: 3, heldOut: Boolean(ctx.heldOut?.has(i)) });
       }
     });
   }

@@ -115,9 +115,9 @@ export function drawRegions(figure, ctx) {
     const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
     dataset.X.forEach(([a, b], i) => {
       if (model.task === "classification") {
-        marker(points, x(a), y(b), { cls: index.get(JSON.stringify(dataset.y[i])) ?? 0 });
+        marker(points, x(a), y(b), { cls: index.get(JSON.stringify(dataset.y[i])) ?? 0, heldOut: Boolean(ctx.heldOut?.has(i)) });
       } else {
-        marker(points, x(a), y(b), { color: viridis((ys[i] - lo) / (hi - lo || 1)) });
+        marker(points, x(a), y(b), { color: viridis((ys[i] - lo) / (hi - lo || 1)), heldOut: Boolean(ctx.heldOut?.has(i)) });
       }
     });
   }

@@ -14,6 +14,11 @@ export const FIELDS = {
   alpha: "alpha",
   iter: "max-iter",
   seed: "seed",
+  solver: "solver",
+  lr: "learning-rate",
+  batch: "batch-size",
+  train: "train-percent",
+  snaps: "snapshots",
   color: "color-by",
 };
 
