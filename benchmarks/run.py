@@ -17,6 +17,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -44,6 +45,9 @@ BIG = ("regions", (2, 320, 320, 1))
 # /regions through a real server (gunicorn) to the client's arrays: ~10k, ~17k, ~30k regions.
 E2E_CASES: list[tuple[int, ...]] = [(2, 64, 64, 1), (2, 64, 64, 64, 1), (2, 128, 128, 1)]
 ENCODINGS = ("identity", "gzip", "br", "zstd")
+# The fit timed through POST /v1/models?wait=30 and in-process.
+FIT_LAYERS = (16,)
+FIT_SAMPLES = 200
 
 
 def he_network(sizes: tuple[int, ...], seed: int = 0) -> Network:
@@ -108,10 +112,12 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
 
     ``first``: a map the server has not computed yet (each run asks with another
     ``max_regions``, so its cache cannot answer); ``repeat``: the same request
-    again (served from the server's cache). Both through ``Model.regions()``,
-    which asks for .npz. ``json first``: the JSON answer, uncompressed, parsed
-    with ``Regions.from_dict``. Bytes per region: the JSON answer as sent with
-    each ``Accept-Encoding``, and the .npz.
+    again, each on a new connection, so that either gunicorn worker may take it
+    (served from its cache or the cache the workers share). Both through
+    ``Model.regions()``, which asks for .npz. ``not modified``: the repeat with
+    ``If-None-Match`` (a 304), also on a new connection. ``json first``: the
+    JSON answer, uncompressed, parsed with ``Regions.from_dict``. Bytes per
+    region: the JSON answer as sent with each ``Accept-Encoding``, and the .npz.
     """
     import requests
 
@@ -130,8 +136,27 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
         fresh = iter(range(200_000, 0, -1))  # a new query each time: never cached
         first = _median_time(lambda: model.regions(max_regions=next(fresh)), repeats)
         model.regions(max_regions=150_000)  # computed and cached once
-        repeat = _median_time(lambda: model.regions(max_regions=150_000), repeats)
+
+        def repeated() -> Regions:
+            with relumap.Client(url, timeout=(3.05, 120)) as fresh_connection:
+                return fresh_connection.model(model.id).regions(max_regions=150_000)
+
+        repeat = _median_time(repeated, repeats)
         path = f"{url}/v1/models/{model.id}/regions"
+        etag = requests.get(
+            path, params={"max_regions": 150_000}, headers={"Accept": NPZ}, timeout=120
+        ).headers["ETag"]
+
+        def revalidated() -> None:
+            response = requests.get(
+                path,
+                params={"max_regions": 150_000},
+                headers={"If-None-Match": etag, "Accept": NPZ},
+                timeout=120,
+            )
+            assert response.status_code == 304, response.status_code
+
+        not_modified = _median_time(revalidated, repeats)
 
         def json_arrays() -> Regions:
             response = requests.get(
@@ -156,26 +181,144 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
         "core_s": core,
         "first_s": first,
         "repeat_s": repeat,
+        "not_modified_s": not_modified,
         "json_first_s": json_first,
         "bytes_per_region": {k: v / count for k, v in sizes_sent.items()},
     }
 
 
 def end_to_end_rows(repeats: int) -> list[dict[str, Any]]:
-    """Run :func:`end_to_end` on each case against one gunicorn worker on loopback."""
+    """Run :func:`end_to_end` on each case against two gunicorn workers on loopback."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.e2e.servers import running_service
 
     with tempfile.TemporaryDirectory() as data_dir:
-        # One worker, so that a repeated request meets the cache of the first.
-        with running_service(Path(data_dir), "--workers", "1") as url:
+        # Two workers (the default): a repeat may reach the one that did not compute it.
+        with running_service(Path(data_dir), "--workers", "2") as url:
             return [end_to_end(sizes, url, repeats) for sizes in E2E_CASES]
+
+
+def _fit_data() -> tuple[np.ndarray, np.ndarray]:
+    """200 points of a noisy sine on [-pi, pi], seeded."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-np.pi, np.pi, (FIT_SAMPLES, 1))
+    return X, np.sin(X[:, 0]) + rng.normal(0.0, 0.1, FIT_SAMPLES)
+
+
+def fit_latency(url: str, repeats: int) -> dict[str, Any]:
+    """Time a [16]-unit fit on 200 points through ``POST /v1/models?wait=30`` and in-process.
+
+    Runs alternate: scikit-learn's ``MLPRegressor`` alone (what the fit calls),
+    ``core.fitting.fit_network`` (the whole fit: split, scalers, scikit-learn,
+    baseline, metrics), then the same fit through the server, which answers
+    201 when it finished within the wait. Each run is a new model. Wall-clock.
+    """
+    import requests
+    from sklearn.neural_network import MLPRegressor
+
+    from relumap_service.core.fitting import FitParams, fit_network
+
+    X, y = _fit_data()
+    params = FitParams(hidden_layer_sizes=FIT_LAYERS)
+    standardized = (X - X.mean(axis=0)) / X.std(axis=0)
+    session = requests.Session()
+    response = session.post(
+        f"{url}/v1/datasets", json={"X": X.tolist(), "y": y.tolist()}, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    body = {"dataset_id": response.json()["id"], "hidden_layer_sizes": list(FIT_LAYERS)}
+
+    def through_server() -> None:
+        answer = session.post(f"{url}/v1/models", params={"wait": 30}, json=body, timeout=60)
+        assert answer.status_code == 201, (answer.status_code, answer.text)
+
+    def scikit_learn() -> None:
+        MLPRegressor(
+            hidden_layer_sizes=FIT_LAYERS, solver="lbfgs", max_iter=1000, random_state=0
+        ).fit(standardized, (y - y.mean()) / y.std())
+
+    calls = {
+        "sklearn_s": scikit_learn,
+        "fit_network_s": lambda: fit_network(X, y, params, "regression"),
+        "server_s": through_server,
+    }
+    for call in calls.values():  # warm-up: imports, the fit process server, connections
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()} | {
+        "repeats": repeats
+    }
+
+
+def fit_latency_rows(repeats: int) -> list[dict[str, Any]]:
+    """Run :func:`fit_latency` on the embedded default and on the Redis worker topology."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.e2e.servers import SCRIPT, free_port, running_service
+
+    rows = []
+    with tempfile.TemporaryDirectory() as data_dir:
+        with running_service(Path(data_dir)) as url:
+            rows.append({"topology": "embedded (SQLite)", **fit_latency(url, repeats)})
+    from tests.conftest import _unreachable, postgres_database, redis_queue
+
+    if _unreachable() is not None:
+        print(f"fit latency on Redis skipped: {_unreachable()}", file=sys.stderr)
+        return rows
+    saved = dict(os.environ)
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        postgres_database() as database_url,
+        redis_queue() as queue,
+    ):
+        os.environ.update(
+            RELUMAP_DATABASE_URL=database_url,
+            RELUMAP_QUEUE_URL=queue["QUEUE_URL"],
+            RELUMAP_QUEUE_NAME=queue["QUEUE_NAME"],
+            RELUMAP_LOG_LEVEL="WARNING",
+        )
+        try:
+            with running_service(Path(data_dir), "--no-embedded-worker") as url:
+                worker = subprocess.Popen(
+                    [str(SCRIPT), "worker", "--workers", "1", "--no-migrate"]
+                    + ["--metrics-port", str(free_port())],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    row = fit_latency(url, repeats)
+                finally:
+                    worker.terminate()
+                    worker.wait(30)
+            rows.append({"topology": "Redis worker (PostgreSQL)", **row})
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return rows
+
+
+def fit_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'topology':28} {'sklearn ms':>10} {'fit_network ms':>14} {'?wait=30 ms':>11} "
+        f"{'- fit_network':>13}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['topology']:28} {1e3 * r['sklearn_s']:>10.1f} {1e3 * r['fit_network_s']:>14.1f} "
+            f"{1e3 * r['server_s']:>11.1f} {1e3 * (r['server_s'] - r['fit_network_s']):>+13.1f}"
+        )
+    return "\n".join(lines)
 
 
 def e2e_table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'network':16} {'regions':>7} {'core ms':>8} {'first ms':>9} {'x core':>6} "
-        f"{'repeat ms':>9} {'x core':>6} {'json ms':>8} "
+        f"{'repeat ms':>9} {'/first':>6} {'304 ms':>7} {'/first':>6} {'json ms':>8} "
         + " ".join(f"{'B/r ' + e:>10}" for e in (*ENCODINGS, "npz"))
     )
     lines = [head, "-" * len(head)]
@@ -184,7 +327,8 @@ def e2e_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['network']:16} {r['count']:>7} {1e3 * r['core_s']:>8.1f} "
             f"{1e3 * r['first_s']:>9.1f} {r['first_s'] / r['core_s']:>6.2f} "
-            f"{1e3 * r['repeat_s']:>9.1f} {r['repeat_s'] / r['core_s']:>6.2f} "
+            f"{1e3 * r['repeat_s']:>9.1f} {r['repeat_s'] / r['first_s']:>6.3f} "
+            f"{1e3 * r['not_modified_s']:>7.1f} {r['not_modified_s'] / r['first_s']:>6.3f} "
             f"{1e3 * r['json_first_s']:>8.1f} "
             + " ".join(f"{per[e]:>10.1f}" for e in (*ENCODINGS, "npz"))
         )
@@ -212,12 +356,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--e2e-only", action="store_true", help="only /regions through a real server"
     )
+    parser.add_argument(
+        "--fit-only", action="store_true", help="only the fit latency through a real server"
+    )
+    parser.add_argument(
+        "--fit-repeats", type=int, default=15, help="timed fits per topology (default 15)"
+    )
     args = parser.parse_args(argv)
 
-    rows = [] if args.e2e_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
-    if not (args.no_big or args.e2e_only):
+    core_only = args.e2e_only or args.fit_only
+    rows = [] if core_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
+    if not (args.no_big or core_only):
         rows.append(measure(*BIG, repeats=1))
-    e2e = end_to_end_rows(max(3, args.repeats // 2))
+    e2e = [] if args.fit_only else end_to_end_rows(max(3, args.repeats // 2))
+    fits = fit_latency_rows(args.fit_repeats)
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
         "python": platform.python_version(),
@@ -228,12 +380,19 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": os.getloadavg()[0],
     }
     if args.json:
-        print(json.dumps({"meta": meta, "results": rows, "end_to_end": e2e}, indent=2))
+        document = {"meta": meta, "results": rows, "end_to_end": e2e, "fit_latency": fits}
+        print(json.dumps(document, indent=2))
     else:
         if rows:
             print(table(rows))
-        print("\nGET /regions through gunicorn to the client's arrays (Model.regions(), .npz)\n")
-        print(e2e_table(e2e))
+        if e2e:
+            print("\nGET /regions through gunicorn to the client's arrays (Model.regions(), npz)\n")
+            print(e2e_table(e2e))
+        print(
+            f"\nA {list(FIT_LAYERS)}-unit fit on {FIT_SAMPLES} points (lbfgs, regression): "
+            f"median wall time of {args.fit_repeats} runs each, alternating\n"
+        )
+        print(fit_table(fits))
         print(
             f"\nwall-clock median and minimum of {args.repeats} runs after one warm-up (the big "
             f"run: 1 run); cpu ms: median process CPU time;\nper second: count / median; peak "
@@ -243,9 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             "end to end: median of runs; first = a query the server has not answered yet, "
-            "repeat = the same again (its cache); json ms = first, uncompressed JSON to "
-            "Regions.from_dict;\nB/r = bytes sent per region: JSON by Accept-Encoding, "
-            "and the .npz"
+            "repeat = the same again on a new connection (either worker; the caches), and "
+            "304 = the same with If-None-Match,\nboth also as a fraction of first; json ms = "
+            "first, uncompressed JSON to Regions.from_dict;\nB/r = bytes sent per region: "
+            "JSON by Accept-Encoding, and the .npz"
         )
     return 0
 

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "FIT_MAX_ATTEMPTS": 2,
     # Seconds one fit may run; then its process is killed and the model fails.
     "FIT_TIMEOUT": 300.0,
+    # A request waiting for a fit (POST /v1/models?wait=N) is woken by the fit's
+    # event; it also re-reads the model this often, in case an event was lost.
+    "FIT_WAIT_RECHECK_SECONDS": 2.0,
     # Seconds an Idempotency-Key stays reserved by a request that never ended
     # (its process was killed); a retry after that runs. Longer than any request.
     "IDEMPOTENCY_LEASE_SECONDS": 120.0,
@@ -101,6 +104,9 @@ DEFAULTS: dict[str, Any] = {
     # Bytes of recent /knots and /regions answers (and their compressed forms)
     # kept in memory by each web process; 0 turns the cache off.
     "GEOMETRY_CACHE_BYTES": 128 * 1024 * 1024,
+    # Bytes of the same answers kept as files under DATA_DIR/answers for every web
+    # process of the host (least recently used out first); 0 turns it off.
+    "GEOMETRY_SHARED_CACHE_BYTES": 512 * 1024 * 1024,
 }
 
 # Settings that bound client requests, reported as "limits" by GET /v1.
@@ -125,6 +131,7 @@ LIMIT_KEYS = (
     "REQUEST_TIMEOUT",
     "FIT_TIMEOUT",
     "GEOMETRY_CACHE_BYTES",
+    "GEOMETRY_SHARED_CACHE_BYTES",
 )
 
 # Environment variables that size the thread pools of BLAS and OpenMP.
@@ -198,18 +205,22 @@ def load_config(
     config["DATABASE_URL"] = database_url(config["DATABASE_URL"])
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ValueError(f"{ENV_PREFIX}LOG_FORMAT={config['LOG_FORMAT']!r}: use json or text")
-    positive = ("FIT_LEASE_SECONDS", "FIT_MAX_ATTEMPTS", "FIT_TIMEOUT", "IDEMPOTENCY_LEASE_SECONDS")
+    positive = (
+        "FIT_LEASE_SECONDS",
+        "FIT_MAX_ATTEMPTS",
+        "FIT_TIMEOUT",
+        "FIT_WAIT_RECHECK_SECONDS",
+        "IDEMPOTENCY_LEASE_SECONDS",
+    )
     for key in positive:
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
     for key in ("REQUEST_TIMEOUT", "MAX_CONCURRENT_GEOMETRY", "MAX_PIECES", "MAX_PATTERN_CELLS"):
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
-    if not config["GEOMETRY_CACHE_BYTES"] >= 0:
-        raise ValueError(
-            f"{ENV_PREFIX}GEOMETRY_CACHE_BYTES={config['GEOMETRY_CACHE_BYTES']!r} "
-            "must be 0 (no cache) or more"
-        )
+    for key in ("GEOMETRY_CACHE_BYTES", "GEOMETRY_SHARED_CACHE_BYTES"):
+        if not config[key] >= 0:
+            raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be 0 (no cache) or more")
     if not config["GEOMETRY_WAIT_SECONDS"] >= 0:
         raise ValueError(
             f"{ENV_PREFIX}GEOMETRY_WAIT_SECONDS={config['GEOMETRY_WAIT_SECONDS']!r} "

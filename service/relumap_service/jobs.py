@@ -28,9 +28,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 
 from relumap_service.core.fitting import FitError
+from relumap_service.fit_events import Channel, FitEvents, LocalChannel, RedisChannel
 from relumap_service.fit_process import FitCancelled, run_in_fit_process, start_fit_server
 from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
 from relumap_service.queue_json import JSONSerializer
@@ -53,7 +54,10 @@ def make_huey(queue_url: str, name: str) -> Huey:
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(name, filename=str(path), results=False, serializer=JSONSerializer())
     if scheme in ("redis", "rediss"):
-        return RedisHuey(name, url=queue_url, results=False, serializer=JSONSerializer())
+        # Blocking: an idle consumer waits in BRPOP, and takes a new fit the moment it comes.
+        return RedisHuey(
+            name, url=queue_url, results=False, serializer=JSONSerializer(), blocking=True
+        )
     raise ValueError(f"RELUMAP_QUEUE_URL={queue_url!r}: use sqlite:///path or redis://host:port/db")
 
 
@@ -76,11 +80,58 @@ def fit_payload(store: Store, model: ModelRecord) -> dict[str, Any]:
     return {"X": dataset.X, "y": y, "params": model.params, "task": model.task, "classes": classes}
 
 
+def event_channel(huey: Huey, queue_url: str) -> Channel:
+    """Return how fit events reach the other processes that share this queue."""
+    if urlparse(queue_url).scheme == "sqlite":
+        path = Path(queue_url.removeprefix("sqlite:///"))
+        return LocalChannel(path.with_name(f"{path.name}.{huey.name}.listeners"))
+    return RedisChannel(huey.storage.conn, f"{huey.name}.events")
+
+
+class _WakeableWorker(Worker):  # type: ignore[misc]
+    """A Huey worker thread that sleeps until a fit is queued, not for a polling delay.
+
+    ``wakeup`` is set by :meth:`FitQueue.submit` (and by the events of other
+    processes). It is cleared before each look at the queue, so a fit queued
+    after the look wakes the sleep that follows it. The polling delay stays
+    as a bound, for a fit whose event was lost.
+    """
+
+    def __init__(self, *args: Any, wakeup: threading.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wakeup = wakeup
+
+    def loop(self, now: Any = None) -> None:
+        self.wakeup.clear()
+        super().loop(now)
+
+    def sleep(self) -> None:
+        self.delay = min(self.delay, self.max_delay)
+        self.wakeup.wait(self.delay)
+        self.delay *= self.backoff
+
+
 class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
     """A Huey consumer that lives in a thread of the web process.
 
     The web server owns the process's signals, so this consumer sets none.
+    Its idle threads are woken by ``wakeup`` when a fit is queued.
     """
+
+    def __init__(self, huey: Huey, wakeup: threading.Event, **options: Any) -> None:
+        self.wakeup = wakeup
+        super().__init__(huey, **options)
+
+    def _create_worker(self) -> Worker:
+        return _WakeableWorker(
+            huey=self.huey,
+            stop_flag=self.stop_flag,
+            default_delay=self.default_delay,
+            max_delay=self.max_delay,
+            backoff=self.backoff,
+            max_tasks=self.max_tasks,
+            wakeup=self.wakeup,
+        )
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -110,6 +161,7 @@ class FitQueue:
         self.timeout = float(config["FIT_TIMEOUT"])
         self.huey = make_huey(config["QUEUE_URL"], queue_name(config, store))
         self._task = self.huey.task(name="relumap.fit")(self.execute)
+        self.events = FitEvents(event_channel(self.huey, config["QUEUE_URL"]))
         self._consumer: _EmbeddedConsumer | None = None
         self._reaper: PeriodicThread | None = None
         self._next_sweep = 0.0
@@ -118,8 +170,9 @@ class FitQueue:
         self._fitting: set[threading.Thread] = set()
 
     def submit(self, model_id: str) -> None:
-        """Enqueue the fit of a stored ``queued`` model."""
+        """Enqueue the fit of a stored ``queued`` model, and wake an idle consumer."""
         self._task(model_id)
+        self.events.queued(model_id)
 
     def ping(self) -> None:
         """Raise if the queue's storage is unreachable."""
@@ -134,6 +187,7 @@ class FitQueue:
         if self._consumer is None:
             self._consumer = _EmbeddedConsumer(
                 self.huey,
+                self.events.work_queued,
                 workers=int(self.config["FIT_WORKERS"]),
                 worker_type="thread",
                 periodic=False,
@@ -142,6 +196,7 @@ class FitQueue:
             )
             self._consumer.start()
             start_fit_server()
+            self.events.listen()  # fits queued by other processes wake this consumer too
             self._reaper = PeriodicThread(
                 "relumap-reaper", reap_interval(self.lease_seconds), self.reap
             )
@@ -153,6 +208,7 @@ class FitQueue:
         Running fits are stopped and queued again at once, for another consumer.
         """
         self._stopping.set()
+        self.events.stop()  # also wakes idle consumer threads, which then see the stop
         if self._reaper is not None:
             self._reaper.stop(timeout=5)
             self._reaper = None
@@ -184,6 +240,8 @@ class FitQueue:
             )
             if lease.action == "requeued":
                 self._submit_again(lease.model_id, "the fit lost its worker")
+            else:
+                self.events.settled(lease.model_id)
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.lease_seconds
@@ -222,6 +280,7 @@ class FitQueue:
                 model_id, f"{why} and could not be queued again ({exc!r}); fit the model again"
             )
             log.exception("could not re-queue fit %s", model_id)
+            self.events.settled(model_id)
 
     def execute(self, model_id: str) -> None:
         """Claim, fit and record one model; the body of the Huey task."""
@@ -279,6 +338,7 @@ class FitQueue:
         recorded = self.store.finish_model(
             model_id, attempt, result=result, error=error, snapshots=snapshots
         )
+        self.events.settled(model_id)  # wakes the request waiting for it, if any
         outcome = ("failed" if error is not None else "succeeded") if recorded else "discarded"
         seconds = time.monotonic() - started
         FITS_FINISHED.labels(outcome).inc()

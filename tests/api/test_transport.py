@@ -216,7 +216,8 @@ def test_the_answer_cache_drops_the_least_recently_used() -> None:
 
 
 def test_a_cached_answer_is_the_same_as_a_fresh_one(app_factory: Callable[..., Flask]) -> None:
-    cached_app, fresh_app = app_factory(), app_factory(GEOMETRY_CACHE_BYTES=0)
+    cached_app = app_factory()
+    fresh_app = app_factory(GEOMETRY_CACHE_BYTES=0, GEOMETRY_SHARED_CACHE_BYTES=0)
     model_id = classifier(cached_app.test_client())
     url = f"/v1/models/{model_id}/regions?verify=true"
     cached = cached_app.test_client()

@@ -160,14 +160,23 @@ def _resolve_task(args: dict[str, Any]) -> tuple[str, list[str] | None]:
 
 
 def _wait_for(model_id: str, seconds: float) -> ModelRecord | None:
+    """Return the model once settled, or as it is after ``seconds``.
+
+    The request sleeps until the fit's event wakes it (``FitQueue.events``),
+    re-reading the store only after an event, and every
+    ``FIT_WAIT_RECHECK_SECONDS`` in case an event was lost.
+    """
+    svc = services()
+    recheck = float(svc.config["FIT_WAIT_RECHECK_SECONDS"])
     deadline = time.monotonic() + seconds
-    delay = 0.02
-    while True:
-        record = services().store.get_model(model_id)
-        if record is None or record.status in FINISHED or time.monotonic() >= deadline:
-            return record
-        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 1.5, 0.25)
+    with svc.queue.events.watch(model_id) as settled:
+        while True:
+            settled.clear()  # before the read: an event after it wakes the wait below
+            record = svc.store.get_model(model_id)
+            remaining = deadline - time.monotonic()
+            if record is None or record.status in FINISHED or remaining <= 0:
+                return record
+            settled.wait(min(remaining, recheck))
 
 
 @blp.route("")
@@ -238,6 +247,7 @@ class Model(MethodView):
         """Delete a model; a fit still queued or running is dropped."""
         if not services().store.delete_model(model_id):
             abort(404, message=f"no model with id {model_id!r}")
+        services().queue.events.settled(model_id)  # a request waiting for it returns now
 
 
 def succeeded_network(record: ModelRecord) -> Network:

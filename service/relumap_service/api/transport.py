@@ -16,9 +16,12 @@
 - **A cache of answers** (:class:`AnswerCache`): the encoded body of each
   recent ``/knots`` and ``/regions`` answer, and its compressed forms, held
   in memory up to ``RELUMAP_GEOMETRY_CACHE_BYTES`` (least recently used
-  first out). Each web process (gunicorn worker) has its own. A deleted
-  model is never served from it: the model is loaded, or 404, before the
-  cache is read.
+  first out); each web process (gunicorn worker) has its own. Behind it,
+  :class:`SharedAnswerCache` keeps the same bodies as files under
+  ``DATA_DIR/answers``, up to ``RELUMAP_GEOMETRY_SHARED_CACHE_BYTES``, for
+  every web process of the host: a repeat that reaches another worker than
+  the first request is still not computed again. A deleted model is never
+  served from either: the model is loaded, or 404, before the cache is read.
 - **.npz** (:data:`NPZ`): ``GET /regions`` with ``Accept: application/x-npz``
   gives the region map's arrays as a numpy ``.npz`` file (no pickles), which
   the Python client decodes with ``np.load(..., allow_pickle=False)``.
@@ -26,26 +29,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
+from prometheus_client import Counter
 
 from relumap_service import __version__
 from relumap_service.core.regions import Regions2D
 from relumap_service.store import ModelRecord
 
 __all__ = [
+    "ANSWERS",
     "NPZ",
     "PICTURE_SECONDS",
     "AnswerCache",
+    "SharedAnswerCache",
     "answer_cache",
     "cached_answer",
     "init_transport",
@@ -80,6 +91,15 @@ NPZ_ARRAYS = (
 )
 _JSON_ARRAYS = (*NPZ_ARRAYS, "vertices")
 
+ANSWERS = Counter(
+    "relumap_geometry_answers",
+    "Answers of /knots and /regions, by where they came from: not_modified (304), "
+    "memory (this process's cache), shared (the cache of all web processes) or missed",
+    ["source"],
+)
+# Keys of cached bodies: an ETag, or "<encoding>;<ETag>" for a compressed form.
+_KEY = re.compile(r"(?:([a-z]+);)?([0-9a-f]{8,64})")
+
 COMPRESSED_TYPES = [
     "application/json",
     "application/problem+json",
@@ -94,6 +114,83 @@ COMPRESSED_TYPES = [
 ]
 
 
+class SharedAnswerCache:
+    """Encoded answers as files of one directory, shared by the web processes of a host.
+
+    Files are written whole under a temporary name, then renamed, so a
+    reader sees a whole answer or none. A read refreshes the file's time;
+    a write that brings the directory past ``max_bytes`` removes the files
+    used longest ago (any process may write or remove).
+
+    Parameters
+    ----------
+    directory : Path
+        Where the answers live (``DATA_DIR/answers``).
+    max_bytes : int
+        Bound on the bytes of the files kept; 0 turns the cache off. An
+        answer larger than this is not kept.
+    """
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        if max_bytes > 0:
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path | None:
+        found = _KEY.fullmatch(key)
+        if found is None or self.max_bytes <= 0:
+            return None
+        encoding, etag = found.groups()
+        return self.directory / f"{etag}.{encoding or 'body'}"
+
+    def get(self, key: str) -> bytes | None:
+        """Return the body under ``key``, or None."""
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: last out
+        return body
+
+    def set(self, key: str, value: bytes) -> None:
+        """Keep ``value`` under ``key``, then remove the least recently used past the bound."""
+        path = self._path(key)
+        if path is None or len(value) > self.max_bytes or path.exists():
+            return
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".write-")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(value)
+            os.replace(temporary, path)
+            self.evict()
+        except OSError:  # a full disk costs the cache, not the answer
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(temporary)
+
+    def evict(self) -> int:
+        """Remove the files used longest ago until at most ``max_bytes`` remain; return bytes."""
+        files = []
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                found = entry.stat()
+                files.append((found.st_mtime, found.st_size, entry.path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                total -= size
+        return total
+
+
 class AnswerCache:
     """Encoded answers by key, at most ``max_bytes`` in all, least recently used out first.
 
@@ -105,35 +202,61 @@ class AnswerCache:
     max_bytes : int
         Bound on the bytes of the bodies held; 0 turns the cache off. A body
         larger than this is not kept.
+    shared : SharedAnswerCache, optional
+        Where a body missing here is looked for, and every new body written:
+        the cache of all web processes of the host.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, shared: SharedAnswerCache | None = None) -> None:
         self.max_bytes = max_bytes
+        self.shared = shared
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.bytes = 0
 
-    def get(self, key: str) -> bytes | None:
-        """Return the body under ``key`` (and mark it recently used), or None."""
+    def lookup(self, key: str) -> tuple[bytes | None, str]:
+        """Return the body under ``key`` and where it was found: memory, shared or nowhere."""
         with self._lock:
             body = self._bodies.get(key)
             if body is not None:
                 self._bodies.move_to_end(key)
-            return body
+                return body, "memory"
+        if self.shared is None or key.endswith(";"):
+            return None, "nowhere"
+        body = self.shared.get(key)
+        if body is None:
+            return None, "nowhere"
+        self._keep(key, body)
+        return body, "shared"
+
+    def get(self, key: str) -> bytes | None:
+        """Return the body under ``key`` (and mark it recently used), or None."""
+        return self.lookup(key)[0]
 
     def set(self, key: str, value: bytes) -> None:
-        """Keep ``value`` under ``key``, dropping the least recently used beyond the bound."""
-        if key.endswith(";") or len(value) > self.max_bytes:
+        """Keep ``value`` under ``key`` here and in the shared cache."""
+        if key.endswith(";"):
             return
+        if self._keep(key, value) and self.shared is not None:
+            self.shared.set(key, value)
+
+    def _keep(self, key: str, value: bytes) -> bool:
+        """Keep ``value`` in memory, dropping the least recently used beyond the bound.
+
+        Returns False when ``key`` was held already (an answer's key names its body).
+        """
         with self._lock:
-            old = self._bodies.pop(key, None)
-            if old is not None:
-                self.bytes -= len(old)
+            if key in self._bodies:
+                self._bodies.move_to_end(key)
+                return False
+            if len(value) > self.max_bytes:
+                return True
             self._bodies[key] = value
             self.bytes += len(value)
             while self.bytes > self.max_bytes:
                 _, dropped = self._bodies.popitem(last=False)
                 self.bytes -= len(dropped)
+            return True
 
     def __len__(self) -> int:
         return len(self._bodies)
@@ -157,7 +280,11 @@ def init_transport(app: Flask) -> None:
     Call it before any ``after_request`` function that reads the body (the
     security headers hash the HTML), since Flask runs them last-added first.
     """
-    cache = AnswerCache(int(app.config["RELUMAP"]["GEOMETRY_CACHE_BYTES"]))
+    config = app.config["RELUMAP"]
+    shared = SharedAnswerCache(
+        Path(config["DATA_DIR"]) / "answers", int(config["GEOMETRY_SHARED_CACHE_BYTES"])
+    )
+    cache = AnswerCache(int(config["GEOMETRY_CACHE_BYTES"]), shared)
     app.extensions[_EXTENSION] = cache
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
@@ -262,16 +389,23 @@ def cached_answer(etag: str, mimetype: str, vary: str | None = None) -> Response
     """Return a 304 or the cached answer named ``etag``; None when it must be computed."""
     unchanged = not_modified(etag, vary)
     if unchanged is not None:
+        ANSWERS.labels("not_modified").inc()
         return unchanged
-    body = answer_cache().get(etag)
+    body, source = answer_cache().lookup(etag)
     if body is None:
+        ANSWERS.labels("missed").inc()  # the caller computes it now
         return None
-    return remember_answer(etag, body, mimetype, vary)
+    ANSWERS.labels(source).inc()
+    return _answer(etag, body, mimetype, vary)
 
 
 def remember_answer(etag: str, body: bytes, mimetype: str, vary: str | None = None) -> Response:
     """Cache ``body`` under ``etag`` and answer it with its validators."""
     answer_cache().set(etag, body)
+    return _answer(etag, body, mimetype, vary)
+
+
+def _answer(etag: str, body: bytes, mimetype: str, vary: str | None) -> Response:
     g.relumap_answer_key = etag  # flask-compress caches its compressed forms too
     response = Response(body, mimetype=mimetype, headers=validator_headers(etag))
     if vary:
