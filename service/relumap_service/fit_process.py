@@ -110,7 +110,11 @@ def _fit_process_main(connection: Connection) -> None:
 
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["relumap_service.fit_process"])
+    # The same server starts the workers of big region maps
+    # (relumap_service.core.parallel_regions): both are imported once, there.
+    context.set_forkserver_preload(
+        ["relumap_service.fit_process", "relumap_service.core.parallel_regions"]
+    )
     return context
 
 

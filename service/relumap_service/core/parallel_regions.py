@@ -1,0 +1,453 @@
+"""Large region maps on several cores: the box cut into vertical strips, mapped apart, stitched.
+
+Each strip ``[s_i, s_{i+1}] x [y_min, y_max]`` is an exact region map of its
+own (:func:`relumap_service.core.regions.regions_2d`, in a worker process).
+An activation region is convex, so a region crossing a seam ``x = s`` is cut
+into one piece per strip, and its pieces are the only ones with its
+activation pattern. Stitching is combinatorial, no arithmetic:
+
+1. Along a seam, each strip's pieces touching it with an edge partition the
+   seam into intervals. Where no line of the map lies on the seam, both
+   sides show the same regions in the same order: the k-th interval from the
+   left and the k-th from the right carry the same pattern and the same
+   exact end points. This is checked; pieces are joined in pairs, and the
+   right side's seam points become the left side's.
+2. A seam point stays a vertex of the map if and only if three or more
+   regions meet there (two at the top or bottom of the box): two convex
+   regions that cover a disc around a point meet along a straight line
+   through it, with no corner at it.
+3. Linear regions: those of the strips, joined where pieces are joined.
+   Every edge of the map between two regions crosses strips only as pieces
+   of the same edge, so no other comparison of maps is needed.
+
+If a seam does not pass the check (a unit's zero line lies on it: a vertical
+line at exactly ``x = s``), the map is computed in one process instead. The
+result is the single-process map: same regions, patterns, maps (up to their
+certified rounding: each strip works relative to its own centre) and
+linear regions; polygons are listed strip by strip, joined regions after them.
+
+Examples
+--------
+>>> import numpy as np
+>>> from relumap_service.core.network import Network
+>>> net = Network([np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([[1.0], [2.0]])],
+...               [np.zeros(2), np.zeros(1)])
+>>> r = regions_2d_parallel(net, ((-1, -1), (1, 1)), processes=1, strips=3)
+>>> r.n_regions, sorted(r.areas.round(12).tolist())
+(4, [1.0, 1.0, 1.0, 1.0])
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from relumap_service.core.adjacency import connected_labels
+from relumap_service.core.limits import WorkBudget
+from relumap_service.core.network import Network
+from relumap_service.core.region_map import Box, Certificate, Regions2D
+from relumap_service.core.regions import RegionLimitExceeded, _check_box, regions_2d
+
+__all__ = ["StripMap", "regions_2d_parallel", "strip_seams"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+class _SeamOnLine(Exception):
+    """A seam lies (in part) on a line of the map: strips cannot be joined by patterns."""
+
+
+@dataclass(frozen=True, eq=False)
+class StripMap:
+    """The region map of one strip, as sent back by a worker (patterns packed into bits)."""
+
+    points: FloatArray
+    vertex_ids: IntArray
+    offsets: IntArray
+    packed_patterns: NDArray[np.uint8]
+    gradients: FloatArray
+    intercepts: FloatArray
+    areas: FloatArray
+    interior_points: FloatArray
+    linear_region: IntArray
+    n_linear_regions: int
+    bound: int
+    certificate: Certificate
+
+    @classmethod
+    def of(cls, regions: Regions2D) -> StripMap:
+        """Keep what stitching needs of a strip's map."""
+        return cls(
+            points=regions.points,
+            vertex_ids=regions.vertex_ids,
+            offsets=regions.offsets,
+            packed_patterns=np.packbits(regions.patterns, axis=1),
+            gradients=regions.gradients,
+            intercepts=regions.intercepts,
+            areas=regions.areas,
+            interior_points=regions.interior_points,
+            linear_region=regions.linear_region,
+            n_linear_regions=regions.n_linear_regions,
+            bound=regions.bound,
+            certificate=regions.certificate,
+        )
+
+    @property
+    def n_regions(self) -> int:
+        """Number of pieces."""
+        return int(self.offsets.shape[0] - 1)
+
+
+def strip_seams(box: ArrayLike, strips: int) -> list[float]:
+    """Return the ``strips - 1`` seams cutting a box into vertical strips of equal width.
+
+    Each is rounded to float64 and lies strictly inside the box; too narrow a
+    box gives fewer seams.
+
+    Examples
+    --------
+    >>> strip_seams(((0, 0), (3, 1)), 3)
+    [1.0, 2.0]
+    """
+    (x0, _), (x1, _) = _check_box(box)
+    seams: list[float] = []
+    for i in range(1, strips):
+        s = float(x0 + (x1 - x0) * (i / strips))
+        if x0 < s < x1 and (not seams or s > seams[-1]):
+            seams.append(s)
+    return seams
+
+
+def _strip_map(network: Network, box: Box, max_regions: int, seconds: float | None) -> StripMap:
+    """Map one strip (run in a worker process)."""
+    budget = WorkBudget(seconds)
+    return StripMap.of(regions_2d(network, box, max_regions, budget=budget))
+
+
+def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, IntArray]:
+    """Seam points of a strip on ``x = s`` (by increasing y) and the piece on each interval.
+
+    ``right`` is True for the seam on the strip's right side. Returns the
+    points' ids in the strip's table and, per interval between consecutive
+    points, the piece touching it with an edge.
+    """
+    points, ids, offsets = strip.points, strip.vertex_ids, strip.offsets
+    on_seam = points[:, 0] == s
+    seam_ids = np.flatnonzero(on_seam)
+    seam_ids = seam_ids[np.argsort(points[seam_ids, 1], kind="stable")]
+    rank = np.full(points.shape[0], -1, np.int64)
+    rank[seam_ids] = np.arange(seam_ids.size)
+    counts = np.diff(offsets)
+    piece = np.repeat(np.arange(counts.size), counts)
+    nxt = np.arange(ids.size) + 1
+    last = offsets[1:] - 1
+    nxt[last] = offsets[:-1]
+    edge = on_seam[ids] & on_seam[ids[nxt]]
+    # Counter-clockwise rings run up the right side of a strip and down its left side.
+    low, high = (ids[edge], ids[nxt][edge]) if right else (ids[nxt][edge], ids[edge])
+    if np.any(rank[high] - rank[low] != 1):
+        raise _SeamOnLine
+    owner = np.full(max(seam_ids.size - 1, 0), -1, np.int64)
+    if np.bincount(rank[low], minlength=owner.size).max(initial=1) != 1:
+        raise _SeamOnLine
+    owner[rank[low]] = piece[edge]
+    if np.any(owner < 0):
+        raise _SeamOnLine
+    return seam_ids, owner
+
+
+def _cyclic(ring: IntArray, start: int, stop: int) -> IntArray:
+    """Entries of ``ring`` from position ``start`` to ``stop`` inclusive, going round."""
+    if start <= stop:
+        return ring[start : stop + 1]
+    return np.concatenate([ring[start:], ring[: stop + 1]])
+
+
+def _join(left: IntArray, right: IntArray, points: FloatArray, s: float) -> IntArray:
+    """Join two counter-clockwise rings (point ids) that share an edge on the seam ``x = s``.
+
+    The shared edge runs up ``left``'s boundary and down ``right``'s; the
+    result keeps its ends.
+    """
+    y = points[:, 1]
+    at = np.flatnonzero(points[left, 0] == s)
+    lo, hi = at[np.argmin(y[left[at]])], at[np.argmax(y[left[at]])]
+    low_point, high_point = left[lo], left[hi]
+    r_lo = int(np.flatnonzero(right == low_point)[0])
+    r_hi = int(np.flatnonzero(right == high_point)[0])
+    first = _cyclic(left, int(hi), int(lo))
+    n = right.size
+    if (r_lo + 1) % n == r_hi:
+        return first
+    return np.concatenate([first, _cyclic(right, (r_lo + 1) % n, (r_hi - 1) % n)])
+
+
+def stitch(
+    strips: list[StripMap], box: Box, seams: list[float], hidden_layer_sizes: tuple[int, ...]
+) -> Regions2D:
+    """Join the maps of consecutive vertical strips of ``box`` into one map.
+
+    Raises
+    ------
+    _SeamOnLine
+        If a seam lies in part on a line of the map.
+    """
+    n_points = np.array([s.points.shape[0] for s in strips])
+    n_pieces = np.array([s.n_regions for s in strips])
+    point_base = np.concatenate([[0], np.cumsum(n_points)])
+    piece_base = np.concatenate([[0], np.cumsum(n_pieces)])
+    label_base = np.concatenate([[0], np.cumsum([s.n_linear_regions for s in strips])])
+    points = np.concatenate([s.points for s in strips])
+    alias = np.arange(points.shape[0])
+    pair_left: list[IntArray] = []
+    pair_right: list[IntArray] = []
+    seam_points: list[tuple[int, IntArray, IntArray]] = []
+    for i, s in enumerate(seams):
+        left, right = strips[i], strips[i + 1]
+        left_ids, left_owner = _seam_intervals(left, s, right=True)
+        right_ids, right_owner = _seam_intervals(right, s, right=False)
+        if left_ids.size != right_ids.size:
+            raise _SeamOnLine
+        same = left.packed_patterns[left_owner] == right.packed_patterns[right_owner]
+        if not np.all(same):
+            raise _SeamOnLine
+        alias[point_base[i + 1] + right_ids] = point_base[i] + left_ids
+        pair_left.append(piece_base[i] + left_owner)
+        pair_right.append(piece_base[i + 1] + right_owner)
+        seam_points.append((i, left_ids, right_ids))
+    n_total = int(piece_base[-1])
+    a = np.concatenate(pair_left or [np.zeros(0, np.int64)])
+    b = np.concatenate(pair_right or [np.zeros(0, np.int64)])
+    region = connected_labels(n_total, a, b)
+
+    counts = np.concatenate([np.diff(s.offsets) for s in strips])
+    ids = np.concatenate([alias[point_base[i] + s.vertex_ids] for i, s in enumerate(strips)])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    owner = np.repeat(np.arange(n_total), counts)
+
+    # 2. Which seam points stay: count the regions whose rings hold each.
+    dropped = np.zeros(points.shape[0], dtype=bool)
+    for i, left_ids, _ in seam_points:
+        point = point_base[i] + left_ids
+        rank = np.full(points.shape[0], -1, np.int64)
+        rank[point] = np.arange(point.size)
+        at = np.flatnonzero(rank[ids] >= 0)
+        pairs = np.unique(np.stack([rank[ids[at]], region[owner[at]]], axis=1), axis=0)
+        meeting = np.bincount(pairs[:, 0], minlength=point.size)
+        ends = np.zeros(point.size, dtype=bool)
+        ends[[0, -1]] = True
+        dropped[point] = np.where(ends, meeting == 1, meeting == 2)
+
+    # 1. Rings of joined regions, left to right.
+    first_piece = np.full(int(region.max(initial=-1)) + 1, n_total, np.int64)
+    np.minimum.at(first_piece, region, np.arange(n_total))
+    joined = np.flatnonzero(np.bincount(region) > 1)
+    keep = np.zeros(n_total, dtype=bool)
+    keep[first_piece] = True
+    rings: list[IntArray] = []
+    members = np.argsort(region, kind="stable")
+    starts = np.searchsorted(region[members], joined)
+    stops = np.searchsorted(region[members], joined, side="right")
+    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+        ring = ids[offsets[members[lo]] : offsets[members[lo] + 1]]
+        for p in members[lo + 1 : hi].tolist():
+            strip = int(np.searchsorted(piece_base, p, side="right")) - 1
+            ring = _join(ring, ids[offsets[p] : offsets[p + 1]], points, seams[strip - 1])
+        rings.append(ring)
+    kept = np.flatnonzero(keep)
+    is_joined = np.zeros(n_total, dtype=bool)
+    is_joined[first_piece[joined]] = True
+    lengths = counts.copy()
+    lengths[first_piece[joined]] = [r.size for r in rings]
+    out_offsets = np.concatenate([[0], np.cumsum(lengths[kept])])
+    index = np.empty(int(out_offsets[-1]), np.int64)
+    plain = np.repeat(~is_joined[kept], lengths[kept])
+    index[plain] = ids[np.repeat(keep & ~is_joined, counts)]
+    if rings:
+        index[~plain] = np.concatenate(rings)
+    # Rings are listed in piece order; joined regions sit at their first piece.
+    stay = ~dropped[index]
+    sizes = np.add.reduceat(stay.astype(np.int64), out_offsets[:-1]) if kept.size else lengths[:0]
+    index = index[stay]
+    out_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    used = np.zeros(points.shape[0], dtype=bool)
+    used[index] = True
+    renumber = np.cumsum(used) - 1
+    table = points[used]
+    vertex_ids = renumber[index]
+
+    areas = np.bincount(region, weights=np.concatenate([s.areas for s in strips])).astype(float)
+    region_of_kept = region[kept]
+    interior = np.concatenate([s.interior_points for s in strips])[kept]
+    if joined.size:
+        at = np.flatnonzero(is_joined[kept])
+        lo, hi = out_offsets[at], out_offsets[at + 1]
+        member = np.repeat(np.arange(at.size), hi - lo)
+        flat = np.concatenate([np.arange(u, v) for u, v in zip(lo, hi, strict=True)])
+        sums = np.zeros((at.size, 2))
+        np.add.at(sums, member, table[vertex_ids[flat]])
+        interior[at] = sums / (hi - lo)[:, None]
+
+    labels = np.concatenate([s.linear_region + label_base[i] for i, s in enumerate(strips)])
+    component = connected_labels(int(label_base[-1]), labels[a], labels[b])
+    linear = component[labels[kept]]
+    _, first, inverse = np.unique(linear, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    linear = order[inverse].astype(np.int64)
+
+    certificates = [s.certificate for s in strips]
+    patterns = np.unpackbits(
+        np.concatenate([s.packed_patterns for s in strips])[kept],
+        axis=1,
+        count=sum(hidden_layer_sizes),
+    ).astype(bool)
+    return Regions2D(
+        box=box,
+        vertices=table[vertex_ids],
+        offsets=out_offsets,
+        points=table,
+        vertex_ids=vertex_ids,
+        patterns=patterns,
+        gradients=np.concatenate([s.gradients for s in strips])[kept],
+        intercepts=np.concatenate([s.intercepts for s in strips])[kept],
+        areas=areas[region_of_kept],
+        interior_points=interior,
+        linear_region=linear,
+        n_linear_regions=int(linear.max(initial=-1)) + 1,
+        bound=strips[0].bound,
+        hidden_layer_sizes=hidden_layer_sizes,
+        certificate=Certificate(
+            exact=all(c.exact for c in certificates),
+            float_decisions=sum(c.float_decisions for c in certificates),
+            exact_decisions=sum(c.exact_decisions for c in certificates),
+            exact_vertices=sum(c.exact_vertices for c in certificates),
+            max_vertex_error=max(c.max_vertex_error for c in certificates),
+        ),
+    )
+
+
+def _strip_boxes(box: Box, seams: list[float]) -> list[Box]:
+    (x0, y0), (x1, y1) = box
+    xs = [x0, *seams, x1]
+    return [((xs[i], y0), (xs[i + 1], y1)) for i in range(len(xs) - 1)]
+
+
+def _seconds_left(budget: WorkBudget | None) -> float | None:
+    if budget is None or budget.deadline is None:
+        return None
+    return max(0.0, budget.deadline - time.monotonic())
+
+
+def _map_strips(
+    network: Network, boxes: list[Box], max_regions: int, budget: WorkBudget | None, processes: int
+) -> list[StripMap]:
+    """Map every strip, in ``processes`` worker processes (in this one if 1)."""
+    if processes == 1:
+        return [StripMap.of(regions_2d(network, b, max_regions, budget=budget)) for b in boxes]
+    # Workers are forked from a server process, not from this one: a web process
+    # runs threads, and forking them is unsafe. The service has the server
+    # import this module once (relumap_service.fit_process).
+    context = multiprocessing.get_context("forkserver")
+    seconds = _seconds_left(budget)
+    # The pool is this call's: leaving the block ends its processes, also on an
+    # error or a deadline in another strip.
+    with context.Pool(min(processes, len(boxes))) as pool:
+        pending = [pool.apply_async(_strip_map, (network, b, max_regions, seconds)) for b in boxes]
+        maps = [job.get() for job in pending]
+        pool.close()
+        pool.join()
+    return maps
+
+
+def regions_2d_parallel(
+    network: Network,
+    box: ArrayLike,
+    max_regions: int = 200_000,
+    *,
+    budget: WorkBudget | None = None,
+    processes: int = 2,
+    strips: int | None = None,
+    seams: list[float] | None = None,
+) -> Regions2D:
+    """Compute the exact activation regions of a two-input network, strip by strip.
+
+    The same map as :func:`relumap_service.core.regions.regions_2d`, computed
+    in vertical strips by ``processes`` worker processes and stitched (see
+    the module's description).
+
+    Parameters
+    ----------
+    network : Network
+        A network with ``n_inputs == 2``.
+    box : array-like of shape (2, 2)
+        ``((x_min, y_min), (x_max, y_max))``.
+    max_regions : int, default=200_000
+        Largest number of regions of the map, and of each strip's pieces.
+    budget : WorkBudget, optional
+        A deadline; the workers are given what is left of it.
+    processes : int, default=2
+        Worker processes; 1 maps the strips one after the other in this process.
+    strips : int, optional
+        Number of strips of equal width (default: ``processes``).
+    seams : list of float, optional
+        The strips' borders ``x = s``, increasing, strictly inside the box
+        (instead of ``strips``).
+
+    Returns
+    -------
+    Regions2D
+        Its certificate sums the strips' decisions (stitching decides nothing
+        numerically).
+
+    Raises
+    ------
+    ValueError
+        If the network does not have two inputs, the box is empty or the seams are not inside it.
+    RegionLimitExceeded
+        If more than ``max_regions`` regions would be needed.
+    DeadlineExceeded
+        If ``budget``'s deadline passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relumap_service.core.network import Network
+    >>> k = np.arange(8)
+    >>> net = Network([np.stack([np.cos(np.pi * k / 8), np.sin(np.pi * k / 8)]),
+    ...                np.ones((8, 1))], [-np.ones(8), np.zeros(1)])
+    >>> regions_2d_parallel(net, ((-6, -6), (6, 6)), processes=1, seams=[-1.5, 0.25]).n_regions
+    37
+    """
+    if network.n_inputs != 2:
+        return regions_2d(network, box, max_regions, budget=budget)
+    checked = _check_box(box)
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    if max_regions < 1:
+        raise ValueError(f"max_regions must be at least 1, got {max_regions}")
+    (x0, _), (x1, _) = checked
+    if seams is None:
+        seams = strip_seams(checked, strips or processes)
+    else:
+        seams = [float(s) for s in seams]
+        if any(not x0 < s < x1 for s in seams) or any(np.diff(seams) <= 0):
+            raise ValueError(f"seams {seams} must increase strictly inside ({x0}, {x1})")
+    if not seams:
+        return regions_2d(network, checked, max_regions, budget=budget)
+    maps = _map_strips(network, _strip_boxes(checked, seams), max_regions, budget, processes)
+    if budget is not None:
+        budget.check()
+    try:
+        regions = stitch(maps, checked, seams, network.hidden_layer_sizes)
+    except _SeamOnLine:
+        del maps
+        return regions_2d(network, checked, max_regions, budget=budget)
+    if regions.n_regions > max_regions:
+        raise RegionLimitExceeded(regions.n_regions, max_regions, len(network.hidden_layer_sizes))
+    return regions

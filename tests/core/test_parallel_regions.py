@@ -1,0 +1,149 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from geometry_oracles import check_partition, he_network
+
+from relumap_service.core.limits import DeadlineExceeded, WorkBudget
+from relumap_service.core.network import Network
+from relumap_service.core.parallel_regions import regions_2d_parallel, strip_seams
+from relumap_service.core.regions import RegionLimitExceeded, regions_2d
+
+BOX = ((-3.0, -3.0), (3.0, 3.0))
+
+# Integer weights: lines through integer points, several through the same point,
+# a second layer bending on the first layer's lines.
+INTEGER = Network(
+    [
+        np.array([[1.0, 1.0, 1.0, 0.0, 2.0, 1.0], [1.0, -1.0, 0.0, 1.0, 1.0, 2.0]]),
+        np.array(
+            [[1.0, -1, 2], [2, 1, -1], [1, 1, 1], [-1, 2, 1], [1, 1, -2], [0, 1, 1]],
+            dtype=float,
+        ),
+        np.array([[1.0], [2.0], [-1.0]]),
+    ],
+    [np.array([0.0, 1.0, -1.0, 0.0, 1.0, -2.0]), np.array([0.0, 1.0, -1.0]), np.zeros(1)],
+)
+
+
+def same_map(expected, got):
+    """The same regions (by pattern), maps, areas, vertex counts and linear regions."""
+    assert got.n_regions == expected.n_regions
+    assert got.n_linear_regions == expected.n_linear_regions
+    assert got.points.shape == expected.points.shape
+    index = {p.tobytes(): i for i, p in enumerate(got.patterns)}
+    assert len(index) == got.n_regions
+    mine = np.array([index[p.tobytes()] for p in expected.patterns])
+    scale = 1.0 + np.abs(expected.gradients).max()
+    np.testing.assert_allclose(got.gradients[mine], expected.gradients, atol=1e-12 * scale)
+    np.testing.assert_allclose(got.areas[mine], expected.areas, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(np.diff(got.offsets)[mine], np.diff(expected.offsets))
+    pairs = set(zip(expected.linear_region.tolist(), got.linear_region[mine].tolist(), strict=True))
+    assert len(pairs) == expected.n_linear_regions
+    for poly_e, poly_g in zip(expected.polygons, [got.polygons[i] for i in mine], strict=True):
+        shift = int(np.argmin(np.abs(poly_g - poly_e[0]).sum(axis=1)))
+        np.testing.assert_allclose(np.roll(poly_g, -shift, axis=0), poly_e, atol=1e-12)
+    polygons = shapely.polygons([shapely.linearrings(p) for p in got.polygons])
+    assert shapely.coverage_is_valid(polygons)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "seed", "strips"),
+    [((2, 8, 1), 0, 2), ((2, 16, 16, 1), 1, 3), ((2, 10, 10, 10, 2), 2, 5), ((2, 24, 24, 1), 3, 4)],
+)
+def test_strips_give_the_single_process_map(sizes, seed, strips):
+    net = he_network(sizes, seed)
+    got = regions_2d_parallel(net, BOX, processes=1, strips=strips)
+    check_partition(net, BOX, got, n_points=1000, seed=seed)
+    same_map(regions_2d(net, BOX), got)
+
+
+@pytest.mark.parametrize("seams", [[0.0], [-1.0, 1.0], [-2.0, -1.0, 0.0, 1.0, 2.0], [0.5, 1.5]])
+def test_seams_through_exact_concurrences(seams):
+    # Seams at integers pass through points where two or three lines meet
+    # exactly, and where second-layer lines bend.
+    expected = regions_2d(INTEGER, BOX)
+    got = regions_2d_parallel(INTEGER, BOX, processes=1, seams=seams)
+    check_partition(INTEGER, BOX, got, n_points=1000)
+    same_map(expected, got)
+
+
+def test_a_region_spans_several_seams():
+    net = Network([np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones((2, 1))], [[0.0, 0.5], [0.0]])
+    seams = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    got = regions_2d_parallel(net, BOX, processes=1, seams=seams)
+    spans = [np.sum((p[:, 0].min() < seams) & (p[:, 0].max() > seams)) for p in got.polygons]
+    assert max(spans) >= 3
+    same_map(regions_2d(net, BOX), got)
+
+
+def test_a_seam_on_a_units_line_falls_back_to_one_map():
+    # x = 0 and x = 1 are zero lines of units: pieces across them differ in pattern.
+    net = Network(
+        [np.array([[1.0, 1.0, 1.0], [0.0, 1.0, -1.0]]), np.ones((3, 1))], [[0, -1, 0], [0]]
+    )
+    got = regions_2d_parallel(net, BOX, processes=1, seams=[0.0, 1.0])
+    same_map(regions_2d(net, BOX), got)
+
+
+def test_limits_and_deadline_hold_across_strips():
+    net = he_network((2, 16, 16, 1), 1)
+    count = regions_2d(net, BOX).n_regions
+    with pytest.raises(RegionLimitExceeded) as info:
+        regions_2d_parallel(net, BOX, count - 1, processes=1, strips=3)
+    assert info.value.limit == count - 1
+    assert regions_2d_parallel(net, BOX, count, processes=1, strips=3).n_regions == count
+    with pytest.raises(DeadlineExceeded):
+        regions_2d_parallel(net, BOX, processes=1, strips=3, budget=WorkBudget(0.0))
+
+
+def test_seams_are_inside_the_box():
+    assert strip_seams(((0, 0), (1, 1)), 4) == [0.25, 0.5, 0.75]
+    assert strip_seams(((1.0, 0), (np.nextafter(1.0, 2), 1)), 4) == []
+    with pytest.raises(ValueError, match="seams"):
+        regions_2d_parallel(INTEGER, BOX, processes=1, seams=[1.0, 0.0])
+    with pytest.raises(ValueError, match="processes"):
+        regions_2d_parallel(INTEGER, BOX, processes=0)
+
+
+def _descendants() -> dict[int, bytes]:
+    """Processes below this one (pid: command line), but its long-lived servers.
+
+    The forkserver and the resource tracker live as long as this process;
+    the workers forked from the forkserver are counted.
+    """
+    children: dict[int, list[tuple[int, bytes]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append((int(entry.name), command))
+    found, todo = {}, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        for child, command in children.get(pid, []):
+            server = pid == os.getpid() and (
+                b"forkserver" in command or b"resource_tracker" in command
+            )
+            if not server:
+                found[child] = command
+            todo.append(child)
+    return found
+
+
+def test_worker_processes_give_the_same_map_and_end():
+    before = _descendants()
+    got = regions_2d_parallel(INTEGER, BOX, processes=2, seams=[-1.0, 0.0, 1.0])
+    same_map(regions_2d(INTEGER, BOX), got)
+    # A strip over the limit raises in its worker; the error crosses back.
+    with pytest.raises(RegionLimitExceeded):
+        regions_2d_parallel(INTEGER, BOX, 3, processes=2, strips=2)
+    assert _descendants() == before
+    assert all(b"forkserver" not in command for command in before.values())
