@@ -55,8 +55,14 @@ def _subdivision(
     counts: IntArray,
     error: FloatArray,
     reach: float,
+    history: BoolArray,
 ) -> Subdivision:
-    """Share every vertex among the polygons that meet there (see core/subdivision)."""
+    """Share every vertex among the polygons that meet there (see core/subdivision).
+
+    A polygon lies on the positive side of a unit's line exactly where the
+    unit is active on it, so its pattern (``history``) gives the side of each
+    of its edges on a unit's line.
+    """
     lines = engine.lines
     width = tags.shape[1]
     valid = np.arange(width) < counts[:, None]
@@ -80,7 +86,15 @@ def _subdivision(
     directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
     directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return shared_vertices(corners, second_line, offsets, corner_error, same_point, directions)
+    polygon = np.repeat(np.arange(counts.size), counts)
+    on_unit = np.flatnonzero(second_line >= 4)
+    layer, unit = lines.source[:2, second_line[on_unit]]
+    active = history[polygon[on_unit], lines.layer_starts[layer] + unit]
+    side = np.zeros(second_line.size, np.int8)
+    side[on_unit] = np.where(active, 1, -1)
+    return shared_vertices(
+        corners, second_line, offsets, corner_error, same_point, directions, side
+    )
 
 
 def assemble(
@@ -126,7 +140,7 @@ def assemble(
     interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
     corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
     reach = float(np.abs(corners).max(initial=0.0))
-    subdivision = _subdivision(engine, corners, tags, counts, store.error[:size], reach)
+    subdivision = _subdivision(engine, corners, tags, counts, store.error[:size], reach, history)
     piecewise = network.hidden_activation != "identity"
     sizes = network.hidden_layer_sizes
     bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu") if piecewise else 1
