@@ -17,6 +17,7 @@ from relumap._optional import require
 from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
+from relumap_geometry import evaluate_pieces
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -141,10 +142,7 @@ class Knots:
 
     def evaluate(self, x: ArrayLike) -> FloatArray:
         """Evaluate the logits from the pieces: shape (n_points, n_outputs)."""
-        points = np.asarray(x, dtype=np.float64).reshape(-1)
-        piece = np.clip(np.searchsorted(self.piece_hi, points, side="left"), 0, self.n_pieces - 1)
-        out: FloatArray = self.slopes[piece] * points[:, None] + self.intercepts[piece]
-        return out
+        return evaluate_pieces(self.piece_hi, self.slopes, self.intercepts, x)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the service's knots document."""

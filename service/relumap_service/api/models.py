@@ -11,6 +11,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from relumap_geometry import pattern_strings
 from relumap_service.api.context import get_model_or_404, page_bounds, services
 from relumap_service.api.features import feature_names_of, prediction_rows
 from relumap_service.api.heavy_work import heavy_turn
@@ -27,7 +28,6 @@ from relumap_service.api.schemas import (
 )
 from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
-from relumap_service.core.patterns import pattern_strings
 from relumap_service.store import ModelRecord
 
 blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Fitted networks")
