@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 
 from relumap_geometry import pattern_strings
 from relumap_service.api.context import get_model_or_404, page_bounds, services
+from relumap_service.api.errors import problem_doc
 from relumap_service.api.features import feature_names_of, prediction_rows
 from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.idempotency import idempotent
@@ -220,11 +221,13 @@ class Model(MethodView):
     """One model."""
 
     @blp.response(200, ModelSchema)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
     def get(self, model_id: str) -> dict[str, Any]:
         """Fetch a model: status, parameters, timings, warnings and metrics."""
         return model_document(get_model_or_404(model_id))
 
     @blp.response(204)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
     def delete(self, model_id: str) -> None:
         """Delete a model; a fit still queued or running is dropped."""
         if not services().store.delete_model(model_id):
@@ -247,6 +250,8 @@ class Weights(MethodView):
     """The weights of a model."""
 
     @blp.response(200, WeightsSchema)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
+    @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no weights"))
     def get(self, model_id: str) -> dict[str, Any]:
         """Export the weights in scikit-learn's layout; `POST /v1/networks` takes them back."""
         record = get_model_or_404(model_id)
