@@ -12,6 +12,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY client ./client
+COPY shared ./shared
 RUN /opt/relumap/bin/pip install --upgrade pip \
  && /opt/relumap/bin/pip install ".[service]"
 

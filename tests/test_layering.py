@@ -1,4 +1,12 @@
-"""The core is usable without the web stack, and the client never imports the service."""
+"""Imports point one way: client -> relumap_geometry <- core; the client never imports the service.
+
+relumap_geometry holds the numpy-only result types the client and the core
+share (activation patterns, affine maps, neuron diagnostics, decision
+boundaries, piece evaluation). It is a top-level package of the same
+distribution, so the base (client-only) install has it, and it imports neither
+side: the core does not load the HTTP client by using it, nor the client the
+service.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "service" / "relumap_service" / "core"
 CLIENT = REPO / "client" / "relumap"
+GEOMETRY = REPO / "shared" / "relumap_geometry"
+GEOMETRY_MAY_IMPORT = {
+    "relumap_geometry",
+    "numpy",
+    "__future__",
+    "collections",
+    "dataclasses",
+    "typing",
+}
 FORBIDDEN_IN_CORE = {"flask", "flask_smorest", "marshmallow", "sqlalchemy", "huey", "webargs"}
 
 
@@ -44,3 +61,55 @@ def test_importing_the_core_loads_no_web_or_storage_library() -> None:
 @pytest.mark.parametrize("path", sorted(CLIENT.rglob("*.py")), ids=lambda p: p.name)
 def test_client_never_imports_the_service(path: Path) -> None:
     assert "relumap_service" not in _imported_roots(path)
+
+
+@pytest.mark.parametrize("path", sorted(GEOMETRY.rglob("*.py")), ids=lambda p: p.name)
+def test_shared_geometry_imports_numpy_and_the_standard_library_only(path: Path) -> None:
+    assert _imported_roots(path) <= GEOMETRY_MAY_IMPORT, _imported_roots(path) - GEOMETRY_MAY_IMPORT
+
+
+def test_importing_the_shared_geometry_loads_neither_the_client_nor_the_service() -> None:
+    code = (
+        "import sys, relumap_geometry\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'relumap', 'relumap_service', 'requests', 'flask', 'pandas', 'matplotlib'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_client_and_the_core_use_the_shared_types_not_copies() -> None:
+    import relumap
+    import relumap_geometry
+    import relumap_service.core as core
+
+    # One class each: the core's is the shared one, the client's extends it with to_frame().
+    assert core.DecisionBoundary is relumap_geometry.DecisionBoundary
+    assert core.NeuronDiagnostics is relumap_geometry.NeuronDiagnostics
+    assert core.AffineMap is relumap_geometry.AffineMap
+    for name in ("DecisionBoundary", "NeuronDiagnostics", "AffineMap"):
+        assert issubclass(getattr(relumap, name), getattr(relumap_geometry, name))
+    # Nothing the shared package defines is defined again on either side.
+    shared = {
+        name
+        for path in GEOMETRY.glob("*.py")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and not node.name.startswith("_")
+    }
+    for root in (CORE, CLIENT):
+        for path in root.rglob("*.py"):
+            defined = {
+                node.name
+                for node in ast.parse(path.read_text()).body
+                if isinstance(node, ast.ClassDef | ast.FunctionDef)
+            }
+            redefined = {name for name in defined & shared if not _extends_shared(path, name)}
+            assert not redefined, f"{path.name} defines {sorted(redefined)} again"
+
+
+def _extends_shared(path: Path, name: str) -> bool:
+    """Whether ``class name(relumap_geometry.name)`` extends the shared class."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return any(ast.unparse(base) == f"relumap_geometry.{name}" for base in node.bases)
+    return False

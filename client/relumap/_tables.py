@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-MINUS = "\u2212"
-DOT = "\u00b7"
+from relumap_geometry.text import affine_formula, count
 
 __all__ = ["affine_formula", "cell", "count", "fields", "score_text", "table"]
 
@@ -65,44 +64,6 @@ def fields(pairs: Iterable[tuple[str, Any]]) -> str:
     pairs = list(pairs)
     width = max((len(name) for name, _ in pairs), default=0)
     return "\n".join(f"{name + ':':<{width + 1}} {cell(value)}" for name, value in pairs)
-
-
-def affine_formula(
-    output: str, gradient: Sequence[float], intercept: float, names: Sequence[str]
-) -> str:
-    """Write ``output = g1·name1 + g2·name2 + b`` with 4 significant digits.
-
-    Zero coefficients are left out, so a flat region reads ``y = b``.
-
-    Examples
-    --------
-    >>> affine_formula("y", [0.5, -1.2], 0.3, ["x1", "x2"])
-    'y = 0.5·x1 − 1.2·x2 + 0.3'
-    >>> affine_formula("y", [0.0, 0.0], -2.0, ["x1", "x2"])
-    'y = −2'
-    """
-    terms = [(float(g), f"{DOT}{name}") for g, name in zip(gradient, names, strict=True) if g]
-    if float(intercept) or not terms:
-        terms.append((float(intercept), ""))
-    text = ""
-    for i, (value, suffix) in enumerate(terms):
-        magnitude = f"{abs(value):.4g}{suffix}"
-        if i == 0:
-            text = (MINUS if value < 0 else "") + magnitude
-        else:
-            text += f" {MINUS if value < 0 else '+'} {magnitude}"
-    return f"{output} = {text}"
-
-
-def count(n: int, word: str) -> str:
-    """Return ``"1 knot"``, ``"3 knots"``: a count with its noun.
-
-    Examples
-    --------
-    >>> count(1, "knot"), count(3, "knot")
-    ('1 knot', '3 knots')
-    """
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def score_text(task: str, train: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:

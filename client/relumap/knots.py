@@ -18,6 +18,7 @@ from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 from relumap.units import UnitMaps
+from relumap_geometry import evaluate_pieces
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -147,10 +148,7 @@ class Knots:
 
     def evaluate(self, x: ArrayLike) -> FloatArray:
         """Evaluate the logits from the pieces: shape (n_points, n_outputs)."""
-        points = np.asarray(x, dtype=np.float64).reshape(-1)
-        piece = np.clip(np.searchsorted(self.piece_hi, points, side="left"), 0, self.n_pieces - 1)
-        out: FloatArray = self.slopes[piece] * points[:, None] + self.intercepts[piece]
-        return out
+        return evaluate_pieces(self.piece_hi, self.slopes, self.intercepts, x)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the service's knots document."""

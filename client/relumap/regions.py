@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+import relumap_geometry
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
 from relumap._tables import count
@@ -35,8 +36,7 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
-@dataclass(frozen=True, eq=False)
-class DecisionBoundary:
+class DecisionBoundary(relumap_geometry.DecisionBoundary):
     """The exact decision boundary of a two-input classifier, as line segments.
 
     Attributes
@@ -48,42 +48,6 @@ class DecisionBoundary:
     classes : ndarray of int of shape (n_segments, 2)
         Class index on the left and on the right of each directed segment.
     """
-
-    segments: FloatArray
-    region: IntArray
-    classes: IntArray
-
-    def __repr__(self) -> str:
-        return f"<DecisionBoundary: {count(self.n_segments, 'segment')}, length {self.length:.4g}>"
-
-    @classmethod
-    def from_dict(cls, document: dict[str, Any]) -> DecisionBoundary:
-        """Build from the ``decision_boundary`` of a regions document."""
-        return cls(
-            floats(document["segments"]).reshape(-1, 2, 2),
-            ints(document["region"]),
-            ints(document["classes"]).reshape(-1, 2),
-        )
-
-    @property
-    def n_segments(self) -> int:
-        """Number of segments."""
-        return int(self.segments.shape[0])
-
-    @property
-    def length(self) -> float:
-        """Total length of the boundary."""
-        d = self.segments[:, 1] - self.segments[:, 0]
-        return float(np.hypot(d[:, 0], d[:, 1]).sum())
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the service's ``decision_boundary`` document."""
-        return {
-            "n_segments": self.n_segments,
-            "segments": self.segments.tolist(),
-            "region": self.region.tolist(),
-            "classes": self.classes.tolist(),
-        }
 
     def to_frame(self) -> Any:
         """Return one row per segment: ``x0, y0, x1, y1, region, left, right``."""

@@ -29,8 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
-from relumap_service.core.boundary import DecisionBoundary
-from relumap_service.core.diagnostics import NeuronDiagnostics
+from relumap_geometry import DecisionBoundary, NeuronDiagnostics
 from relumap_service.core.knots import Knots1D
 from relumap_service.core.network import output_probabilities
 from relumap_service.core.partitions import class_areas, first_layer_segments, value_bands
@@ -115,14 +114,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _unit_names(pairs: list[list[int]]) -> str:
+def _unit_names(pairs: list[tuple[int, int]]) -> str:
     return ", ".join(f"L{layer} u{unit}" for layer, unit in pairs) or "none"
 
 
 def _caption(diagnostics: NeuronDiagnostics, data: DataPoints | None) -> str:
     text = (
-        f"dead neurons: {_unit_names(diagnostics.dead_units())}   "
-        f"always active: {_unit_names(diagnostics.always_active_units())}"
+        f"dead neurons: {_unit_names(diagnostics.dead_units)}   "
+        f"always active: {_unit_names(diagnostics.always_active_units)}"
     )
     if data is not None and data.X.shape[0] < data.n_total:
         text += f"   ({data.X.shape[0]} of {data.n_total} points drawn)"

@@ -33,8 +33,8 @@ def test_constructed_dead_and_always_active_units_2d():
     b = np.array([-5.0, 5.0, 0.0, 0.0])  # dead, always on, half, zero weights
     net = Network([w, np.ones((4, 1))], [b, np.zeros(1)])
     d = neuron_diagnostics(net, regions_2d(net, ((-1, -1), (1, 1))))
-    assert d.dead_units() == [[1, 0], [1, 3]]
-    assert d.always_active_units() == [[1, 1]]
+    assert d.dead_units == [(1, 0), (1, 3)]
+    assert d.always_active_units == [(1, 1)]
     assert d.affine_on_domain is None
 
 

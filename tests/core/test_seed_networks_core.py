@@ -56,15 +56,15 @@ def test_dead_and_always_active():
     net = build(case)
     k = check_1d(net, case["domain"], case["expect"])
     d = neuron_diagnostics(net, k)
-    assert d.dead_units() == case["expect"]["dead_on_domain"]
-    assert d.always_active_units() == case["expect"]["always_active_on_domain"]
+    assert d.dead_units == [tuple(u) for u in case["expect"]["dead_on_domain"]]
+    assert d.always_active_units == [tuple(u) for u in case["expect"]["always_active_on_domain"]]
     affine = case["expect"]["affine_on_domain"]
     np.testing.assert_allclose(d.affine_on_domain.gradient, [[affine["slope"]]], atol=TOL)
     np.testing.assert_allclose(d.affine_on_domain.intercept, [affine["intercept"]], atol=TOL)
     also = case["also"]
     k_wide = check_1d(net, also["domain"], also)
     wide = neuron_diagnostics(net, k_wide)
-    assert wide.affine_on_domain is None and wide.dead_units() == []
+    assert wide.affine_on_domain is None and wide.dead_units == []
 
 
 def test_two_neurons_no_bias():

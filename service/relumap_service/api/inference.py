@@ -33,7 +33,7 @@ from flask_smorest import Blueprint, abort
 
 from relumap_service import __version__
 from relumap_service.api.context import get_model_or_404, services
-from relumap_service.api.errors import PROBLEM_MIMETYPE
+from relumap_service.api.errors import PROBLEM_MIMETYPE, problem_doc
 from relumap_service.api.features import feature_names_of
 from relumap_service.api.inputs import MAX_JSON_DEPTH, json_depth
 from relumap_service.api.models import predict_document, succeeded_network
@@ -62,12 +62,27 @@ blp = Blueprint(
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _ID = re.compile(r"[0-9a-f]{32}")
 # Under /v2 every error, 401 and 503 included, is the protocol's {"error": ...}.
+_V2_ERROR_CONTENT = {"application/json": {"schema": ProtocolErrorSchema}}
 _V2_ERRORS = blp.doc(
     responses={
         "default": {
             "description": "Error: 400 for a bad request, 404 for an unknown model",
-            "content": {"application/json": {"schema": ProtocolErrorSchema}},
+            "content": _V2_ERROR_CONTENT,
         }
+    }
+)
+# What the model endpoints answer besides the server-wide errors: the protocol
+# has 400 for a model that is not ready and for a bad request, 404 for no model.
+_V2_MODEL_ERRORS = blp.doc(
+    responses={
+        "400": {
+            "description": "The model is queued, running or failed, or the request is bad",
+            "content": _V2_ERROR_CONTENT,
+        },
+        "404": {
+            "description": "No model of this name (a model's name is its id)",
+            "content": _V2_ERROR_CONTENT,
+        },
     }
 )
 
@@ -173,6 +188,15 @@ class Invocations(MethodView):
         }
     )
     @blp.response(200, PredictionsSchema)
+    @blp.alt_response(400, **problem_doc("The body is not valid JSON, or the CSV not UTF-8"))
+    @blp.alt_response(404, **problem_doc("No model with this id"))
+    @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no predictions"))
+    @blp.alt_response(
+        415, **problem_doc("Neither application/json nor text/csv, or a charset but UTF-8")
+    )
+    @blp.alt_response(
+        422, **problem_doc("No or several input formats, or rows that do not fit the model")
+    )
     def post(self, model_id: str) -> dict[str, Any]:
         """Predict with MLflow's scoring protocol: `{"predictions": [...]}`.
 
@@ -281,6 +305,7 @@ class ServerReady(MethodView):
 class ModelMetadata(MethodView):
     """A model, as the Open Inference Protocol describes it."""
 
+    @_V2_MODEL_ERRORS
     @_V2_ERRORS
     @blp.response(200, ModelMetadataSchema)
     def get(self, model_name: str) -> dict[str, Any]:
@@ -296,6 +321,7 @@ class ModelMetadata(MethodView):
 class ModelReady(MethodView):
     """Whether a model can predict."""
 
+    @_V2_MODEL_ERRORS
     @_V2_ERRORS
     @blp.response(200, HealthFlagSchema)
     def get(self, model_name: str) -> dict[str, Any]:
@@ -309,6 +335,7 @@ class ModelReady(MethodView):
 class ModelInfer(MethodView):
     """Predictions with the Open Inference Protocol."""
 
+    @_V2_MODEL_ERRORS
     @_V2_ERRORS
     @blp.doc(
         requestBody={

@@ -11,7 +11,9 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from relumap_geometry import pattern_strings
 from relumap_service.api.context import get_model_or_404, page_bounds, services
+from relumap_service.api.errors import problem_doc
 from relumap_service.api.features import feature_names_of, prediction_rows
 from relumap_service.api.heavy_work import heavy_turn
 from relumap_service.api.idempotency import idempotent
@@ -28,7 +30,6 @@ from relumap_service.api.schemas import (
 )
 from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
-from relumap_service.core.patterns import pattern_strings
 from relumap_service.core.snapshots import unpack_weights
 from relumap_service.store import ModelRecord
 
@@ -238,11 +239,13 @@ class Model(MethodView):
     """One model."""
 
     @blp.response(200, ModelSchema)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
     def get(self, model_id: str) -> dict[str, Any]:
         """Fetch a model: status, parameters, timings, warnings and metrics."""
         return model_document(get_model_or_404(model_id))
 
     @blp.response(204)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
     def delete(self, model_id: str) -> None:
         """Delete a model; a fit still queued or running is dropped."""
         if not services().store.delete_model(model_id):
@@ -287,6 +290,8 @@ class Weights(MethodView):
 
     @blp.arguments(WeightsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, WeightsSchema)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
+    @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no weights"))
     def get(self, model_id: str, snapshot: int | None = None) -> dict[str, Any]:
         """Export the weights in scikit-learn's layout; `POST /v1/networks` takes them back.
 

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.arguments import ArgumentsMixin
 
 from relumap_service.api.context import get_model_or_404
+from relumap_service.api.errors import problem_doc
 from relumap_service.api.models import model_document, succeeded_network
 from relumap_service.api.schemas import NetworkInSchema, StrictSchema, Text
 from relumap_service.onnx_io import (
@@ -131,6 +132,8 @@ class ModelOnnx(MethodView):
         "output `predictions` (N, n_outputs) for a regressor, `probabilities` "
         "(N, n_classes) and `logits` (N, n_outputs) for a classifier",
     )
+    @blp.alt_response(404, **problem_doc("No model with this id"))
+    @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no weights"))
     def get(self, model_id: str) -> Response:
         """Export a succeeded model as ONNX, to run it in onnxruntime or elsewhere.
 

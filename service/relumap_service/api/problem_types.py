@@ -106,6 +106,9 @@ class ProblemType(MethodView):
         description="The page, for a browser",
         success=True,
     )
+    # The problem document's schema is registered as the component response
+    # NOT_FOUND (api/errors.py imports this module, so not the other way round).
+    @blp.alt_response(404, response="NOT_FOUND")
     def get(self, name: str) -> Any:
         """Describe a problem type: HTML, or JSON with `Accept: application/json`.
 

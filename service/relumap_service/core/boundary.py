@@ -22,12 +22,10 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_geometry import DecisionBoundary
 from relumap_service.core.clipping import pad_polygons, split_by_values
 from relumap_service.core.network import Network
 from relumap_service.core.region_map import Box, Regions2D
@@ -36,61 +34,6 @@ __all__ = ["DecisionBoundary", "decision_boundary"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-@dataclass(frozen=True, eq=False)
-class DecisionBoundary:
-    """Line segments where the predicted class changes.
-
-    Attributes
-    ----------
-    segments : ndarray of shape (n_segments, 2, 2)
-        Start and end point of each segment.
-    region : ndarray of int of shape (n_segments,)
-        Activation region holding each segment (for a segment along a region's
-        edge, the region on the ``classes[:, 0]`` side).
-    classes : ndarray of int of shape (n_segments, 2)
-        Class on the left and on the right of the directed segment (for a
-        binary classifier class 1 is where the logit is positive).
-    """
-
-    segments: FloatArray
-    region: IntArray
-    classes: IntArray
-
-    @property
-    def n_segments(self) -> int:
-        """Number of segments."""
-        return int(self.segments.shape[0])
-
-    @property
-    def length(self) -> float:
-        """Total length of the boundary inside the box."""
-        d = self.segments[:, 1] - self.segments[:, 0]
-        return float(np.hypot(d[:, 0], d[:, 1]).sum())
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary: ``segments``, ``region``, ``classes``, ``n_segments``."""
-        return {
-            "n_segments": self.n_segments,
-            "segments": self.segments.tolist(),
-            "region": self.region.tolist(),
-            "classes": self.classes.tolist(),
-        }
-
-    def to_geojson(self) -> dict[str, Any]:
-        """Return a GeoJSON ``FeatureCollection`` with one ``LineString`` per segment."""
-        features = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": seg},
-                "properties": {"region": r, "classes": c},
-            }
-            for seg, r, c in zip(
-                self.segments.tolist(), self.region.tolist(), self.classes.tolist(), strict=True
-            )
-        ]
-        return {"type": "FeatureCollection", "features": features}
 
 
 def _predicted(network: Network, points: FloatArray) -> IntArray:

@@ -14,20 +14,18 @@ Examples
 >>> from relumap_service.core.knots import knots_1d
 >>> net = Network([np.ones((1, 3)), np.ones((3, 1))], [np.array([-10.0, 10.0, 10.0]), [0.0]])
 >>> d = neuron_diagnostics(net, knots_1d(net, -4, 4))
->>> d.dead_units(), d.always_active_units()
-([[1, 0]], [[1, 1], [1, 2]])
+>>> d.dead_units, d.always_active_units
+([(1, 0)], [(1, 1), (1, 2)])
 >>> d.affine_on_domain.gradient.tolist(), d.affine_on_domain.intercept.tolist()
 ([[2.0]], [20.0])
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from relumap_geometry import AffineMap, NeuronDiagnostics
 from relumap_service.core.knots import Knots1D
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import unit_labels
@@ -38,90 +36,6 @@ __all__ = ["AffineMap", "NeuronDiagnostics", "neuron_diagnostics"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-@dataclass(frozen=True, eq=False)
-class AffineMap:
-    """The logits as one affine map ``gradient @ x + intercept`` on the whole domain.
-
-    Attributes
-    ----------
-    gradient : ndarray of shape (n_outputs, n_inputs)
-        For one input, ``gradient[:, 0]`` is the slope of each output.
-    intercept : ndarray of shape (n_outputs,)
-    """
-
-    gradient: FloatArray
-    intercept: FloatArray
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return ``{"gradient": ..., "intercept": ...}`` as lists."""
-        return {"gradient": self.gradient.tolist(), "intercept": self.intercept.tolist()}
-
-
-@dataclass(frozen=True, eq=False)
-class NeuronDiagnostics:
-    """Per hidden unit facts on a domain and, optionally, on training data.
-
-    Attributes
-    ----------
-    layer, unit : ndarray of int of shape (n_hidden_total,)
-        Each unit's hidden layer (from 1) and index in the layer (from 0).
-    dead_on_domain : ndarray of bool of shape (n_hidden_total,)
-        Off on every piece or region.
-    always_active_on_domain : ndarray of bool of shape (n_hidden_total,)
-        On on every piece or region.
-    active_fraction : ndarray of shape (n_hidden_total,) or None
-        Fraction of training points where the pre-activation is positive.
-    dead_on_data : ndarray of bool of shape (n_hidden_total,) or None
-        Active on no training point.
-    affine_on_domain : AffineMap or None
-        The network's single affine map when it has one linear region on the
-        domain (always for identity activations), else None.
-    """
-
-    layer: IntArray
-    unit: IntArray
-    dead_on_domain: BoolArray
-    always_active_on_domain: BoolArray
-    active_fraction: FloatArray | None
-    dead_on_data: BoolArray | None
-    affine_on_domain: AffineMap | None
-
-    def _pairs(self, mask: BoolArray) -> list[list[int]]:
-        return np.stack([self.layer[mask], self.unit[mask]], axis=1).tolist()  # type: ignore[no-any-return]
-
-    def dead_units(self) -> list[list[int]]:
-        """``[layer, unit]`` of every unit dead on the domain."""
-        return self._pairs(self.dead_on_domain)
-
-    def always_active_units(self) -> list[list[int]]:
-        """``[layer, unit]`` of every unit always active on the domain."""
-        return self._pairs(self.always_active_on_domain)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary of lists.
-
-        Keys: ``layer``, ``unit``, ``dead_on_domain``, ``always_active_on_domain``,
-        ``active_fraction``, ``dead_on_data`` (None without data),
-        ``dead_units`` and ``always_active_units`` (lists of ``[layer, unit]``),
-        ``affine_on_domain`` (None or ``{"gradient", "intercept"}``).
-        """
-        return {
-            "layer": self.layer.tolist(),
-            "unit": self.unit.tolist(),
-            "dead_on_domain": self.dead_on_domain.tolist(),
-            "always_active_on_domain": self.always_active_on_domain.tolist(),
-            "active_fraction": None
-            if self.active_fraction is None
-            else self.active_fraction.tolist(),
-            "dead_on_data": None if self.dead_on_data is None else self.dead_on_data.tolist(),
-            "dead_units": self.dead_units(),
-            "always_active_units": self.always_active_units(),
-            "affine_on_domain": None
-            if self.affine_on_domain is None
-            else self.affine_on_domain.to_dict(),
-        }
 
 
 def _affine(partition: Knots1D | Regions2D, network: Network) -> AffineMap | None:

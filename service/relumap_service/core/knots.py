@@ -35,13 +35,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_geometry import evaluate_pieces, pattern_strings
 from relumap_service.core.bounds import max_knots_1d
 from relumap_service.core.exact import ExactNetwork, shifted_biases
 from relumap_service.core.layer_maps import RHO
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
-from relumap_service.core.patterns import pattern_strings, unit_labels
+from relumap_service.core.patterns import unit_labels
 from relumap_service.core.region_map import Certificate
 
 __all__ = ["Knots1D", "knots_1d"]
@@ -129,10 +130,7 @@ class Knots1D:
         -------
         ndarray of shape (n_samples, n_outputs)
         """
-        x = np.asarray(x, dtype=np.float64).reshape(-1)
-        piece = np.clip(np.searchsorted(self.piece_hi, x, side="left"), 0, self.n_pieces - 1)
-        out: FloatArray = self.slopes[piece] * x[:, None] + self.intercepts[piece]
-        return out
+        return evaluate_pieces(self.piece_hi, self.slopes, self.intercepts, x)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary of plain lists.

@@ -4,12 +4,8 @@ An *activation pattern* is one boolean per hidden unit, True where the unit's
 pre-activation is strictly positive (the unit is on its identity branch), in
 the order of :meth:`Network.forward`: layer 1 first. Layers are numbered from 1
 (layer 0 is the input, as in Serra et al. 2018); units from 0 within a layer.
-
-Examples
---------
->>> import numpy as np
->>> pattern_strings(np.array([[True, False], [False, False]]))
-['10', '00']
+Patterns are written as strings of ``0`` and ``1`` by
+:func:`relumap_geometry.pattern_strings`, which the client reads them back with.
 """
 
 from __future__ import annotations
@@ -19,10 +15,7 @@ from numpy.typing import NDArray
 
 from relumap_service.core.network import Network
 
-__all__ = [
-    "pattern_strings",
-    "unit_labels",
-]
+__all__ = ["unit_labels"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -50,25 +43,3 @@ def unit_labels(network: Network) -> tuple[IntArray, IntArray]:
     layer = np.repeat(np.arange(1, len(sizes) + 1, dtype=np.int64), sizes)
     unit = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes] or [np.zeros(0, np.int64)])
     return layer, unit
-
-
-def pattern_strings(patterns: BoolArray) -> list[str]:
-    """Write each activation pattern as a string of ``0`` and ``1``.
-
-    Parameters
-    ----------
-    patterns : ndarray of bool of shape (n_patterns, n_hidden_total)
-
-    Returns
-    -------
-    list of str
-        One string of length ``n_hidden_total`` per row.
-    """
-    if patterns.shape[0] == 0:
-        return []
-    width = patterns.shape[1]
-    if width == 0:
-        return [""] * patterns.shape[0]
-    chars = np.where(patterns, ord("1"), ord("0")).astype(np.uint8)
-    raw = chars.tobytes()
-    return [raw[i : i + width].decode("ascii") for i in range(0, len(raw), width)]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap_service.core.patterns import pattern_strings
+from relumap_geometry import pattern_strings
 
 __all__ = ["Box", "Certificate", "Regions2D"]
 
