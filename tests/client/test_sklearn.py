@@ -41,6 +41,7 @@ def test_parameters_are_stored_unchanged(live_url: str) -> None:
         "activation",
         "solver",
         "alpha",
+        "batch_size",
         "learning_rate_init",
         "max_iter",
         "tol",

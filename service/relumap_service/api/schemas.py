@@ -333,13 +333,18 @@ class ModelSchema(ma.Schema):
     timings = fields.Dict()
 
 
+def snapshot_field() -> fields.Integer:
+    """Return the ``snapshot=INDEX`` query parameter of geometry and pictures."""
+    return fields.Integer(
+        validate=validate.Range(min=0, max=MAX_INT32),
+        metadata={"description": "use the weights of this training snapshot (its index)"},
+    )
+
+
 class WeightsQuerySchema(StrictSchema):
     """`?snapshot=INDEX`: the weights of a training snapshot."""
 
-    snapshot = fields.Integer(
-        validate=validate.Range(min=0),
-        metadata={"description": "use the weights of this training snapshot (its index)"},
-    )
+    snapshot = snapshot_field()
 
 
 class WeightsSchema(ma.Schema):
@@ -442,14 +447,6 @@ VERIFY_DESCRIPTION = (
     "re-derive every piece's pattern and affine map at an exact interior point with "
     "rational arithmetic (at most RELUMAP_MAX_VERIFY_REGIONS regions or pieces)"
 )
-
-
-def snapshot_field() -> fields.Integer:
-    """Return the ``snapshot=INDEX`` query parameter of geometry and pictures."""
-    return fields.Integer(
-        validate=validate.Range(min=0),
-        metadata={"description": "use the weights of this training snapshot (its index)"},
-    )
 
 
 class KnotsQuerySchema(StrictSchema):
