@@ -4,8 +4,9 @@ A fit is CPU-bound numpy that cannot be interrupted from within, so it runs in
 a process of its own that its requester (a thread of the embedded consumer, or
 a Huey process worker) can kill: when ``RELUMAP_FIT_TIMEOUT`` passes, when the
 model is deleted, or when the attempt loses its lease. The processes come from
-a forkserver that has numpy and the fitting code imported already, so starting
-one costs milliseconds, and a process that runs threads is never forked.
+a forkserver that has numpy and the fitting code imported, and has fitted once
+already (``relumap_service.fit_warmup``), so starting one costs milliseconds and
+its fit starts warm; a process that runs threads is never forked.
 
 No fit process outlives its requester: each asks Linux for ``SIGKILL`` when its
 parent (the forkserver) ends (``PR_SET_PDEATHSIG``), and a thread of it exits
@@ -110,10 +111,18 @@ def _fit_process_main(connection: Connection) -> None:
 
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
-    # The same server starts the workers of big region maps
-    # (relumap_service.core.parallel_regions): both are imported once, there.
+    # "__main__" once in the server, or each fit process would run the main
+    # script again (the gunicorn or worker entry point, with its imports);
+    # fit_warmup makes the server fit once, so that its forks start warm. The
+    # same server starts the workers of big region maps
+    # (relumap_service.core.parallel_regions): imported once, there.
     context.set_forkserver_preload(
-        ["relumap_service.fit_process", "relumap_service.core.parallel_regions"]
+        [
+            "__main__",
+            "relumap_service.fit_process",
+            "relumap_service.fit_warmup",
+            "relumap_service.core.parallel_regions",
+        ]
     )
     return context
 
