@@ -43,6 +43,7 @@ def by_pattern(body: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
     }
 
 
+@pytest.mark.slow
 def test_worker_processes_answer_as_one_process(app_factory):
     before = _descendants()
     one = regions_of(app_factory(GEOMETRY_PROCESSES=1), wide_network())
