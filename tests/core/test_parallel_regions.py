@@ -118,7 +118,9 @@ def test_limits_and_deadline_hold_across_strips():
 
 
 def test_seams_are_inside_the_box():
-    assert strip_seams(((0, 0), (1, 1)), 4) == [0.25, 0.5, 0.75]
+    seams = strip_seams(((0, 0), (1, 1)), 4)
+    np.testing.assert_allclose(seams, [0.25, 0.5, 0.75], atol=0.01)
+    assert 0.5 not in seams  # off round numbers, where hand-made networks put lines
     assert strip_seams(((1.0, 0), (np.nextafter(1.0, 2), 1)), 4) == []
     with pytest.raises(ValueError, match="seams"):
         regions_2d_parallel(INTEGER, BOX, processes=1, seams=[1.0, 0.0])
