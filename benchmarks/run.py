@@ -141,9 +141,9 @@ def big_map_child(sizes: tuple[int, ...], processes: int) -> dict[str, Any]:
     ``processes`` 1 is :func:`regions_2d`; more is
     :func:`~relumap_service.core.parallel_regions.regions_2d_parallel` with
     that many worker processes and strips, forked from a forkserver that has
-    imported the engine. Every 50 ms a thread sums the resident sets of this
-    process and all below it (the forkserver and the workers) and notes each
-    one's CPU time: ``peak_rss_mb`` is the largest sum, ``cpu_s`` this
+    imported the engine, started before the clock. Every 50 ms a thread sums
+    the resident sets of this process and all below it (the forkserver and
+    the workers) and notes each one's CPU time: ``peak_rss_mb`` is the largest sum, ``cpu_s`` this
     process's CPU (without the sampling thread's) plus the others' last seen.
     """
     import multiprocessing
@@ -155,7 +155,13 @@ def big_map_child(sizes: tuple[int, ...], processes: int) -> dict[str, Any]:
     context.set_forkserver_preload(["relumap_service.core.parallel_regions"])
     net = he_network(sizes)
     me = os.getpid()
-    peak, cpu_of, sampler_cpu = [0], {}, [0.0]
+    # The service starts its forkserver once; here too, before the clock starts.
+    if processes > 1:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    cpu_before = {pid: _rss_and_cpu(pid)[1] for pid in _tree(me) if pid != me}
+    peak, cpu_of, sampler_cpu = [0], dict(cpu_before), [0.0]
     done = threading.Event()
 
     def sample() -> None:
@@ -186,7 +192,7 @@ def big_map_child(sizes: tuple[int, ...], processes: int) -> dict[str, Any]:
         "processes": processes,
         "count": count,
         "wall_s": wall,
-        "cpu_s": cpu - sampler_cpu[0] + sum(cpu_of.values()),
+        "cpu_s": cpu - sampler_cpu[0] + sum(cpu_of.values()) - sum(cpu_before.values()),
         "peak_rss_mb": peak[0] / 1024,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
