@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         if rows:
             print(table(rows))
         if million:
-            print("\nThe largest map, in one process and in two strips on two worker processes\n")
+            print("\nThe largest map, in one process and in four strips on two worker processes\n")
             print(big_map_table(million))
             print(
                 "fresh process per run, 1 and 2 processes alternately; cpu s: all processes "

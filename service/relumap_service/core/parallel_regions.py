@@ -402,8 +402,8 @@ def regions_2d_parallel(
     processes : int, default=2
         Worker processes; 1 maps the strips one after the other in this process.
     strips : int, optional
-        Number of strips of about equal width (default: ``processes``; see
-        :func:`strip_seams`).
+        Number of strips of about equal width (default: ``2 * processes``, so
+        that a worker done early takes another strip; see :func:`strip_seams`).
     seams : list of float, optional
         The strips' borders ``x = s``, increasing, strictly inside the box
         (instead of ``strips``).
@@ -442,7 +442,7 @@ def regions_2d_parallel(
         raise ValueError(f"max_regions must be at least 1, got {max_regions}")
     (x0, _), (x1, _) = checked
     if seams is None:
-        seams = strip_seams(checked, strips or processes)
+        seams = strip_seams(checked, strips or 2 * processes)
     else:
         seams = [float(s) for s in seams]
         if any(not x0 < s < x1 for s in seams) or any(np.diff(seams) <= 0):
