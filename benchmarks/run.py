@@ -44,6 +44,8 @@ CASES: list[tuple[str, tuple[int, ...]]] = [
 BIG = ("regions", (2, 320, 320, 1))
 # /regions through a real server (gunicorn) to the client's arrays: ~10k, ~17k, ~30k regions.
 E2E_CASES: list[tuple[int, ...]] = [(2, 64, 64, 1), (2, 64, 64, 64, 1), (2, 128, 128, 1)]
+# The largest map: in one process (regions_2d) and in strips on worker processes.
+MILLION = (2, 800, 800, 1)
 ENCODINGS = ("identity", "gzip", "br", "zstd")
 # The fit timed through POST /v1/models?wait=30 and in-process.
 FIT_LAYERS = (16,)
@@ -105,6 +107,131 @@ def _median_time(call: Callable[[], Any], repeats: int) -> float:
         call()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _rss_and_cpu(pid: int) -> tuple[int, float]:
+    """Resident set (kB) and CPU seconds (user + system) of a process, 0 if gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0.0
+    rss = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+    )
+    return rss, (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def big_map_child(sizes: tuple[int, ...], processes: int) -> dict[str, Any]:
+    """Map ``sizes`` once in this fresh process: time, CPU of all processes, peak memory.
+
+    ``processes`` 1 is :func:`regions_2d`; more is
+    :func:`~relumap_service.core.parallel_regions.regions_2d_parallel` with
+    that many worker processes and strips, forked from a forkserver that has
+    imported the engine, started before the clock. Every 50 ms a thread sums
+    the resident sets of this process and all below it (the forkserver and
+    the workers) and notes each one's CPU time: ``peak_rss_mb`` is the largest sum, ``cpu_s`` this
+    process's CPU (without the sampling thread's) plus the others' last seen.
+    """
+    import multiprocessing
+    import threading
+
+    from relumap_service.core.parallel_regions import regions_2d_parallel
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["relumap_service.core.parallel_regions"])
+    net = he_network(sizes)
+    me = os.getpid()
+    # The service starts its forkserver once; here too, before the clock starts.
+    if processes > 1:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    cpu_before = {pid: _rss_and_cpu(pid)[1] for pid in _tree(me) if pid != me}
+    peak, cpu_of, sampler_cpu = [0], dict(cpu_before), [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            total = 0
+            for pid in _tree(me):
+                rss, cpu = _rss_and_cpu(pid)
+                total += rss
+                if pid != me:
+                    cpu_of[pid] = max(cpu, cpu_of.get(pid, 0.0))
+            peak[0] = max(peak[0], total)
+        sampler_cpu[0] = time.thread_time()
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    if processes == 1:
+        count = regions_2d(net, BOX, max_regions=2_000_000).n_regions
+    else:
+        regions = regions_2d_parallel(net, BOX, max_regions=2_000_000, processes=processes)
+        count = regions.n_regions
+        del regions
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    done.set()
+    watcher.join()
+    return {
+        "network": "-".join(map(str, sizes)),
+        "processes": processes,
+        "count": count,
+        "wall_s": wall,
+        "cpu_s": cpu - sampler_cpu[0] + sum(cpu_of.values()) - sum(cpu_before.values()),
+        "peak_rss_mb": peak[0] / 1024,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def big_map_rows(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]:
+    """Run :func:`big_map_child` in fresh processes, 1 and 2 processes alternately."""
+    import subprocess
+
+    rows = []
+    for _ in range(repeats):
+        for processes in (1, 2):
+            out = subprocess.run(
+                [sys.executable, __file__, "--big-map-child", "-".join(map(str, sizes))]
+                + ["--processes", str(processes)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            rows.append(json.loads(out))
+    return rows
+
+
+def big_map_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'network':14} {'processes':>9} {'regions':>8} {'wall s':>7} {'cpu s':>7} "
+        f"{'peak RSS MB':>11} {'maxrss MB':>9}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['network']:14} {r['processes']:>9} {r['count']:>8} {r['wall_s']:>7.2f} "
+            f"{r['cpu_s']:>7.2f} {r['peak_rss_mb']:>11.0f} {r['maxrss_mb']:>9.0f}"
+        )
+    return "\n".join(lines)
 
 
 def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]:
@@ -373,12 +500,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fit-repeats", type=int, default=15, help="timed fits per topology (default 15)"
     )
+    parser.add_argument(
+        "--no-million", action="store_true", help="skip the largest map (1 and 2 processes)"
+    )
+    parser.add_argument("--big-map-child", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.big_map_child:
+        sizes = tuple(int(n) for n in args.big_map_child.split("-"))
+        print(json.dumps(big_map_child(sizes, args.processes)))
+        return 0
 
     core_only = args.e2e_only or args.fit_only
     rows = [] if core_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
     if not (args.no_big or core_only):
         rows.append(measure(*BIG, repeats=1))
+    million = [] if (args.no_million or core_only) else big_map_rows(MILLION, repeats=2)
     e2e = [] if args.fit_only else end_to_end_rows(max(3, args.repeats // 2))
     fits = fit_latency_rows(args.fit_repeats)
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -391,11 +528,25 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": os.getloadavg()[0],
     }
     if args.json:
-        document = {"meta": meta, "results": rows, "end_to_end": e2e, "fit_latency": fits}
+        document = {
+            "meta": meta,
+            "results": rows,
+            "million": million,
+            "end_to_end": e2e,
+            "fit_latency": fits,
+        }
         print(json.dumps(document, indent=2))
     else:
         if rows:
             print(table(rows))
+        if million:
+            print("\nThe largest map, in one process and in four strips on two worker processes\n")
+            print(big_map_table(million))
+            print(
+                "fresh process per run, 1 and 2 processes alternately; cpu s: all processes "
+                "(workers and forkserver included); peak RSS: largest sum of the resident sets "
+                "of all of them, sampled every 50 ms"
+            )
         if e2e:
             print("\nGET /regions through gunicorn to the client's arrays (Model.regions(), npz)\n")
             print(e2e_table(e2e))

@@ -101,6 +101,10 @@ DEFAULTS: dict[str, Any] = {
     # stay free for health checks and light requests.
     "MAX_CONCURRENT_GEOMETRY": 1,
     "GEOMETRY_WAIT_SECONDS": 5.0,
+    # Worker processes of one big region map (networks of 256 hidden units or
+    # more): the box is cut into that many strips, mapped at once; 1 maps in the
+    # web process itself.
+    "GEOMETRY_PROCESSES": 1,
     # Bytes of recent /knots and /regions answers (and their compressed forms)
     # kept in memory by each web process; 0 turns the cache off.
     "GEOMETRY_CACHE_BYTES": 128 * 1024 * 1024,
@@ -132,6 +136,7 @@ LIMIT_KEYS = (
     "FIT_TIMEOUT",
     "GEOMETRY_CACHE_BYTES",
     "GEOMETRY_SHARED_CACHE_BYTES",
+    "GEOMETRY_PROCESSES",
 )
 
 # Environment variables that size the thread pools of BLAS and OpenMP.
@@ -215,7 +220,13 @@ def load_config(
     for key in positive:
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
-    for key in ("REQUEST_TIMEOUT", "MAX_CONCURRENT_GEOMETRY", "MAX_PIECES", "MAX_PATTERN_CELLS"):
+    for key in (
+        "REQUEST_TIMEOUT",
+        "MAX_CONCURRENT_GEOMETRY",
+        "MAX_PIECES",
+        "MAX_PATTERN_CELLS",
+        "GEOMETRY_PROCESSES",
+    ):
         if not config[key] > 0:
             raise ValueError(f"{ENV_PREFIX}{key}={config[key]!r} must be positive")
     for key in ("GEOMETRY_CACHE_BYTES", "GEOMETRY_SHARED_CACHE_BYTES"):

@@ -15,6 +15,7 @@ MODULES = [
     "knots",
     "layer_maps",
     "limits",
+    "parallel_regions",
     "patterns",
     "region_map",
     "regions",

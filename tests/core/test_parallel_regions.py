@@ -1,3 +1,4 @@
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -28,6 +29,18 @@ INTEGER = Network(
 )
 
 
+def sorted_rings(regions, order=None):
+    """Vertices of the regions (in ``order``), each region's sorted by x then y."""
+    order = np.arange(regions.n_regions) if order is None else order
+    counts = np.diff(regions.offsets)[order]
+    starts = regions.offsets[order]
+    at = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    vertices = regions.vertices[at]
+    owner = np.repeat(np.arange(order.size), counts)
+    rank = np.lexsort((vertices[:, 1].round(9), vertices[:, 0].round(9), owner))
+    return vertices[rank]
+
+
 def same_map(expected, got):
     """The same regions (by pattern), maps, areas, vertex counts and linear regions."""
     assert got.n_regions == expected.n_regions
@@ -42,16 +55,21 @@ def same_map(expected, got):
     np.testing.assert_array_equal(np.diff(got.offsets)[mine], np.diff(expected.offsets))
     pairs = set(zip(expected.linear_region.tolist(), got.linear_region[mine].tolist(), strict=True))
     assert len(pairs) == expected.n_linear_regions
-    for poly_e, poly_g in zip(expected.polygons, [got.polygons[i] for i in mine], strict=True):
-        shift = int(np.argmin(np.abs(poly_g - poly_e[0]).sum(axis=1)))
-        np.testing.assert_allclose(np.roll(poly_g, -shift, axis=0), poly_e, atol=1e-12)
+    # Each region's vertices, sorted, within rounding of the other map's.
+    np.testing.assert_allclose(sorted_rings(got, mine), sorted_rings(expected), atol=1e-12)
     polygons = shapely.polygons([shapely.linearrings(p) for p in got.polygons])
     assert shapely.coverage_is_valid(polygons)
 
 
 @pytest.mark.parametrize(
     ("sizes", "seed", "strips"),
-    [((2, 8, 1), 0, 2), ((2, 16, 16, 1), 1, 3), ((2, 10, 10, 10, 2), 2, 5), ((2, 24, 24, 1), 3, 4)],
+    [
+        ((2, 8, 1), 0, 2),
+        ((2, 6, 6, 2), 4, 3),
+        pytest.param((2, 16, 16, 1), 1, 3, marks=pytest.mark.slow),
+        pytest.param((2, 10, 10, 10, 2), 2, 5, marks=pytest.mark.slow),
+        pytest.param((2, 24, 24, 1), 3, 4, marks=pytest.mark.slow),
+    ],
 )
 def test_strips_give_the_single_process_map(sizes, seed, strips):
     net = he_network(sizes, seed)
@@ -89,7 +107,7 @@ def test_a_seam_on_a_units_line_falls_back_to_one_map():
 
 
 def test_limits_and_deadline_hold_across_strips():
-    net = he_network((2, 16, 16, 1), 1)
+    net = he_network((2, 6, 6, 1), 1)
     count = regions_2d(net, BOX).n_regions
     with pytest.raises(RegionLimitExceeded) as info:
         regions_2d_parallel(net, BOX, count - 1, processes=1, strips=3)
@@ -100,7 +118,9 @@ def test_limits_and_deadline_hold_across_strips():
 
 
 def test_seams_are_inside_the_box():
-    assert strip_seams(((0, 0), (1, 1)), 4) == [0.25, 0.5, 0.75]
+    seams = strip_seams(((0, 0), (1, 1)), 4)
+    np.testing.assert_allclose(seams, [0.25, 0.5, 0.75], atol=0.01)
+    assert 0.5 not in seams  # off round numbers, where hand-made networks put lines
     assert strip_seams(((1.0, 0), (np.nextafter(1.0, 2), 1)), 4) == []
     with pytest.raises(ValueError, match="seams"):
         regions_2d_parallel(INTEGER, BOX, processes=1, seams=[1.0, 0.0])
@@ -139,6 +159,9 @@ def _descendants() -> dict[int, bytes]:
 
 
 def test_worker_processes_give_the_same_map_and_end():
+    # As the service does: the forkserver imports the engine once, its forks need not.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["relumap_service.core.parallel_regions"])
     before = _descendants()
     got = regions_2d_parallel(INTEGER, BOX, processes=2, seams=[-1.0, 0.0, 1.0])
     same_map(regions_2d(INTEGER, BOX), got)

@@ -37,11 +37,13 @@ from relumap_service.api.transport import (
 )
 from relumap_service.core.boundary import decision_boundary
 from relumap_service.core.knots import knots_1d
-from relumap_service.core.limits import WorkLimitExceeded
+from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
+from relumap_service.core.parallel_regions import regions_2d_parallel
 from relumap_service.core.regions import Regions2D, regions_2d
 from relumap_service.core.unit_maps import units_document
 from relumap_service.core.verify import verify_knots, verify_regions
+from relumap_service.fit_process import start_fit_server
 from relumap_service.store import ModelRecord
 
 blp = Blueprint(
@@ -52,6 +54,9 @@ blp = Blueprint(
 DOMAIN_MARGIN = 0.1
 # A manual network with no stored domain is drawn on [-1, 1] or [-1, 1]².
 UNIT_DOMAIN = ((-1.0, -1.0), (1.0, 1.0))
+# Networks with this many hidden units or more are mapped on RELUMAP_GEOMETRY_PROCESSES
+# worker processes: smaller maps take well under a second in one process.
+PARALLEL_HIDDEN_UNITS = 256
 
 
 def default_domain(record: ModelRecord, n_inputs: int) -> tuple[list[float], list[float]]:
@@ -143,6 +148,16 @@ def _summary(regions: Regions2D) -> dict[str, Any]:
         "n_points": int(regions.points.shape[0]),
         "certificate": regions.certificate.to_dict(),
     }
+
+
+def _region_map(network: Network, box: Any, max_regions: int, budget: WorkBudget) -> Regions2D:
+    """Map a box in this process, or in strips on worker processes for a big network."""
+    processes = int(services().config["GEOMETRY_PROCESSES"])
+    if processes > 1 and sum(network.hidden_layer_sizes) >= PARALLEL_HIDDEN_UNITS:
+        # Workers fork from the server that also starts fits, with the engine imported.
+        start_fit_server()
+        return regions_2d_parallel(network, box, max_regions, budget=budget, processes=processes)
+    return regions_2d(network, box, max_regions=max_regions, budget=budget)
 
 
 @blp.route("/<id:model_id>/knots")
@@ -247,9 +262,7 @@ class Regions(MethodView):
         _check_width(box[1][0] - box[0][0], "x_max")
         _check_width(box[1][1] - box[0][1], "y_max")
         budget = work_budget()
-        regions = regions_2d(
-            network, box, max_regions=work_limit(args, "max_regions"), budget=budget
-        )
+        regions = _region_map(network, box, work_limit(args, "max_regions"), budget)
         budget.check()
         boundary = None
         if network.output_activation != "identity":

@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import time
 from dataclasses import dataclass
@@ -104,21 +105,28 @@ class StripMap:
         return int(self.offsets.shape[0] - 1)
 
 
-def strip_seams(box: ArrayLike, strips: int) -> list[float]:
-    """Return the ``strips - 1`` seams cutting a box into vertical strips of equal width.
+# Seams sit this fraction of a strip's width right of the equal-width positions:
+# hand-written networks put vertical lines at round numbers (x = 0, x = 1), and a
+# seam on one of them makes the map fall back to one process.
+SEAM_OFFSET = 1 / (64 * math.pi)
 
-    Each is rounded to float64 and lies strictly inside the box; too narrow a
-    box gives fewer seams.
+
+def strip_seams(box: ArrayLike, strips: int) -> list[float]:
+    """Return the ``strips - 1`` seams cutting a box into vertical strips of about equal width.
+
+    Each lies ``SEAM_OFFSET`` of a strip's width right of the equal-width
+    position, rounded to float64, strictly inside the box; too narrow a box
+    gives fewer seams.
 
     Examples
     --------
-    >>> strip_seams(((0, 0), (3, 1)), 3)
-    [1.0, 2.0]
+    >>> [round(s, 4) for s in strip_seams(((0, 0), (3, 1)), 3)]
+    [1.005, 2.005]
     """
     (x0, _), (x1, _) = _check_box(box)
     seams: list[float] = []
     for i in range(1, strips):
-        s = float(x0 + (x1 - x0) * (i / strips))
+        s = float(x0 + (x1 - x0) * ((i + SEAM_OFFSET) / strips))
         if x0 < s < x1 and (not seams or s > seams[-1]):
             seams.append(s)
     return seams
@@ -394,7 +402,8 @@ def regions_2d_parallel(
     processes : int, default=2
         Worker processes; 1 maps the strips one after the other in this process.
     strips : int, optional
-        Number of strips of equal width (default: ``processes``).
+        Number of strips of about equal width (default: ``2 * processes``, so
+        that a worker done early takes another strip; see :func:`strip_seams`).
     seams : list of float, optional
         The strips' borders ``x = s``, increasing, strictly inside the box
         (instead of ``strips``).
@@ -433,7 +442,7 @@ def regions_2d_parallel(
         raise ValueError(f"max_regions must be at least 1, got {max_regions}")
     (x0, _), (x1, _) = checked
     if seams is None:
-        seams = strip_seams(checked, strips or processes)
+        seams = strip_seams(checked, strips or 2 * processes)
     else:
         seams = [float(s) for s in seams]
         if any(not x0 < s < x1 for s in seams) or any(np.diff(seams) <= 0):
