@@ -165,7 +165,7 @@ def _arc(
     out_tags = tags.reshape(-1)[flat]
     flat = np.where((kk == 0) & s_edge[:, None], (n_verts + part)[:, None], flat)
     end_col = lead + n_vertices
-    on_edge = np.flatnonzero(e_edge)
+    on_edge = np.nonzero(e_edge)[0]
     flat[on_edge, end_col[on_edge]] = n_verts + n + on_edge
     verts = np.concatenate([v.reshape(-1, 2), s_point, e_point])[flat]
     # The chord is the edge into the end point, or out of it when it is on an edge.
@@ -211,7 +211,7 @@ def split_convex(
     if has_pos is None or split is None:
         has_pos = np.asarray((sign > 0).any(axis=1))
         split = has_pos & np.asarray((sign < 0).any(axis=1))
-    rows = np.flatnonzero(split)
+    rows = np.nonzero(split)[0]
     m, width = rows.size, sign.shape[1]
     v, t, cnt = verts[rows], tags[rows], counts[rows]
     idx = np.arange(m)
@@ -256,7 +256,7 @@ def split_convex(
     on_edge = np.concatenate([end_x, start_x])[np.arange(2 * m), at]
     point = v[rows2, at]
     error = np.zeros(2 * m)
-    hit = np.flatnonzero(on_edge)
+    hit = np.nonzero(on_edge)[0]
     point[hit], error[hit] = crossing(rows[rows2[hit]], at[hit])
     swap = np.concatenate([idx + m, idx])
     cnt2 = cnt[rows2]

@@ -61,7 +61,6 @@ class PolygonStore:
         self.patterns = np.zeros((cap, n_units), dtype=bool)
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
-        self.radius = np.zeros(cap)
         self.spread = np.zeros(cap)
         self.size = 1
         # Every exact vertex lies in the box, so within ``corner_reach`` of the
@@ -88,7 +87,6 @@ class PolygonStore:
             self.root = np.concatenate([self.root, np.zeros(grow, dtype=np.int64)])
             self.error = np.concatenate([self.error, np.zeros(grow)])
             self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
-            self.radius = np.concatenate([self.radius, np.zeros(grow)])
             self.spread = np.concatenate([self.spread, np.zeros(grow)])
             self.patterns = np.concatenate(
                 [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=bool)]
@@ -124,14 +122,14 @@ class PolygonStore:
         columns = np.ascontiguousarray(verts.transpose(1, 0, 2))
         low, high = columns.min(axis=0), columns.max(axis=0)
         self.centre[rows] = 0.5 * (low + high)
-        radius = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
-        self.radius[rows] = radius
-        self.error[rows] = error
-        # The computed radius and centre are within a few roundings of the true
-        # ones; an exact vertex is within sqrt(2) error of a computed one.
-        radius *= 1 + 8 * U
+        high -= low
+        # The disc's radius, its computed centre within a few roundings of the
+        # true one; an exact vertex is within sqrt(2) error of a computed one.
+        radius = np.hypot(high[:, 0], high[:, 1])
+        radius *= 0.5 * (1 + 8 * U)
         radius += 1.5 * error
         self.spread[rows] = radius
+        self.error[rows] = error
         self.max_error = max(self.max_error, float(error.max(initial=0.0)))
 
     @property

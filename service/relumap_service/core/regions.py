@@ -160,8 +160,9 @@ class _Crossings:
         lo, hi = self.start[j], self.start[j + 1]
         if hi - lo == 1:
             # One root (the first layer's box): every polygon shares its row.
-            return np.broadcast_to(self.rows[lo], (roots.size, 8))
-        at = lo + np.searchsorted(self.root[lo:hi], roots)
+            at = np.full(roots.size, lo)
+        else:
+            at = lo + np.searchsorted(self.root[lo:hi], roots)
         out: FloatArray = self.rows[at]
         return out
 
@@ -334,7 +335,7 @@ def regions_2d(
                 budget.check()
             size = store.size
             root = store.root[:size]
-            cand = np.flatnonzero(crosses[root, j])
+            cand = np.nonzero(crosses[root, j])[0]
             if cand.size == 0:
                 continue
             roots = root[cand]
@@ -348,7 +349,7 @@ def regions_2d(
             slack += pair[:, P_CONST]
             margin = pair[:, GNORM] * store.spread[cand]
             margin += slack
-            near = np.flatnonzero(np.abs(at_centre) <= margin)
+            near = np.nonzero(np.abs(at_centre) <= margin)[0]
             engine.counts.float_signs += cand.size - near.size
             store.patterns[cand, j] = at_centre > 0
             if near.size == 0:
@@ -366,7 +367,7 @@ def regions_2d(
             has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
             splits: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
             # One line per root whose polygons this unit splits: mark each root once.
-            split_rows = np.flatnonzero(splits)
+            split_rows = np.nonzero(splits)[0]
             line_of_root[roots[split_rows]] = split_rows
             first = split_rows[line_of_root[roots[split_rows]] == split_rows]
             line = pair[first]
