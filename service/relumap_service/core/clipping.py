@@ -241,18 +241,17 @@ def split_convex(
         # A run of zeros between opposite signs is cut at its first vertex.
         start_v = first_zero & (s_prev > 0) & (s_ahead < 0)
         end_v = first_zero & (s_prev < 0) & (s_ahead > 0)
+        marks = np.concatenate([end_v | end_x, start_v | start_x])
     else:
-        start_v = end_v = np.zeros_like(start_x)
-    n_start = start_v.sum(axis=1) + start_x.sum(axis=1)
-    n_end = end_v.sum(axis=1) + end_x.sum(axis=1)
-    if not ((n_start == 1) & (n_end == 1)).all():
-        # Exact signs on a convex polygon change at most twice.
-        raise RuntimeError("a polygon's vertex signs change more than twice: it is not convex")
+        marks = np.concatenate([end_x, start_x])
 
     # Both sides at once: the positive part runs from b to a, the negative from a to b.
     rows2 = np.concatenate([idx, idx])
-    marks = np.concatenate([end_v | end_x, start_v | start_x])
     at = np.argmax(marks, axis=1)
+    # Exactly one end and one start per polygon: 2m marks, and one in every row.
+    if np.count_nonzero(marks) != 2 * m or not marks[np.arange(2 * m), at].all():
+        # Exact signs on a convex polygon change at most twice.
+        raise RuntimeError("a polygon's vertex signs change more than twice: it is not convex")
     on_edge = np.concatenate([end_x, start_x])[np.arange(2 * m), at]
     point = v[rows2, at]
     error = np.zeros(2 * m)
