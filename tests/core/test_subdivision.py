@@ -117,3 +117,31 @@ def test_a_wall_without_junctions_is_left_as_it_is():
     assert sub.points.shape[0] == 9
     np.testing.assert_array_equal(sub.offsets, np.arange(0, 17, 4))
     np.testing.assert_array_equal(sub.points[sub.index], points)
+    # Each edge inside the wall is paired with the one across it; outer edges with none.
+    twin = [
+        -1,
+        4 + 3,
+        8 + 0,
+        -1,
+        -1,
+        -1,
+        12 + 0,
+        0 + 1,
+        0 + 2,
+        12 + 3,
+        -1,
+        -1,
+        4 + 2,
+        -1,
+        -1,
+        8 + 1,
+    ]
+    np.testing.assert_array_equal(sub.twin, twin)
+
+
+def test_a_wall_with_junctions_has_no_twins():
+    rng = np.random.default_rng(0)
+    points, lines, offsets, sides, directions = brick_wall(rng)
+    no = lambda i, j: np.zeros(i.size, dtype=bool)  # noqa: E731
+    sub = shared_vertices(points, lines, offsets, np.zeros(len(points)), no, directions, sides)
+    assert sub.twin is None

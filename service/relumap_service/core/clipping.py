@@ -165,7 +165,7 @@ def _arc(
     out_tags = tags.reshape(-1)[flat]
     flat = np.where((kk == 0) & s_edge[:, None], (n_verts + part)[:, None], flat)
     end_col = lead + n_vertices
-    on_edge = np.flatnonzero(e_edge)
+    on_edge = np.nonzero(e_edge)[0]
     flat[on_edge, end_col[on_edge]] = n_verts + n + on_edge
     verts = np.concatenate([v.reshape(-1, 2), s_point, e_point])[flat]
     # The chord is the edge into the end point, or out of it when it is on an edge.
@@ -211,7 +211,7 @@ def split_convex(
     if has_pos is None or split is None:
         has_pos = np.asarray((sign > 0).any(axis=1))
         split = has_pos & np.asarray((sign < 0).any(axis=1))
-    rows = np.flatnonzero(split)
+    rows = np.nonzero(split)[0]
     m, width = rows.size, sign.shape[1]
     v, t, cnt = verts[rows], tags[rows], counts[rows]
     idx = np.arange(m)
@@ -241,22 +241,21 @@ def split_convex(
         # A run of zeros between opposite signs is cut at its first vertex.
         start_v = first_zero & (s_prev > 0) & (s_ahead < 0)
         end_v = first_zero & (s_prev < 0) & (s_ahead > 0)
+        marks = np.concatenate([end_v | end_x, start_v | start_x])
     else:
-        start_v = end_v = np.zeros_like(start_x)
-    n_start = start_v.sum(axis=1) + start_x.sum(axis=1)
-    n_end = end_v.sum(axis=1) + end_x.sum(axis=1)
-    if not ((n_start == 1) & (n_end == 1)).all():
-        # Exact signs on a convex polygon change at most twice.
-        raise RuntimeError("a polygon's vertex signs change more than twice: it is not convex")
+        marks = np.concatenate([end_x, start_x])
 
     # Both sides at once: the positive part runs from b to a, the negative from a to b.
     rows2 = np.concatenate([idx, idx])
-    marks = np.concatenate([end_v | end_x, start_v | start_x])
     at = np.argmax(marks, axis=1)
+    # Exactly one end and one start per polygon: 2m marks, and one in every row.
+    if np.count_nonzero(marks) != 2 * m or not marks[np.arange(2 * m), at].all():
+        # Exact signs on a convex polygon change at most twice.
+        raise RuntimeError("a polygon's vertex signs change more than twice: it is not convex")
     on_edge = np.concatenate([end_x, start_x])[np.arange(2 * m), at]
     point = v[rows2, at]
     error = np.zeros(2 * m)
-    hit = np.flatnonzero(on_edge)
+    hit = np.nonzero(on_edge)[0]
     point[hit], error[hit] = crossing(rows[rows2[hit]], at[hit])
     swap = np.concatenate([idx + m, idx])
     cnt2 = cnt[rows2]

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -230,24 +231,33 @@ class _Edges:
 
     def __init__(self, exact: ExactNetwork, lo: float, hi: float, origin: float) -> None:
         self.exact_network, self.origin = exact, origin
-        self.points: list[Fraction | None] = [Fraction(lo), Fraction(hi)]
-        self.source: list[tuple[int, int, int]] = [(-1, -1, -1), (-1, -1, -1)]
+        self.points: dict[int, Fraction] = {0: Fraction(lo), 1: Fraction(hi)}
+        # Each layer's roots: the first id, and the unit and piece of each.
+        self.starts: list[int] = []
+        self.sources: list[tuple[IntArray, IntArray]] = []
+        self.size = 2
         self.histories: list[list[BoolArray]] = []
 
     def add(self, layer: int, unit: IntArray, piece: IntArray) -> IntArray:
-        start = len(self.points)
-        for j, p in zip(unit.tolist(), piece.tolist(), strict=True):
-            self.points.append(None)
-            self.source.append((layer, j, p))
-        return np.arange(start, len(self.points))
+        """Record the roots of layer ``layer`` (called once per layer, in order)."""
+        assert len(self.starts) == layer
+        start = self.size
+        self.starts.append(start)
+        self.sources.append((unit, piece))
+        self.size += unit.size
+        return np.arange(start, self.size)
 
     def exact(self, i: int) -> Fraction:
         """Return the position exactly, in the input's own coordinates."""
-        point = self.points[i]
+        point = self.points.get(i)
         if point is None:
-            layer, unit, piece = self.source[i]
-            history = [block[piece] for block in self.histories[layer]]
-            point = self.exact_network.root(self.exact_network.unit_line(layer, unit, history))
+            layer = bisect_right(self.starts, i) - 1
+            unit, piece = self.sources[layer]
+            k = i - self.starts[layer]
+            history = [block[int(piece[k])] for block in self.histories[layer]]
+            point = self.exact_network.root(
+                self.exact_network.unit_line(layer, int(unit[k]), history)
+            )
             self.points[i] = point
         return point
 
@@ -265,9 +275,24 @@ class _Maps:
     offset: FloatArray
     scale: FloatArray
     colnorm: FloatArray
+    # Largest |slope| and |offset| of each piece over the units, once computed.
+    _largest: FloatArray | None = None
+
+    def largest(self) -> FloatArray:
+        """Largest ``|slope|`` and ``|offset|`` of each piece over the units, shape (n, 2)."""
+        if self._largest is None:
+            self._largest = np.stack(
+                [
+                    np.abs(self.slope).max(axis=1, initial=0.0),
+                    np.abs(self.offset).max(axis=1, initial=0.0),
+                ],
+                axis=1,
+            )
+        return self._largest
 
     def take(self, rows: IntArray) -> _Maps:
-        return _Maps(self.slope[rows], self.offset[rows], self.scale[rows], self.colnorm)
+        largest = None if self._largest is None else self._largest[rows]
+        return _Maps(self.slope[rows], self.offset[rows], self.scale[rows], self.colnorm, largest)
 
     def errors(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray]:
         """Error bounds of the slopes and offsets of the given (piece, unit) pairs."""
@@ -285,10 +310,11 @@ class _Maps:
         certain beyond it. ``exact_value(row, unit)`` settles the others.
         """
         ax = np.abs(x)
-        largest_slope = np.abs(self.slope).max(axis=1, initial=0.0)
-        largest_offset = np.abs(self.offset).max(axis=1, initial=0.0)
+        largest = self.largest()
+        largest_slope, largest_offset = largest[:, 0], largest[:, 1]
         with np.errstate(invalid="ignore", over="ignore"):
-            values = self.slope * x[:, None] + self.offset
+            values = self.slope * x[:, None]
+            values += self.offset
             bound = (4 * U + RHO) * (largest_slope * ax + largest_offset)
             bound += (1 + RHO) * largest_slope * error
             bound += (self.scale[:, 0] * (ax + error) + self.scale[:, 1]) * float(
@@ -311,10 +337,13 @@ class _Maps:
         """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
         n = self.slope.shape[0]
         gamma = 2 * (w.shape[0] + 2) * U + U + RHO
-        both = np.concatenate([self.slope * gain, self.offset * gain])
+        both = np.empty((2 * n, self.slope.shape[1]))
+        np.multiply(self.slope, gain, out=both[:n])
+        np.multiply(self.offset, gain, out=both[n:])
         out = both @ w
         out[n:] += b
-        largest = np.abs(both).max(axis=1, initial=0.0)
+        # Branch slopes are at most 1, so |M_k s_k| <= |M_k|.
+        largest = self.largest().T.reshape(-1)
         scale = np.concatenate([self.scale[:, 0], self.scale[:, 1]])
         scale = scale * float(self.colnorm.max(initial=0.0)) + gamma * largest
         return _Maps(

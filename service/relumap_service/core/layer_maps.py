@@ -179,16 +179,20 @@ class LayerMaps:
             self._largest = np.maximum(self.table.max(axis=2), -self.table.min(axis=2))
         return self._largest
 
-    def chunks(self) -> Iterator[tuple[int, FloatArray, FloatArray]]:
-        """Yield ``(start, maps, scale)`` for consecutive chunks of rows."""
+    def chunks(self) -> Iterator[tuple[int, FloatArray, FloatArray, FloatArray]]:
+        """Yield ``(start, maps, scale, largest)`` for consecutive chunks of rows.
+
+        ``largest`` (n, 3) is the largest ``|map|`` of each row over the units.
+        """
         step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
         for lo in range(0, self.n_rows, step):
             hi = min(lo + step, self.n_rows)
             if self.table is not None:
                 assert self.scale is not None
-                yield lo, self.table[lo:hi], self.scale[lo:hi]
+                yield lo, self.table[lo:hi], self.scale[lo:hi], self.largest()[lo:hi]
             else:
-                yield lo, *self.rows(np.arange(lo, hi))
+                maps, scale = self.rows(np.arange(lo, hi))
+                yield lo, maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
 
     def as_table(self, budget: float = np.inf) -> LayerMaps:
         """Return these maps held as a table if that takes at most ``budget`` bytes."""

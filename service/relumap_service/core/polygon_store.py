@@ -5,7 +5,9 @@ Rows hold the polygon's vertices (padded with copies of its first vertex, see
 error, edge tags (the line each edge lies on), vertex count, the index of
 its ancestor at the start of the current layer (its *root*) and the activation
 pattern of the current layer's units (earlier layers' patterns are those of
-the root). Capacity grows by half as needed but never exceeds the region
+the root). A disc around each polygon and its *spread* (how far an exact
+vertex can be from the disc's centre) let a line that misses the disc be
+dismissed at once. Capacity grows by half as needed but never exceeds the region
 limit, so memory stays bounded by ``limit * max_vertices``.
 """
 
@@ -17,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["PolygonStore"]
+
+U = 2.0**-53
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -57,9 +61,19 @@ class PolygonStore:
         self.patterns = np.zeros((cap, n_units), dtype=bool)
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
-        self.radius = np.zeros(cap)
+        self.spread = np.zeros(cap)
         self.size = 1
-        self.put(np.zeros(1, np.int64), self.verts[:1, :4], self.tags[:1, :4], self.counts[:1])
+        # Every exact vertex lies in the box, so within ``corner_reach`` of the
+        # origin in each coordinate; computed ones within their error of that.
+        self.corner_reach = float(np.abs(corners).max()) * (1 + 2 * U)
+        self.max_error = 0.0
+        self.put(
+            np.zeros(1, np.int64),
+            self.verts[:1, :4],
+            self.tags[:1, :4],
+            self.counts[:1],
+            np.array([error]),
+        )
 
     def reserve(self, size: int, width: int) -> None:
         """Make room for ``size`` polygons of up to ``width`` vertices."""
@@ -73,7 +87,7 @@ class PolygonStore:
             self.root = np.concatenate([self.root, np.zeros(grow, dtype=np.int64)])
             self.error = np.concatenate([self.error, np.zeros(grow)])
             self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
-            self.radius = np.concatenate([self.radius, np.zeros(grow)])
+            self.spread = np.concatenate([self.spread, np.zeros(grow)])
             self.patterns = np.concatenate(
                 [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=bool)]
             )
@@ -85,9 +99,17 @@ class PolygonStore:
             self.tags = np.concatenate([self.tags, pad], axis=1)
 
     def put(
-        self, rows: IntArray, verts: FloatArray, tags: NDArray[np.integer[Any]], counts: IntArray
+        self,
+        rows: IntArray,
+        verts: FloatArray,
+        tags: NDArray[np.integer[Any]],
+        counts: IntArray,
+        error: FloatArray,
     ) -> None:
-        """Overwrite ``rows`` with padded polygons (narrower than the table is fine)."""
+        """Overwrite ``rows`` with padded polygons (narrower than the table is fine).
+
+        ``error`` (len(rows),) bounds the coordinate error of each polygon's vertices.
+        """
         width = verts.shape[1]
         self.verts[rows, :width] = verts
         self.verts[rows, width:] = verts[:, :1]
@@ -100,14 +122,20 @@ class PolygonStore:
         columns = np.ascontiguousarray(verts.transpose(1, 0, 2))
         low, high = columns.min(axis=0), columns.max(axis=0)
         self.centre[rows] = 0.5 * (low + high)
-        self.radius[rows] = 0.5 * np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1])
+        high -= low
+        # The disc's radius, its computed centre within a few roundings of the
+        # true one; an exact vertex is within sqrt(2) error of a computed one.
+        radius = np.hypot(high[:, 0], high[:, 1])
+        radius *= 0.5 * (1 + 8 * U)
+        radius += 1.5 * error
+        self.spread[rows] = radius
+        self.error[rows] = error
+        self.max_error = max(self.max_error, float(error.max(initial=0.0)))
 
-    def reach(self, rows: IntArray) -> FloatArray:
-        """Bound the largest ``|x|`` and ``|y|`` of the exact vertices of ``rows``, shape (n, 2)."""
-        out: FloatArray = np.abs(self.centre[rows]) + self.radius[rows, None]
-        out *= 1 + 2.0**-50
-        out += self.error[rows, None]
-        return out
+    @property
+    def extent(self) -> float:
+        """Bound on ``|x|`` and ``|y|`` of every vertex and disc centre, computed or exact."""
+        return (self.corner_reach + self.max_error) * (1 + 2 * U)
 
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""

@@ -56,8 +56,11 @@ def _subdivision(
     error: FloatArray,
     reach: float,
     history: BoolArray,
-) -> Subdivision:
+) -> tuple[Subdivision, NDArray[np.int8]]:
     """Share every vertex among the polygons that meet there (see core/subdivision).
+
+    Also return the side of each edge's line its polygon lies on (1 positive,
+    -1 negative, 0 on a side of the box).
 
     A polygon lies on the positive side of a unit's line exactly where the
     unit is active on it, so its pattern (``history``) gives the side of each
@@ -92,9 +95,8 @@ def _subdivision(
     active = history[polygon[on_unit], lines.layer_starts[layer] + unit]
     side = np.zeros(second_line.size, np.int8)
     side[on_unit] = np.where(active, 1, -1)
-    return shared_vertices(
-        corners, second_line, offsets, corner_error, same_point, directions, side
-    )
+    sub = shared_vertices(corners, second_line, offsets, corner_error, same_point, directions, side)
+    return sub, side
 
 
 def assemble(
@@ -114,14 +116,26 @@ def assemble(
     gradients = np.ascontiguousarray(np.transpose(table[:, :2], (0, 2, 1)))
     intercepts = table[:, 2] - table[:, 0] * origin[0] - table[:, 1] * origin[1]
 
+    interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
+    corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
+    reach = float(np.abs(corners).max(initial=0.0))
+    subdivision, side = _subdivision(
+        engine, corners, tags, counts, store.error[:size], reach, history
+    )
     # Neighbours across an edge of a unit's line (tags from 4 on), and whether
     # their maps agree: differences beyond both error bounds are certain,
     # the others are compared exactly.
-    chord_tags = np.where(tags >= 4, tags - 4, -1)
-    coef = lines.coef[4 : lines.size]
-    directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
-    directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
-    a, b = adjacent_pairs(verts, chord_tags, counts, directions, store.error[:size])
+    if subdivision.twin is not None:
+        # Every such edge coincides with one on the other side, ends and all.
+        polygon = np.repeat(np.arange(size), counts)
+        edge = np.flatnonzero((side > 0) & (subdivision.twin >= 0))
+        a, b = polygon[edge], polygon[subdivision.twin[edge]]
+    else:
+        chord_tags = np.where(tags >= 4, tags - 4, -1)
+        coef = lines.coef[4 : lines.size]
+        directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
+        directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
+        a, b = adjacent_pairs(verts, chord_tags, counts, directions, store.error[:size])
     differ = (np.abs(table[a] - table[b]) > (errors[a] + errors[b]) * SAFETY).any(axis=(1, 2))
     unsure = np.flatnonzero(~differ)
     engine.counts.float_maps += int(np.count_nonzero(differ))
@@ -136,11 +150,6 @@ def assemble(
             map_b = engine.exact_network.layer_map(last, [h[b[i]] for h in blocks])
             same[i] = bool(np.all(map_a == map_b))
     labels = connected_labels(size, a[same], b[same])
-
-    interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
-    corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
-    reach = float(np.abs(corners).max(initial=0.0))
-    subdivision = _subdivision(engine, corners, tags, counts, store.error[:size], reach, history)
     piecewise = network.hidden_activation != "identity"
     sizes = network.hidden_layer_sizes
     bound = serra_bound(sizes, 2, rank_drop=network.hidden_activation == "relu") if piecewise else 1

@@ -22,7 +22,7 @@ from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.network import Network
 from relumap_service.core.region_map import Box
 
-__all__ = ["SAFETY", "DecisionCounts", "LineTable", "SignEngine", "vertex_values"]
+__all__ = ["SAFETY", "DecisionCounts", "LineTable", "SignEngine"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -31,25 +31,6 @@ SignArray = NDArray[np.int8]
 
 # Bounds are computed in floating point too; this factor covers their own rounding.
 SAFETY = 1.0 + 2.0**-20
-
-
-def vertex_values(
-    v: FloatArray, reach: FloatArray, error: FloatArray, m: FloatArray, e: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Affine functions at vertices, and a bound on the error of each function's values.
-
-    ``v`` (n, w, 2) are computed vertices within ``error`` (n,) of the exact
-    ones per coordinate, with ``|x|, |y| <= reach`` (n, 2); ``m`` (n, 3)
-    computed maps within ``e`` (n, 3) of the exact maps. The bound (n,)
-    covers both and the rounding of the evaluation, at every vertex.
-    """
-    values = v[..., 0] * m[:, 0, None] + v[..., 1] * m[:, 1, None] + m[:, 2, None]
-    am = np.abs(m)
-    ax, ay = reach[:, 0], reach[:, 1]
-    bound = (4 * U) * (am[:, 0] * ax + am[:, 1] * ay + am[:, 2])
-    bound += e[:, 0] * ax + e[:, 1] * ay + e[:, 2]
-    bound += (am[:, 0] + am[:, 1] + e[:, 0] + e[:, 1]) * error
-    return values, bound * SAFETY
 
 
 @dataclass
@@ -76,15 +57,13 @@ class LineTable:
     def __init__(self, box: Box, origin: FloatArray, exact: ExactNetwork) -> None:
         (x0, y0), (x1, y1) = box
         sides = [x0 - origin[0], y0 - origin[1], x1 - origin[0], y1 - origin[1]]
-        self.coef = np.zeros((64, 3))
-        # The largest error of a line's three coefficients, and their 1-norm.
-        self.err = np.zeros(64)
-        self.norm = np.zeros(64)
+        # One row per line: a, b, c, then the terms of the intersection bound
+        # (see intersect), so that a pair of lines is two gathers.
+        self.rows = np.zeros((64, 6))
         for i, side in enumerate(sides):
-            self.coef[i, i % 2] = 1.0
-            self.coef[i, 2] = -side
-            self.err[i] = U * abs(side)
-            self.norm[i] = 1.0 + abs(side)
+            self.rows[i, i % 2] = 1.0
+            self.rows[i, 2] = -side
+            self._set_bounds(np.array([i]), np.array([U * abs(side)]), np.array([1.0 + abs(side)]))
         self.size = 4
         # (layer, unit, root) of every unit's line.
         self.source = np.zeros((3, 64), np.int64)
@@ -97,20 +76,41 @@ class LineTable:
         self._exact: dict[int, Line] = {}
         self.origin = origin
 
+    @property
+    def coef(self) -> FloatArray:
+        """Coefficients ``(a, b, c)`` of every line, shape (size, 3)."""
+        return self.rows[: self.size, :3]
+
+    def _set_bounds(self, ids: IntArray, err: FloatArray, norm: FloatArray) -> None:
+        # w = e + u n and t = n + 2 w, with e the largest coefficient error and
+        # n the coefficients' 1-norm.
+        w = err + U * norm
+        self.rows[ids, 3] = w
+        self.rows[ids, 4] = norm
+        self.rows[ids, 5] = norm + 2 * w
+
     def add(
-        self, coef: FloatArray, err: FloatArray, layer: int, unit: int, roots: IntArray
+        self,
+        coef: FloatArray,
+        err: FloatArray,
+        norm: FloatArray,
+        layer: int,
+        unit: int,
+        roots: IntArray,
     ) -> IntArray:
-        """Record the zero lines of ``unit`` on ``roots`` and return their ids."""
+        """Record the zero lines of ``unit`` on ``roots`` and return their ids.
+
+        ``coef`` (n, 3) are their coefficients, ``err`` (n,) bounds the error
+        of each coefficient and ``norm`` (n,) is their 1-norm.
+        """
         n = roots.size
-        if self.size + n > self.coef.shape[0]:
-            grow = max(n, self.coef.shape[0])
-            self.coef = np.concatenate([self.coef, np.zeros((grow, 3))])
-            self.err = np.concatenate([self.err, np.zeros(grow)])
-            self.norm = np.concatenate([self.norm, np.zeros(grow)])
+        if self.size + n > self.rows.shape[0]:
+            grow = max(n, self.rows.shape[0])
+            self.rows = np.concatenate([self.rows, np.zeros((grow, 6))])
             self.source = np.concatenate([self.source, np.zeros((3, grow), np.int64)], axis=1)
         ids = np.arange(self.size, self.size + n)
-        self.coef[ids], self.err[ids] = coef, err.max(axis=1)
-        self.norm[ids] = np.abs(coef).sum(axis=1)
+        self.rows[ids, :3] = coef
+        self._set_bounds(ids, err, norm)
         self.source[0, ids] = layer
         self.source[1, ids] = unit
         self.source[2, ids] = roots
@@ -169,38 +169,41 @@ class LineTable:
         return out
 
     def intersect(
-        self, first: IntArray, second: IntArray, counts: DecisionCounts
+        self, first: IntArray, second: IntArray, extent: float, counts: DecisionCounts
     ) -> tuple[FloatArray, FloatArray]:
         """Meeting points of pairs of lines (local coordinates) and their error bounds.
 
-        Cramer's rule in floating point: ``x = n_x / d``, ``y = n_y / d`` with
-        ``d``, ``n_x``, ``n_y`` 2x2 determinants of the coefficients. With each
-        line's coefficients within ``e`` of the exact ones and ``n`` their
-        1-norm, every determinant is within ``E = e1 n2 + e2 n1 + 2 e1 e2 +
-        2u n1 n2`` of its exact value, so each coordinate is within
-        ``(1 + |x|) E / (|d| - E)`` plus its rounding. A vertex's error
-        depends only on its two lines, never on earlier vertices. Where ``|d|``
-        is not safely above ``E`` (nearly parallel lines), the point is computed
-        exactly and rounded.
+        Each pair must meet inside the box, whose points have ``|x|, |y| <=
+        extent``. Cramer's rule in floating point: ``x = n_x / d``, ``y = n_y /
+        d`` with ``d``, ``n_x``, ``n_y`` 2x2 determinants of the coefficients.
+        With each line's coefficients within ``e`` of the exact ones and ``n``
+        their 1-norm, every determinant is within ``E = e1 n2 + e2 n1 + 2 e1
+        e2 + 2u n1 n2 <= w1 t2 + w2 n1`` of its exact value (``w = e + u n``,
+        ``t = n + 2 w``). With ``d'``, ``n_x'`` the computed determinants,
+        ``n_x' / d' - x = (dn - x dd) / d'``, so each coordinate is within
+        ``(1 + extent) E / |d'|`` plus the division's rounding. A vertex's
+        error depends only on its two lines, never on earlier vertices. Where
+        ``|d'|`` is not safely above ``E`` (nearly parallel lines), the point
+        is computed exactly and rounded.
         """
-        c1, c2 = self.coef[first], self.coef[second]
-        e1, e2 = self.err[first], self.err[second]
-        n1, n2 = self.norm[first], self.norm[second]
-        a1, b1, k1 = c1[:, 0], c1[:, 1], c1[:, 2]
-        a2, b2, k2 = c2[:, 0], c2[:, 1], c2[:, 2]
+        r1, r2 = self.rows[first], self.rows[second]
+        a1, b1, k1, w1, n1 = r1[:, 0], r1[:, 1], r1[:, 2], r1[:, 3], r1[:, 4]
+        a2, b2, k2, w2, t2 = r2[:, 0], r2[:, 1], r2[:, 2], r2[:, 3], r2[:, 5]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            det = a1 * b2 - a2 * b1
-            x = (b1 * k2 - b2 * k1) / det
-            y = (k1 * a2 - k2 * a1) / det
-            bound = e1 * n2
-            bound += e2 * n1
-            bound += 2 * e1 * e2 + (2 * U) * (n1 * n2)
+            det = a1 * b2
+            det -= a2 * b1
+            points = np.empty((first.size, 2))
+            x, y = points[:, 0], points[:, 1]
+            np.subtract(b1 * k2, b2 * k1, out=x)
+            np.subtract(k1 * a2, k2 * a1, out=y)
+            points /= det[:, None]
+            bound = w1 * t2
+            bound += w2 * n1
             ad = np.abs(det)
-            size = np.maximum(np.abs(x), np.abs(y)) * (1 + 4 * U)
-            error = (size + 1.0) * bound / (ad - bound) + (2 * U) * size
-            error *= SAFETY
-        bad = np.flatnonzero(~((ad > 2 * bound) & np.isfinite(error)))
-        points = np.stack([x, y], axis=1)
+            error = bound * ((1 + extent) * SAFETY)
+            error /= ad
+            error += (2 * U * SAFETY) * extent
+            bad = np.flatnonzero(~(ad > 2 * bound))
         counts.exact_points += bad.size
         for i in bad.tolist():
             gx, gy = self.exact_network.meeting_point(
@@ -222,39 +225,35 @@ class SignEngine:
         self.lines = LineTable(box, self.origin, self.exact_network)
         self.counts = DecisionCounts()
 
-    def signs(
+    def settle(
         self,
-        v: FloatArray,
+        sign: SignArray,
         tags: NDArray[np.int32],
         counts: IntArray,
-        reach: FloatArray,
-        error: FloatArray,
-        m: FloatArray,
-        e: FloatArray,
-        line_of: tuple[int, IntArray, IntArray, list[BoolArray]],
+        line_of: tuple[int, int | IntArray, IntArray, list[BoolArray]],
     ) -> SignArray:
-        """Exact signs of affine functions (one per polygon) at the polygons' vertices.
+        """Decide exactly the signs floating point left open (0) at polygons' vertices.
 
-        ``line_of = (layer, units, roots, history)`` names each function's unit
-        and root polygon, for the exact fallback.
+        ``sign`` (n, width) holds the signs of one affine function per polygon
+        at its vertices, 0 where the computed value was within its error
+        bound; padding repeats the first vertex. ``line_of = (layer, units,
+        roots, history)`` names each function's unit (or one unit for all)
+        and root polygon, for the exact arithmetic.
         """
-        values, bound = vertex_values(v, reach, error, m, e)
-        column = bound[:, None]
-        sign = (values > column).view(np.int8) - (values < -column).view(np.int8)
-        # Padding repeats the first vertex, so only the valid vertices need a look.
         n_valid = int(counts.sum())
-        self.counts.float_signs += n_valid
         if np.count_nonzero(sign) == sign.size:
+            self.counts.float_signs += n_valid
             return sign
-        valid = np.arange(v.shape[1]) < counts[:, None]
+        valid = np.arange(sign.shape[1]) < counts[:, None]
         unsure_row, unsure_col = np.nonzero((sign == 0) & valid)
-        self.counts.float_signs -= unsure_row.size
+        self.counts.float_signs += n_valid - unsure_row.size
         self.counts.exact_signs += unsure_row.size
         if unsure_row.size:
             layer, units, roots, history = line_of
+            unit_of = np.broadcast_to(np.asarray(units), roots.shape)
             cache: dict[tuple[int, int], Line] = {}
             for r, k in zip(unsure_row.tolist(), unsure_col.tolist(), strict=True):
-                key = (int(units[r]), int(roots[r]))
+                key = (int(unit_of[r]), int(roots[r]))
                 f = cache.get(key)
                 if f is None:
                     f = self.exact_network.unit_line(layer, key[0], [h[key[1]] for h in history])
@@ -265,5 +264,5 @@ class SignEngine:
                     f, self.lines.exact(before), self.lines.exact(after)
                 )
             # Padding repeats the first vertex's sign.
-            sign[~valid] = np.repeat(sign[:, 0], v.shape[1] - counts)
+            sign[~valid] = np.repeat(sign[:, 0], sign.shape[1] - counts)
         return sign

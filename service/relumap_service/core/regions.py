@@ -62,8 +62,6 @@ SignArray = NDArray[np.int8]
 # Largest table of a layer's maps held in memory; beyond it they are recomputed
 # chunk by chunk (see relumap_service.core.layer_maps).
 _TABLE_BYTES = 256 * 2**20
-# Error bounds already complete (a per-row scale times a norm of one).
-ONE = np.ones(1)
 
 
 class RegionLimitExceeded(WorkLimitExceeded):
@@ -113,58 +111,80 @@ def _check_box(box: ArrayLike) -> Box:
     return ((x0, y0), (x1, y1))
 
 
-class _Crossings:
-    """Maps and error bounds of the (root, unit) pairs whose zero line crosses the root."""
+# Columns of a (root, unit) pair's row: the map (x-gradient, y-gradient,
+# offset), then the terms of its rigorous bounds (see _pair_rows), then the
+# line's largest coefficient error and 1-norm.
+M0, M1, M2, GNORM, P_EXTENT, P_CONST, LINE_ERR, LINE_NORM = range(8)
 
-    def __init__(
-        self, root: IntArray, unit: IntArray, maps: FloatArray, err: FloatArray, n_units: int
-    ) -> None:
+
+def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
+    """Rows of the (root, unit) pairs with maps ``m`` (n, 3) within ``e`` (n, 3) of the exact ones.
+
+    For a polygon whose exact and computed vertices and disc centre ``c``
+    have ``|x|, |y| <= X`` (the store's ``extent``), the exact value of the
+    pair's function ``f*`` at an exact vertex ``v*`` is within
+
+    - ``GNORM * spread + S`` of the computed ``f(c)``, ``spread`` bounding
+      ``|v* - c|`` (the disc test), and
+    - ``S + GNORM * 1.5 * error`` of the computed ``f(v)`` at the computed
+      vertex (the vertex test; ``|v - v*| <= sqrt(2) error``),
+
+    with ``S = P_EXTENT * X + P_CONST`` covering the rounding of the
+    evaluation (``4u (|g| X + |k|)``) and the maps' own error
+    (``(e_x + e_y) X + e_k``). Every term carries the ``SAFETY`` factor for
+    the rounding of the bounds themselves.
+    """
+    a = np.abs(m)
+    out = np.empty((m.shape[0], 8))
+    out[:, :3] = m
+    gnorm = m[:, 0] * m[:, 0]
+    gnorm += m[:, 1] * m[:, 1]
+    np.sqrt(gnorm, out=gnorm)
+    gnorm *= (1 + 4 * U) * SAFETY
+    out[:, GNORM] = gnorm
+    out[:, P_EXTENT] = ((4 * U) * (a[:, 0] + a[:, 1]) + e[:, 0] + e[:, 1]) * SAFETY
+    out[:, P_CONST] = ((4 * U) * a[:, 2] + e[:, 2]) * SAFETY
+    out[:, LINE_ERR] = e.max(axis=1)
+    out[:, LINE_NORM] = a.sum(axis=1)
+    return out
+
+
+class _Crossings:
+    """Rows (see :func:`_pair_rows`) of the (root, unit) pairs whose zero line crosses the root."""
+
+    def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_units: int) -> None:
         order = np.argsort(unit, kind="stable")
-        self.root, self.maps, self.err = root[order], maps[order], err[order]
+        self.root, self.rows = root[order], rows[order]
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
-    def maps_of(self, j: int, roots: IntArray) -> tuple[FloatArray, FloatArray]:
-        """Return the maps (len(roots), 3) of unit ``j`` on ``roots``, and their error bounds."""
+    def rows_of(self, j: int, roots: IntArray) -> FloatArray:
+        """Return the rows (len(roots), 8) of unit ``j`` on ``roots``."""
         lo, hi = self.start[j], self.start[j + 1]
-        at = lo + np.searchsorted(self.root[lo:hi], roots)
-        return self.maps[at], self.err[at]
+        if hi - lo == 1:
+            # One root (the first layer's box): every polygon shares its row.
+            at = np.full(roots.size, lo)
+        else:
+            at = lo + np.searchsorted(self.root[lo:hi], roots)
+        out: FloatArray = self.rows[at]
+        return out
 
 
-def _disc_margin(
-    centre: FloatArray,
-    radius: FloatArray,
-    error: FloatArray,
-    m: FloatArray,
-    scale: FloatArray,
-    colnorm: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Values at the centres of the polygons' discs and how far they can move on the disc.
+def _vertex_signs(
+    store: PolygonStore, cand: IntArray, v: FloatArray, rows: FloatArray, slack: FloatArray
+) -> SignArray:
+    """Signs at the vertices ``v`` of polygons ``cand``, 0 where floating point cannot tell.
 
-    ``m`` are (n, 3, n_units) maps, or (n, 3) with one unit each; their error
-    bounds are ``scale`` (n, 3) times ``colnorm`` (n_units,, or (n,)) plus
-    ``RHO |m|`` (see :class:`LayerMaps`). ``centre`` (n, 2), ``radius`` and
-    ``error`` (n,) describe each polygon's disc and the error bound of its
-    vertices. A value beyond its margin has that sign on the whole exact polygon.
+    ``rows`` and ``slack`` are the pairs' rows and ``S`` (see :func:`_pair_rows`).
     """
-    wide = m.ndim == 3
-    column = (slice(None), None) if wide else (slice(None),)
-    cx, cy = centre[:, 0], centre[:, 1]
-    if wide:
-        cx, cy = cx[:, None], cy[:, None]
-    at_centre = cx * m[:, 0] + cy * m[:, 1] + m[:, 2]
-    reach = radius * (1 + 8 * U) + 1.5 * error
-    norm = np.sqrt(m[:, 0] * m[:, 0] + m[:, 1] * m[:, 1])
-    # |g_x c_x| + |g_y c_y| <= |g| |c|: the rounding of at_centre is within (4u) of
-    # |g| |c| + |c_0|.
-    c_norm = np.sqrt(centre[:, 0] ** 2 + centre[:, 1] ** 2) * (1 + 4 * U)
-    margin = norm * (reach * (1 + 2 * RHO) + (4 * U + RHO) * c_norm)[column]
-    margin += (4 * U + RHO) * np.abs(m[:, 2])
-    per_row = (scale[:, 0] + scale[:, 1]) * reach
-    per_row += scale[:, 0] * np.abs(centre[:, 0]) + scale[:, 1] * np.abs(centre[:, 1])
-    per_row += scale[:, 2]
-    margin += per_row[column] * colnorm
-    margin *= SAFETY
-    return at_centre, margin
+    values = v[..., 0] * rows[:, M0, None]
+    values += v[..., 1] * rows[:, M1, None]
+    values += rows[:, M2, None]
+    bound = store.error[cand] * 1.5
+    bound *= rows[:, GNORM]
+    bound += slack
+    column = bound[:, None]
+    sign: SignArray = (values > column).view(np.int8) - (values < -column).view(np.int8)
+    return sign
 
 
 def _layer_signs(
@@ -179,35 +199,48 @@ def _layer_signs(
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     margin cannot change sign on it; only the remaining pairs are evaluated at
-    every vertex.
+    every vertex. The margin's small terms are bounded per polygon over all
+    units (:meth:`LayerMaps.largest`, the per-row scale and the largest
+    column norm), looser than per pair by a few roundings, so a pair in doubt
+    goes on to the vertex test.
     """
     n_poly = store.size
     crosses = np.empty((n_poly, maps.n_units), dtype=bool)
     positive = np.empty((n_poly, maps.n_units), dtype=bool)
-    found: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
-    for lo, m, scale in maps.chunks():
+    found: list[tuple[IntArray, IntArray, FloatArray]] = []
+    extent = store.extent
+    colnorm_max = float(maps.colnorm.max(initial=0.0))
+    for lo, m, scale, largest in maps.chunks():
         if budget is not None:
             budget.check()
         hi = lo + m.shape[0]
-        at_centre, margin = _disc_margin(
-            store.centre[lo:hi], store.radius[lo:hi], store.error[lo:hi], m, scale, maps.colnorm
-        )
+        centre = store.centre[lo:hi]
+        at_centre = centre[:, 0, None] * m[:, 0]
+        at_centre += centre[:, 1, None] * m[:, 1]
+        at_centre += m[:, 2]
+        # S of _pair_rows with the largest |map| and error of the row's units.
+        err = scale * colnorm_max + RHO * largest
+        slack = (4 * U) * (largest[:, 0] + largest[:, 1]) + err[:, 0] + err[:, 1]
+        slack *= extent
+        slack += (4 * U) * largest[:, 2] + err[:, 2]
+        slack *= SAFETY
+        # sqrt of the sum of squares, in place: np.hypot is several times slower.
+        margin = m[:, 0] * m[:, 0]
+        margin += m[:, 1] * m[:, 1]
+        np.sqrt(margin, out=margin)
+        margin *= (store.spread[lo:hi] * ((1 + 4 * U) * SAFETY))[:, None]
+        margin += slack[:, None]
         sure_pos = at_centre > margin
         unsure = np.abs(at_centre) <= margin
         engine.counts.float_signs += int(unsure.size - np.count_nonzero(unsure))
         poly, unit = np.nonzero(unsure)
         rows = lo + poly
-        pair = m[poly, :, unit]
-        pair_err = maps.errors(pair, scale[poly], unit)
-        sign = engine.signs(
-            store.verts[rows],
-            store.tags[rows],
-            store.counts[rows],
-            store.reach(rows),
-            store.error[rows],
-            pair,
-            pair_err,
-            line_of=(layer, unit, rows, history),
+        pair_maps = m[poly, :, unit]
+        pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
+        slack = pair[:, P_EXTENT] * extent + pair[:, P_CONST]
+        sign = _vertex_signs(store, rows, store.verts[rows], pair, slack)
+        sign = engine.settle(
+            sign, store.tags[rows], store.counts[rows], (layer, unit, rows, history)
         )
         pos = (sign > 0).any(axis=1)
         cross = pos & (sign < 0).any(axis=1)
@@ -216,12 +249,9 @@ def _layer_signs(
         sure_pos[poly, unit] = pos
         crosses[lo:hi] = crosses_block
         positive[lo:hi] = sure_pos
-        found.append((rows[cross], unit[cross], pair[cross], pair_err[cross]))
-    root, unit, pair_maps, pair_err = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    crossings = _Crossings(
-        root, unit, pair_maps.reshape(-1, 3), pair_err.reshape(-1, 3), maps.n_units
-    )
-    return crosses, positive, crossings
+        found.append((rows[cross], unit[cross], pair[cross]))
+    root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    return crosses, positive, _Crossings(root, unit, pair_rows, maps.n_units)
 
 
 def regions_2d(
@@ -310,55 +340,62 @@ def regions_2d(
                 budget.check()
             size = store.size
             root = store.root[:size]
-            cand = np.flatnonzero(crosses[root, j])
+            cand = np.nonzero(crosses[root, j])[0]
             if cand.size == 0:
                 continue
-            pair, err = crossings.maps_of(j, root[cand])
+            roots = root[cand]
+            pair = crossings.rows_of(j, roots)
             # The line crosses the root, but most of its polygons lie off it.
-            at_centre, margin = _disc_margin(
-                store.centre[cand], store.radius[cand], store.error[cand], pair, err, ONE
-            )
-            near = np.abs(at_centre) <= margin
-            engine.counts.float_signs += int(near.size - np.count_nonzero(near))
+            centre = store.centre[cand]
+            at_centre = centre[:, 0] * pair[:, M0]
+            at_centre += centre[:, 1] * pair[:, M1]
+            at_centre += pair[:, M2]
+            slack = pair[:, P_EXTENT] * store.extent
+            slack += pair[:, P_CONST]
+            margin = pair[:, GNORM] * store.spread[cand]
+            margin += slack
+            near = np.nonzero(np.abs(at_centre) <= margin)[0]
+            engine.counts.float_signs += cand.size - near.size
             store.patterns[cand, j] = at_centre > 0
-            cand, pair, err = cand[near], pair[near], err[near]
-            if cand.size == 0:
+            if near.size == 0:
                 continue
-            roots = store.root[cand]
+            cand, pair, slack, roots = cand[near], pair[near], slack[near], roots[near]
             cand_verts = store.verts[cand]
-            sign = engine.signs(
-                cand_verts,
-                store.tags[cand],
-                store.counts[cand],
-                store.reach(cand),
-                store.error[cand],
-                pair,
-                err,
-                line_of=(layer, np.full(cand.size, j), roots, blocks),
+            cand_tags = store.tags[cand]
+            cand_counts = store.counts[cand]
+            sign = engine.settle(
+                _vertex_signs(store, cand, cand_verts, pair, slack),
+                cand_tags,
+                cand_counts,
+                (layer, j, roots, blocks),
             )
             has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
             splits: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
             # One line per root whose polygons this unit splits: mark each root once.
-            split_rows = np.flatnonzero(splits)
+            split_rows = np.nonzero(splits)[0]
             line_of_root[roots[split_rows]] = split_rows
             first = split_rows[line_of_root[roots[split_rows]] == split_rows]
-            ids = lines.add(pair[first], err[first], layer, j, roots[first])
+            line = pair[first]
+            ids = lines.add(
+                line[:, :3], line[:, LINE_ERR], line[:, LINE_NORM], layer, j, roots[first]
+            )
             line_of_root[roots[first]] = ids
             chord = np.full(cand.size, -1, np.int64)
             chord[split_rows] = line_of_root[roots[split_rows]]
-            cand_tags = store.tags[cand]
+            extent = store.extent
 
             def crossing(
                 rows: IntArray,
                 at: IntArray,
                 cand_tags: NDArray[np.int32] = cand_tags,
                 chord: IntArray = chord,
+                extent: float = extent,
             ) -> tuple[FloatArray, FloatArray]:
                 edge = cand_tags[rows, at].astype(np.int64)
-                return lines.intersect(edge, chord[rows], engine.counts)
+                return lines.intersect(edge, chord[rows], extent, engine.counts)
 
             cut = split_convex(
-                cand_verts, cand_tags, store.counts[cand], sign, chord, crossing, has_pos, splits
+                cand_verts, cand_tags, cand_counts, sign, chord, crossing, has_pos, splits
             )
             store.patterns[cand, j] = cut.positive_side
             rows = cand[cut.split]
@@ -371,9 +408,13 @@ def regions_2d(
             store.reserve(size + n_new, parts.verts.shape[1])
             new = np.arange(size, size + n_new)
             error = np.maximum(store.error[rows], cut.chord_error)
-            store.put(np.concatenate([rows, new]), parts.verts, parts.tags, parts.counts)
-            store.error[rows] = error
-            store.error[new] = error
+            store.put(
+                np.concatenate([rows, new]),
+                parts.verts,
+                parts.tags,
+                parts.counts,
+                np.concatenate([error, error]),
+            )
             store.root[new] = store.root[rows]
             store.patterns[new] = store.patterns[rows]
             store.patterns[rows, j] = True

@@ -62,11 +62,16 @@ class Subdivision:
         The polygons' vertices, polygon after polygon, as indices into ``points``.
     offsets : ndarray of int of shape (n_polygons + 1,)
         Polygon ``i`` is ``points[index[offsets[i]:offsets[i + 1]]]``.
+    twin : ndarray of int of shape (n_edges,) or None
+        When every line's two sides are cut at the same points (no point lies
+        inside an edge): for each input edge on a two-sided line, the input
+        edge on the other side with the same ends, -1 elsewhere. None otherwise.
     """
 
     points: FloatArray
     index: IntArray
     offsets: IntArray
+    twin: IntArray | None = None
 
 
 def _distinct_points(points: FloatArray) -> tuple[IntArray, IntArray]:
@@ -109,6 +114,38 @@ def _candidate_pairs(points: FloatArray, error: FloatArray, window: int = 4) -> 
         )
         found.append(np.stack([i[close], j[close]], axis=1))
     return np.concatenate(found)
+
+
+def _twin_edges(
+    lines: IntArray, start: IntArray, end: IntArray, side: SideArray, n_points: int
+) -> IntArray | None:
+    """Pair every edge on a two-sided line with the edge on the other side with the same ends.
+
+    Return None when some edge has no such twin (a point inside an edge), or
+    when the integer keys would overflow. One integer sort of the edges by
+    (line, lower end, higher end): when the two sides of every line are cut at
+    the same points, equal keys come in pairs, one from each side.
+    """
+    two = np.flatnonzero(side != 0)
+    if two.size % 2 or (int(lines.max(initial=0)) + 1) * max(n_points, 1) ** 2 >= 2**62:
+        return None
+    s, e = start[two], end[two]
+    key = lines[two].astype(np.int64) * n_points
+    key += np.minimum(s, e)
+    key *= n_points
+    key += np.maximum(s, e)
+    order = np.argsort(key)
+    ordered = key[order]
+    one, other = order[0::2], order[1::2]
+    if not np.array_equal(ordered[0::2], ordered[1::2]):
+        return None
+    # Each key exactly twice, once per side.
+    if np.any(ordered[2::2] == ordered[1:-1:2]) or np.any(side[two[one]] == side[two[other]]):
+        return None
+    twin = np.full(start.size, -1, np.int64)
+    twin[two[one]] = two[other]
+    twin[two[other]] = two[one]
+    return twin
 
 
 def _unbalanced_edges(
@@ -249,6 +286,9 @@ def shared_vertices(
     position = np.arange(n) - offsets[polygon]
     nxt = np.where(position + 1 < counts[polygon], np.arange(n) + 1, offsets[polygon])
     start, end = corner, corner[nxt]
+    twin = None if side is None else _twin_edges(lines, start, end, side, table.shape[0])
+    if twin is not None:
+        return Subdivision(points=table, index=start, offsets=offsets.astype(np.int64), twin=twin)
     index, out_offsets = _insert_junctions(table, lines, start, end, directions, side)
     polygon_offsets = out_offsets[offsets]
     return Subdivision(points=table, index=index, offsets=polygon_offsets.astype(np.int64))
