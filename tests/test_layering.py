@@ -21,14 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "service" / "relumap_service" / "core"
 CLIENT = REPO / "client" / "relumap"
 GEOMETRY = REPO / "shared" / "relumap_geometry"
-GEOMETRY_MAY_IMPORT = {
-    "relumap_geometry",
-    "numpy",
-    "__future__",
-    "collections",
-    "dataclasses",
-    "typing",
-}
+GEOMETRY_MAY_IMPORT = {"relumap_geometry", "numpy", *sys.stdlib_module_names}
 FORBIDDEN_IN_CORE = {"flask", "flask_smorest", "marshmallow", "sqlalchemy", "huey", "webargs"}
 
 
