@@ -2,7 +2,7 @@
 
 relumap_geometry holds the numpy-only result types the client and the core
 share (activation patterns, affine maps, neuron diagnostics, decision
-boundaries, piece evaluation). It is a top-level package of the same
+boundaries, the arrays of knots and region maps). It is a top-level package of the same
 distribution, so the base (client-only) install has it, and it imports neither
 side: the core does not load the HTTP client by using it, nor the client the
 service.
@@ -21,14 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "service" / "relumap_service" / "core"
 CLIENT = REPO / "client" / "relumap"
 GEOMETRY = REPO / "shared" / "relumap_geometry"
-GEOMETRY_MAY_IMPORT = {
-    "relumap_geometry",
-    "numpy",
-    "__future__",
-    "collections",
-    "dataclasses",
-    "typing",
-}
+GEOMETRY_MAY_IMPORT = {"relumap_geometry", "numpy", *sys.stdlib_module_names}
 FORBIDDEN_IN_CORE = {"flask", "flask_smorest", "marshmallow", "sqlalchemy", "huey", "webargs"}
 
 
@@ -89,6 +82,11 @@ def test_the_client_and_the_core_use_the_shared_types_not_copies() -> None:
     assert core.AffineMap is relumap_geometry.AffineMap
     for name in ("DecisionBoundary", "NeuronDiagnostics", "AffineMap"):
         assert issubclass(getattr(relumap, name), getattr(relumap_geometry, name))
+    # Knots and region maps: both sides extend the shared arrays.
+    for knots in (relumap.Knots, core.Knots1D):
+        assert issubclass(knots, relumap_geometry.Pieces1D)
+    for regions in (relumap.Regions, core.Regions2D):
+        assert issubclass(regions, relumap_geometry.RegionMap)
     # Nothing the shared package defines is defined again on either side.
     shared = {
         name

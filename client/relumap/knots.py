@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
@@ -18,7 +18,7 @@ from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 from relumap.units import UnitMaps
-from relumap_geometry import evaluate_pieces
+from relumap_geometry import Pieces1D
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,33 +31,19 @@ BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)
-class Knots:
+class Knots(Pieces1D):
     """Knots, breakpoints and affine pieces of a one-input model on ``[lo, hi]``.
+
+    The arrays (``lo``, ``hi``, ``x``, ``breakpoints``, ``breakpoint_layer``,
+    ``breakpoint_unit``, ``piece_lo``, ``piece_hi``, ``slopes``, ``intercepts``,
+    ``patterns``, ``bound``, ``class_changes``, ``classes``) and ``evaluate``
+    are :class:`relumap_geometry.Pieces1D`'s, shared with the service's core.
 
     Attributes
     ----------
     model_id : str
-    lo, hi : float
-        The interval.
-    x : ndarray of shape (n_knots,)
-        Knots: where the slope of some output changes.
-    breakpoints : ndarray of shape (n_events,)
-        Every point where a hidden unit switches, once per switching unit.
-    breakpoint_layer, breakpoint_unit : ndarray of int of shape (n_events,)
-        The switching unit: hidden layer from 1, unit from 0.
-    piece_lo, piece_hi : ndarray of shape (n_pieces,)
-        The pieces, intervals of constant activation pattern covering ``[lo, hi]``.
-    slopes, intercepts : ndarray of shape (n_pieces, n_outputs)
-        On piece ``p`` the logits are ``slopes[p] * x + intercepts[p]``.
-    patterns : ndarray of bool of shape (n_pieces, n_hidden_total)
-    bound : int
-        The most knots a network of this shape can have.
-    class_changes : ndarray of shape (n_changes,) or None
-        Where a classifier's predicted class changes.
-    classes : ndarray of int of shape (n_changes + 1,) or None
-        Class index on each interval between class changes.
     interval_labels : ndarray or None
-        The same as class labels.
+        The class labels of ``classes``.
     diagnostics : NeuronDiagnostics
     feature_names : tuple of str
         The model's input names.
@@ -73,20 +59,6 @@ class Knots:
     """
 
     model_id: str
-    lo: float
-    hi: float
-    x: FloatArray
-    breakpoints: FloatArray
-    breakpoint_layer: IntArray
-    breakpoint_unit: IntArray
-    piece_lo: FloatArray
-    piece_hi: FloatArray
-    slopes: FloatArray
-    intercepts: FloatArray
-    patterns: BoolArray
-    bound: int
-    class_changes: FloatArray | None
-    classes: IntArray | None
     interval_labels: NDArray[Any] | None
     diagnostics: NeuronDiagnostics
     feature_names: tuple[str, ...] = ()
@@ -136,40 +108,11 @@ class Knots:
             units=UnitMaps.from_dict(document, 1),
         )
 
-    @property
-    def n_knots(self) -> int:
-        """Number of knots."""
-        return int(self.x.shape[0])
-
-    @property
-    def n_pieces(self) -> int:
-        """Number of pieces."""
-        return int(self.piece_lo.shape[0])
-
-    def evaluate(self, x: ArrayLike) -> FloatArray:
-        """Evaluate the logits from the pieces: shape (n_points, n_outputs)."""
-        return evaluate_pieces(self.piece_hi, self.slopes, self.intercepts, x)
-
     def to_dict(self) -> dict[str, Any]:
         """Return the service's knots document."""
         return {
             "model_id": self.model_id,
-            "lo": self.lo,
-            "hi": self.hi,
-            "n_knots": self.n_knots,
-            "n_pieces": self.n_pieces,
-            "bound": self.bound,
-            "knots": self.x.tolist(),
-            "breakpoints": self.breakpoints.tolist(),
-            "breakpoint_layer": self.breakpoint_layer.tolist(),
-            "breakpoint_unit": self.breakpoint_unit.tolist(),
-            "piece_lo": self.piece_lo.tolist(),
-            "piece_hi": self.piece_hi.tolist(),
-            "slopes": self.slopes.tolist(),
-            "intercepts": self.intercepts.tolist(),
-            "patterns": pattern_strings(self.patterns),
-            "class_changes": optional_list(self.class_changes),
-            "classes": optional_list(self.classes),
+            **self.pieces_document(),
             "interval_labels": optional_list(self.interval_labels),
             "diagnostics": self.diagnostics.to_dict(),
             **slice_entries(self.feature_names, self.slice),

@@ -9,11 +9,10 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 import relumap_geometry
 from relumap._data import floats, ints, optional_list
@@ -22,6 +21,7 @@ from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 from relumap.units import UnitMaps
+from relumap_geometry import RegionMap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -80,30 +80,20 @@ def _patterns(found: Any) -> BoolArray:
 
 
 @dataclass(frozen=True, eq=False)
-class Regions:
+class Regions(RegionMap):
     """Activation regions of a two-input model on a box, with their affine maps.
+
+    The polygons and their arrays (``vertices``, ``offsets``, ``patterns``,
+    ``gradients``, ``intercepts``, ``areas``, ``interior_points``,
+    ``linear_region``, ``n_linear_regions``, ``bound``), ``polygons``,
+    ``evaluate`` and ``to_geojson`` are :class:`relumap_geometry.RegionMap`'s,
+    shared with the service's core.
 
     Attributes
     ----------
     model_id : str
     box : ndarray of shape (2, 2)
         ``[[x_min, y_min], [x_max, y_max]]``.
-    vertices : ndarray of shape (n_vertices, 2)
-        All polygons' vertices, region after region, counter-clockwise.
-    offsets : ndarray of int of shape (n_regions + 1,)
-        Region ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
-    patterns : ndarray of bool of shape (n_regions, n_hidden_total)
-    gradients : ndarray of shape (n_regions, n_outputs, 2)
-        On region ``i`` the logits are ``gradients[i] @ x + intercepts[i]``.
-    intercepts : ndarray of shape (n_regions, n_outputs)
-    areas : ndarray of shape (n_regions,)
-    interior_points : ndarray of shape (n_regions, 2)
-    linear_region : ndarray of int of shape (n_regions,)
-        Linear region of each activation region: neighbours with the same
-        affine map share one.
-    n_linear_regions : int
-    bound : int
-        Serra et al.'s upper bound on the number of regions.
     classes : ndarray or None
         Class labels of a classifier.
     decision_boundary : DecisionBoundary or None
@@ -125,16 +115,6 @@ class Regions:
 
     model_id: str
     box: FloatArray
-    vertices: FloatArray
-    offsets: IntArray
-    patterns: BoolArray
-    gradients: FloatArray
-    intercepts: FloatArray
-    areas: FloatArray
-    interior_points: FloatArray
-    linear_region: IntArray
-    n_linear_regions: int
-    bound: int
     classes: NDArray[Any] | None
     decision_boundary: DecisionBoundary | None
     diagnostics: NeuronDiagnostics
@@ -221,45 +201,12 @@ class Regions:
             return cls.from_npz(response.content)
         return cls.from_dict(response.json())
 
-    @property
-    def n_regions(self) -> int:
-        """Number of activation regions."""
-        return int(self.offsets.shape[0] - 1)
-
-    @cached_property
-    def polygons(self) -> list[FloatArray]:
-        """Each region as an array of shape (k_i, 2), counter-clockwise."""
-        return np.split(self.vertices, self.offsets[1:-1])
-
-    def evaluate(self, X: ArrayLike, region: ArrayLike) -> FloatArray:
-        """Evaluate the logits at points from the affine maps of the given regions.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_points, 2)
-        region : array-like of int of shape (n_points,)
-
-        Returns
-        -------
-        ndarray of shape (n_points, n_outputs)
-        """
-        points = np.asarray(X, dtype=np.float64).reshape(-1, 2)
-        index = np.asarray(region, dtype=np.int64).reshape(-1)
-        out: FloatArray = (
-            np.einsum("nij,nj->ni", self.gradients[index], points) + self.intercepts[index]
-        )
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         """Return the service's regions document."""
         return {
             "model_id": self.model_id,
             "box": self.box.tolist(),
-            "n_regions": self.n_regions,
-            "n_linear_regions": self.n_linear_regions,
-            "bound": self.bound,
-            "vertices": self.vertices.tolist(),
-            "offsets": self.offsets.tolist(),
+            **self.regions_document(),
             **(
                 {}
                 if self.vertex_ids is None
@@ -268,12 +215,6 @@ class Regions:
                     "vertex_ids": self.vertex_ids.tolist(),
                 }
             ),
-            "patterns": pattern_strings(self.patterns),
-            "gradients": self.gradients.tolist(),
-            "intercepts": self.intercepts.tolist(),
-            "areas": self.areas.tolist(),
-            "interior_points": self.interior_points.tolist(),
-            "linear_region": self.linear_region.tolist(),
             "classes": optional_list(self.classes),
             "decision_boundary": None
             if self.decision_boundary is None

@@ -1,12 +1,12 @@
 """Results of the exact geometry that the client and the service's core share.
 
-Activation patterns, affine maps, neuron diagnostics, decision boundaries and
-the evaluation of a one-input model from its pieces are computed and written the
-same way on both sides of the API, so they are written once, here. The package
-imports numpy and the standard library only: the client (:mod:`relumap`) and
-the core (:mod:`relumap_service.core`) both import it, and it imports neither,
-so the client still never imports the service and the core still imports no web
-or storage library.
+Activation patterns, affine maps, neuron diagnostics, decision boundaries,
+the knots and pieces of a one-input model and the region map of a two-input one
+are computed and written the same way on both sides of the API, so they are
+written once, here. The package imports numpy and the standard library only:
+the client (:mod:`relumap`) and the core (:mod:`relumap_service.core`) both
+import it, and it imports neither, so the client still never imports the
+service and the core still imports no web or storage library.
 
 Examples
 --------
@@ -20,12 +20,15 @@ from relumap_geometry.affine import AffineMap
 from relumap_geometry.boundary import DecisionBoundary
 from relumap_geometry.diagnostics import NeuronDiagnostics
 from relumap_geometry.patterns import pattern_strings, patterns_array
-from relumap_geometry.pieces import evaluate_pieces
+from relumap_geometry.pieces import Pieces1D, evaluate_pieces
+from relumap_geometry.regions import RegionMap
 
 __all__ = [
     "AffineMap",
     "DecisionBoundary",
     "NeuronDiagnostics",
+    "Pieces1D",
+    "RegionMap",
     "evaluate_pieces",
     "pattern_strings",
     "patterns_array",

@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 CLIENT = REPO / "client" / "relumap"
 OPTIONAL = {"flask", "scikit-learn", "matplotlib", "pandas", "tqdm", "scipy", "sqlalchemy"}
 EXTRAS = {"plot": "matplotlib", "sklearn": "scikit-learn", "pandas": "pandas", "progress": "tqdm"}
-# What the client's modules may import at module level (sklearn.py is the sklearn extra).
-BASE_IMPORTS = {"requests", "numpy", "urllib3", "relumap"}
+# What the client's modules may import at module level (sklearn.py is the sklearn extra);
+# relumap_geometry, the numpy-only types shared with the core, is in the base install.
+BASE_IMPORTS = {"requests", "numpy", "urllib3", "relumap", "relumap_geometry"}
 
 
 def test_pyproject_declares_the_base_and_the_extras() -> None:
@@ -75,8 +76,10 @@ def test_client_modules_import_only_the_base_at_load(path: Path) -> None:
 
 def test_py_typed_ships_with_the_package() -> None:
     assert (CLIENT / "py.typed").exists()
+    assert (REPO / "shared" / "relumap_geometry" / "py.typed").exists()
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "py.typed" in package_data["package-data"]["relumap"]
+    assert "py.typed" in package_data["package-data"]["relumap_geometry"]
 
 
 USE_THE_BASE_INSTALL = textwrap.dedent(
@@ -116,7 +119,10 @@ USE_THE_BASE_INSTALL = textwrap.dedent(
     optional = {"flask", "sklearn", "matplotlib", "pandas", "tqdm", "relumap_service"}
     report["loaded"] = sorted(optional & {m.split(".")[0] for m in sys.modules})
     import importlib.resources
-    report["typed"] = (importlib.resources.files("relumap") / "py.typed").is_file()
+    report["typed"] = all(
+        (importlib.resources.files(package) / "py.typed").is_file()
+        for package in ("relumap", "relumap_geometry")
+    )
     print(json.dumps(report))
     """
 )
@@ -128,7 +134,7 @@ def test_base_install_in_a_fresh_venv(tmp_path: Path, live_url: str) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for tree in ("client", "service"):
+    for tree in ("client", "service", "shared"):
         shutil.copytree(REPO / tree, source / tree, ignore=shutil.ignore_patterns("__pycache__"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

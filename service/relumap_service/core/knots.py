@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from relumap_geometry import evaluate_pieces, pattern_strings
+from relumap_geometry import Pieces1D
 from relumap_service.core.bounds import max_knots_1d
 from relumap_service.core.exact import ExactNetwork, shifted_biases
 from relumap_service.core.layer_maps import RHO
@@ -54,113 +54,29 @@ BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)
-class Knots1D:
+class Knots1D(Pieces1D):
     """The exact piecewise-affine structure of a network on ``[lo, hi]``.
+
+    The arrays (knots, breakpoints, pieces, patterns, class changes) are
+    :class:`relumap_geometry.Pieces1D`'s, which the client reads them back into.
 
     Attributes
     ----------
-    lo, hi : float
-        The domain.
-    x : ndarray of shape (n_knots,)
-        Sorted knots strictly inside ``(lo, hi)``: points where the slope of at
-        least one output changes.
-    breakpoints : ndarray of shape (n_events,)
-        Every point where a hidden unit switches on or off, once per switching
-        unit, sorted by position then by unit (so a position repeats when
-        several units switch there). Includes switches that leave every slope
-        unchanged, so the knots are a subset of these positions.
-    breakpoint_layer, breakpoint_unit : ndarray of int of shape (n_events,)
-        The switching unit: hidden layer numbered from 1, unit from 0.
-    piece_lo, piece_hi : ndarray of shape (n_pieces,)
-        Consecutive intervals of constant activation pattern covering
-        ``[lo, hi]`` exactly (``piece_lo[0] == lo``, ``piece_hi[-1] == hi``).
-    slopes, intercepts : ndarray of shape (n_pieces, n_outputs)
-        The logits on piece ``p`` are ``slopes[p] * x + intercepts[p]``.
-    patterns : ndarray of bool of shape (n_pieces, n_hidden_total)
-        Activation pattern of each piece (all True for identity activations).
-    bound : int
-        Theoretical maximum number of knots, ``prod_l (n_l + 1) - 1`` (0 for
-        an identity network).
-    class_changes : ndarray of shape (n_changes,) or None
-        For a binary ``logistic`` classifier, where the logit changes sign; for
-        ``softmax``, where the largest logit changes. None for regressors.
-    classes : ndarray of int of shape (n_changes + 1,) or None
-        Predicted class on each interval between consecutive class changes.
     hidden_layer_sizes : tuple of int
     certificate : Certificate
         How the decisions were settled, and a bound on the error of every
         reported position (knots, breakpoints, piece ends).
     """
 
-    lo: float
-    hi: float
-    x: FloatArray
-    breakpoints: FloatArray
-    breakpoint_layer: IntArray
-    breakpoint_unit: IntArray
-    piece_lo: FloatArray
-    piece_hi: FloatArray
-    slopes: FloatArray
-    intercepts: FloatArray
-    patterns: BoolArray
-    bound: int
-    class_changes: FloatArray | None
-    classes: IntArray | None
     hidden_layer_sizes: tuple[int, ...]
     certificate: Certificate
-
-    @property
-    def n_knots(self) -> int:
-        """Number of knots."""
-        return int(self.x.shape[0])
-
-    @property
-    def n_pieces(self) -> int:
-        """Number of pieces of constant activation pattern."""
-        return int(self.piece_lo.shape[0])
-
-    def evaluate(self, x: NDArray[np.float64]) -> FloatArray:
-        """Evaluate the logits from the pieces.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_samples,)
-            Points in ``[lo, hi]``.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_outputs)
-        """
-        return evaluate_pieces(self.piece_hi, self.slopes, self.intercepts, x)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary of plain lists.
 
-        Keys: ``lo``, ``hi``, ``n_knots``, ``n_pieces``, ``bound``, ``knots``,
-        ``breakpoints``, ``breakpoint_layer``, ``breakpoint_unit``, ``piece_lo``,
-        ``piece_hi``, ``slopes``, ``intercepts``, ``patterns`` (one string of 0/1
-        per piece), ``class_changes`` and ``classes`` (None for regressors),
-        ``certificate``.
+        Keys: those of :meth:`Pieces1D.pieces_document` and ``certificate``.
         """
-        return {
-            "lo": self.lo,
-            "hi": self.hi,
-            "n_knots": self.n_knots,
-            "n_pieces": self.n_pieces,
-            "bound": self.bound,
-            "knots": self.x.tolist(),
-            "breakpoints": self.breakpoints.tolist(),
-            "breakpoint_layer": self.breakpoint_layer.tolist(),
-            "breakpoint_unit": self.breakpoint_unit.tolist(),
-            "piece_lo": self.piece_lo.tolist(),
-            "piece_hi": self.piece_hi.tolist(),
-            "slopes": self.slopes.tolist(),
-            "intercepts": self.intercepts.tolist(),
-            "patterns": pattern_strings(self.patterns),
-            "class_changes": None if self.class_changes is None else self.class_changes.tolist(),
-            "classes": None if self.classes is None else self.classes.tolist(),
-            "certificate": self.certificate.to_dict(),
-        }
+        return {**self.pieces_document(), "certificate": self.certificate.to_dict()}
 
 
 def _check_domain(network: Network, lo: float, hi: float) -> tuple[float, float]:

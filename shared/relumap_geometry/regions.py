@@ -1,0 +1,162 @@
+"""Activation regions of a two-input model: convex polygons, each with its affine map.
+
+The service's core computes them exactly
+(:class:`relumap_service.core.region_map.Regions2D`); the client reads them back
+(:class:`relumap.Regions`). Both extend :class:`RegionMap`, which holds what
+they share: the arrays, the polygons, the evaluation from the affine maps, the
+regions' part of the document of ``GET /v1/models/{id}/regions``, and GeoJSON.
+
+Examples
+--------
+>>> import numpy as np
+>>> square = RegionMap(
+...     vertices=np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
+...     offsets=np.array([0, 4]), patterns=np.ones((1, 1), dtype=bool),
+...     gradients=np.array([[[2.0, -1.0]]]), intercepts=np.array([[0.5]]),
+...     areas=np.array([1.0]), interior_points=np.array([[0.5, 0.5]]),
+...     linear_region=np.array([0]), n_linear_regions=1, bound=1)
+>>> square.n_regions, square.evaluate([[1.0, 1.0]], [0]).tolist()
+(1, [[1.5]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from relumap_geometry.patterns import pattern_strings
+
+__all__ = ["RegionMap"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class RegionMap:
+    """Activation regions on a box, with their affine maps.
+
+    Attributes
+    ----------
+    vertices : ndarray of shape (n_vertices, 2)
+        Vertices of all regions, region after region, each counter-clockwise
+        and not repeating its first vertex.
+    offsets : ndarray of int of shape (n_regions + 1,)
+        Region ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
+    patterns : ndarray of bool of shape (n_regions, n_hidden_total)
+        Activation pattern of each region (all True for identity activations).
+    gradients : ndarray of shape (n_regions, n_outputs, 2)
+        On region ``i`` the logits are ``gradients[i] @ x + intercepts[i]``.
+    intercepts : ndarray of shape (n_regions, n_outputs)
+    areas : ndarray of shape (n_regions,)
+        Positive areas; they sum to the box's area.
+    interior_points : ndarray of shape (n_regions, 2)
+        A point strictly inside each region (the average of its vertices).
+    linear_region : ndarray of int of shape (n_regions,)
+        Linear region of each activation region, numbered from 0: neighbours
+        (sharing an edge) whose affine maps agree belong to the same one.
+    n_linear_regions : int
+    bound : int
+        Serra et al.'s upper bound on the number of regions (1 for an identity
+        network).
+    """
+
+    vertices: FloatArray
+    offsets: IntArray
+    patterns: BoolArray
+    gradients: FloatArray
+    intercepts: FloatArray
+    areas: FloatArray
+    interior_points: FloatArray
+    linear_region: IntArray
+    n_linear_regions: int
+    bound: int
+
+    @property
+    def n_regions(self) -> int:
+        """Number of activation regions."""
+        return int(self.offsets.shape[0] - 1)
+
+    @cached_property
+    def polygons(self) -> list[FloatArray]:
+        """Each region as an array of shape (k_i, 2), counter-clockwise (built on first use)."""
+        return np.split(self.vertices, self.offsets[1:-1])
+
+    def evaluate(self, X: ArrayLike, region: ArrayLike) -> FloatArray:
+        """Evaluate the logits at points from the affine maps of the given regions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_points, 2)
+        region : array-like of int of shape (n_points,)
+
+        Returns
+        -------
+        ndarray of shape (n_points, n_outputs)
+        """
+        points = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+        index = np.asarray(region, dtype=np.int64).reshape(-1)
+        out: FloatArray = (
+            np.einsum("nij,nj->ni", self.gradients[index], points) + self.intercepts[index]
+        )
+        return out
+
+    def regions_document(self) -> dict[str, Any]:
+        """Return the part of the regions document these arrays make, as plain lists.
+
+        Keys: ``n_regions``, ``n_linear_regions``, ``bound``, ``vertices``
+        (n_vertices x 2), ``offsets``, ``patterns`` (one string of 0/1 per
+        region), ``gradients`` (n_regions x n_outputs x 2), ``intercepts``
+        (n_regions x n_outputs), ``areas``, ``interior_points``, ``linear_region``.
+        """
+        return {
+            "n_regions": self.n_regions,
+            "n_linear_regions": self.n_linear_regions,
+            "bound": self.bound,
+            "vertices": self.vertices.tolist(),
+            "offsets": self.offsets.tolist(),
+            "patterns": pattern_strings(self.patterns),
+            "gradients": self.gradients.tolist(),
+            "intercepts": self.intercepts.tolist(),
+            "areas": self.areas.tolist(),
+            "interior_points": self.interior_points.tolist(),
+            "linear_region": self.linear_region.tolist(),
+        }
+
+    def to_geojson(self) -> dict[str, Any]:
+        """Return the regions as a GeoJSON ``FeatureCollection`` of ``Polygon`` features.
+
+        Each ring is closed (its first vertex repeated at the end). Properties:
+        ``region`` (index), ``pattern`` (string of 0/1), ``gradient``
+        (n_outputs x 2), ``intercept`` (n_outputs), ``linear_region`` and ``area``.
+        """
+        patterns = pattern_strings(self.patterns)
+        vertices = self.vertices.tolist()
+        offsets = self.offsets.tolist()
+        gradients = self.gradients.tolist()
+        intercepts = self.intercepts.tolist()
+        labels = self.linear_region.tolist()
+        areas = self.areas.tolist()
+        features = []
+        for i in range(self.n_regions):
+            ring = vertices[offsets[i] : offsets[i + 1]]
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+                    "properties": {
+                        "region": i,
+                        "pattern": patterns[i],
+                        "gradient": gradients[i],
+                        "intercept": intercepts[i],
+                        "linear_region": labels[i],
+                        "area": areas[i],
+                    },
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
