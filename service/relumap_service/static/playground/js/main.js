@@ -6,6 +6,7 @@ import { clearErrors, placeError, showError } from "./errors.js";
 import { affine, num } from "./format.js";
 import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
+import { fetchRegionMap } from "./regionmap.js";
 import { formatDocument, loadPresets } from "./presets.js";
 import { countSentence, diagnosticsSentence, equivalentMap, metricsTable, neuronButtons } from "./report.js";
 import { sliceQuery, sliceWeights, showSliceControls } from "./slices.js";
@@ -138,7 +139,7 @@ async function geometryOf(model) {
   const line = model.n_features === 1 || (query && query.axis !== undefined);
   const [weights, geometry] = await Promise.all([
     api.weights(model.id),
-    line ? api.knots(model.id, query) : api.regions(model.id, query),
+    line ? api.knots(model.id, query) : fetchRegionMap(model.id, query),
   ]);
   return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
