@@ -5,9 +5,12 @@
 
 import { classParts } from "./geometry.js";
 import { classColor } from "./palette.js";
+import { packed, rasterize } from "./raster.js";
 import { regionGradient } from "./shading.js";
 
 const EDGE_MIN_PIXELS = 60; // mean on-screen region area (px²) above which edges show
+/** Above this many regions in view, pixels are filled directly (raster.js), not paths. */
+export const RASTER_MIN_REGIONS = 15000;
 
 /**
  * @param {HTMLElement} frame - positioned parent of the canvas and the SVG
@@ -53,6 +56,54 @@ export function regionCanvas(frame, svg, map, boxes, plan) {
     path.closePath();
   }
 
+  /** The colour of a region (packed), or -1 and the colour at a point, for raster.js. */
+  function pixelColours() {
+    const { gradientData: gd, interceptData: ic, nOut } = map;
+    if (plan.kind === "flat") {
+      const palette = plan.palette.map(packed);
+      return [(r) => palette[plan.index[r]], null];
+    }
+    if (plan.kind === "value") {
+      const { lo, hi, probability, shades } = plan.scale;
+      const lut = Uint32Array.from(shades, packed);
+      const top = lut.length - 1;
+      return [
+        () => -1,
+        (r, x, y) => {
+          let v = gd[2 * r * nOut] * x + gd[2 * r * nOut + 1] * y + ic[r * nOut];
+          if (probability) v = 1 / (1 + Math.exp(-v));
+          const t = (v - lo) / (hi - lo);
+          return lut[Math.round((t < 0 ? 0 : t > 1 ? 1 : t) * top)];
+        },
+      ];
+    }
+    const colours = Array.from({ length: Math.max(2, nOut) }, (_, k) => packed(classColor(k, 0.55)));
+    const classAt = (r, x, y) => {
+      if (nOut === 1) return gd[2 * r] * x + gd[2 * r + 1] * y + ic[r] > 0 ? 1 : 0;
+      let best = 0;
+      let top = -Infinity;
+      for (let o = 0; o < nOut; o++) {
+        const z = gd[2 * (r * nOut + o)] * x + gd[2 * (r * nOut + o) + 1] * y + ic[r * nOut + o];
+        if (z > top) (top = z), (best = o);
+      }
+      return best;
+    };
+    return [
+      (r) => {
+        // One colour when every vertex is on one side of the boundary (convexity).
+        let cls = -1;
+        for (let k = offsets[r]; k < offsets[r + 1]; k++) {
+          const v = 2 * vertexIds[k];
+          const here = classAt(r, points[v], points[v + 1]);
+          if (cls >= 0 && here !== cls) return -1;
+          cls = here;
+        }
+        return colours[cls];
+      },
+      (r, x, y) => colours[classAt(r, x, y)],
+    ];
+  }
+
   /**
    * Draw the regions inside `view` with the scales x, y (input -> user units).
    * @returns {number} how many regions were drawn
@@ -79,6 +130,24 @@ export function regionCanvas(frame, svg, map, boxes, plan) {
     for (let r = 0; r < n; r++) {
       if (boxes[4 * r + 2] < vx0 || boxes[4 * r] > vx1 || boxes[4 * r + 3] < vy0 || boxes[4 * r + 1] > vy1) continue;
       visible.push(r);
+    }
+    canvas.dataset.mode = visible.length > RASTER_MIN_REGIONS ? "pixels" : "paths";
+    if (visible.length > RASTER_MIN_REGIONS) {
+      ctx.restore();
+      const [a, , , d, e, f] = transform;
+      const device = [a * kx, 0, 0, d * ky, a * ax + e, d * ay + f];
+      const clip = [
+        Math.max(0, Math.round(a * area.left + e)),
+        Math.max(0, Math.round(d * area.top + f)),
+        Math.min(canvas.width, Math.round(a * (area.left + area.width) + e)),
+        Math.min(canvas.height, Math.round(d * (area.top + area.height) + f)),
+      ];
+      const image = ctx.createImageData(canvas.width, canvas.height);
+      const [flat, perPixel] = pixelColours();
+      rasterize(image, map, visible, device, clip, flat, perPixel);
+      ctx.putImageData(image, 0, 0);
+      canvas.dataset.drawn = visible.length;
+      return visible.length;
     }
     if (plan.kind === "flat") {
       const paths = plan.palette.map(() => null);

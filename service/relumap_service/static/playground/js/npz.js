@@ -103,13 +103,14 @@ export function readNpy(buffer) {
 }
 
 /**
- * Every array of an .npz archive, by member name (without ".npy").
+ * The arrays of an .npz archive, by member name (without ".npy").
  * @param {ArrayBuffer} buffer
+ * @param {(name: string) => boolean} wanted - which members to decode (default: all)
  * @returns {Promise<Map<string, {dtype: string, shape: number[], data: ArrayLike<number>}>>}
  */
-export async function readNpz(buffer) {
+export async function readNpz(buffer, wanted = () => true) {
   const view = new DataView(buffer);
-  const entries = members(view);
+  const entries = members(view).filter((entry) => wanted(entry.name));
   const arrays = await Promise.all(
     entries.map(async (entry) => {
       const raw = new Uint8Array(buffer, entry.start, entry.compressed);

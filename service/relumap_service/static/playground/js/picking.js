@@ -24,7 +24,10 @@ export function boundingBoxes(map) {
       if (y < y0) y0 = y;
       if (y > y1) y1 = y;
     }
-    boxes.set([x0, y0, x1, y1], 4 * r);
+    boxes[4 * r] = x0;
+    boxes[4 * r + 1] = y0;
+    boxes[4 * r + 2] = x1;
+    boxes[4 * r + 3] = y1;
   }
   return boxes;
 }
@@ -44,16 +47,20 @@ export function pickingIndex(map, boxes) {
   const sy = side / (by1 - by0);
   const cellOf = (v, lo, s) => Math.min(side - 1, Math.max(0, Math.floor((v - lo) * s)));
   const counts = new Uint32Array(side * side + 1);
-  const span = (r) => [cellOf(boxes[4 * r], bx0, sx), cellOf(boxes[4 * r + 1], by0, sy), cellOf(boxes[4 * r + 2], bx0, sx), cellOf(boxes[4 * r + 3], by0, sy)];
+  // Each region's span of cells, kept for the second pass.
+  const spans = new Uint16Array(4 * n);
   for (let r = 0; r < n; r++) {
-    const [i0, j0, i1, j1] = span(r);
+    const i0 = (spans[4 * r] = cellOf(boxes[4 * r], bx0, sx));
+    const j0 = (spans[4 * r + 1] = cellOf(boxes[4 * r + 1], by0, sy));
+    const i1 = (spans[4 * r + 2] = cellOf(boxes[4 * r + 2], bx0, sx));
+    const j1 = (spans[4 * r + 3] = cellOf(boxes[4 * r + 3], by0, sy));
     for (let j = j0; j <= j1; j++) for (let i = i0; i <= i1; i++) counts[j * side + i + 1]++;
   }
   for (let c = 1; c < counts.length; c++) counts[c] += counts[c - 1];
   const cells = new Uint32Array(counts[side * side]);
   const fill = counts.slice(0, side * side);
   for (let r = 0; r < n; r++) {
-    const [i0, j0, i1, j1] = span(r);
+    const [i0, j0, i1, j1] = spans.subarray(4 * r, 4 * r + 4);
     for (let j = j0; j <= j1; j++) for (let i = i0; i <= i1; i++) cells[fill[j * side + i]++] = r;
   }
   const { points, vertexIds, offsets } = map;

@@ -35,25 +35,39 @@ function numbers(array) {
  * @returns {Promise<object>} the answer's document with the map's arrays and accessors
  */
 export async function regionMapFromNpz(buffer) {
-  const arrays = await readNpz(buffer);
+  // What drawing needs first; patterns (the bulk of the bytes), areas and interior
+  // points are decoded after the map is on screen (`map.complete`).
+  const later = new Set(["patterns", "areas", "interior_points"]);
+  const arrays = await readNpz(buffer, (name) => !later.has(name));
   const document = JSON.parse(new TextDecoder().decode(arrays.get("document").data));
   const gradients = arrays.get("gradients");
-  const packed = arrays.get("patterns");
   const map = {
     ...document,
     points: numbers(arrays.get("points")),
     vertexIds: numbers(arrays.get("vertex_ids")),
     offsets: numbers(arrays.get("offsets")),
-    packed: packed.data,
-    patternBytes: packed.shape[1] ?? 0,
+    packed: null,
+    patternBytes: 0,
     nHidden: document.n_hidden,
     gradientData: gradients.data,
     nOut: gradients.shape[1],
     interceptData: arrays.get("intercepts").data,
-    interior: arrays.get("interior_points").data,
-    areas: arrays.get("areas").data,
+    interior: null,
+    areas: null,
     linearRegion: numbers(arrays.get("linear_region")),
+    complete: false,
   };
+  map.completed = new Promise((resolve) => setTimeout(resolve, 0))
+    .then(() => readNpz(buffer, (name) => later.has(name)))
+    .then((rest) => {
+      const packed = rest.get("patterns");
+      map.packed = packed.data;
+      map.patternBytes = packed.shape[1] ?? 0;
+      map.interior = rest.get("interior_points").data;
+      map.areas = rest.get("areas").data;
+      map.complete = true;
+      return map;
+    });
   return Object.assign(map, accessors(map));
 }
 
@@ -68,8 +82,9 @@ function accessors(map) {
       }
       return out;
     },
-    /** Activation pattern of region r as "0110…" (hidden layer 1 first). */
+    /** Activation pattern of region r as "0110…" (hidden layer 1 first); null until decoded. */
     pattern(r) {
+      if (!map.packed) return null;
       let bits = "";
       const base = r * map.patternBytes;
       for (let j = 0; j < map.nHidden; j++) bits += (map.packed[base + (j >> 3)] >> (7 - (j & 7))) & 1;

@@ -11,6 +11,7 @@ import { viridis } from "./palette.js";
 export const VALUE_TINT = 0.3;
 const REGRESSION_LEVELS = 8; // viridis's pieces
 const PROBABILITY_LEVELS = 32;
+const SHADES = 4096;
 
 /**
  * The colour scale of "colour by output value".
@@ -48,7 +49,10 @@ export function valueScale(map, task, classes) {
       ? "output value (y1)"
       : "output value";
   const t = (v) => (v - lo) / (hi - lo);
-  return { lo, hi, label, probability, t, color: (v) => viridis(t(v), VALUE_TINT) };
+  // 4096 shades: finer than 8-bit colour can show, and no string built per region.
+  const shades = Array.from({ length: SHADES }, (_, k) => viridis(k / (SHADES - 1), VALUE_TINT));
+  const color = (v) => shades[Math.round(Math.min(Math.max(t(v), 0), 1) * (SHADES - 1))];
+  return { lo, hi, label, probability, t, color, shades };
 }
 
 /** The value where the colour scale has a stop, in [lo, hi]. */
