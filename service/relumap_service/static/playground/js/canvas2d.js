@@ -10,7 +10,7 @@ import { regionGradient } from "./shading.js";
 
 const EDGE_MIN_PIXELS = 60; // mean on-screen region area (px²) above which edges show
 /** Above this many regions in view, pixels are filled directly (raster.js), not paths. */
-export const RASTER_MIN_REGIONS = 15000;
+export const RASTER_MIN_REGIONS = 8000;
 
 /**
  * @param {HTMLElement} frame - positioned parent of the canvas and the SVG
