@@ -390,6 +390,15 @@ async function showModelFromUrl(id) {
 
 // --- wiring --------------------------------------------------------------------------
 
+/**
+ * A shared URL will draw at once: each view waits as tall as its plot will be
+ * (reserve.js has laid out both views when comparing), so nothing moves later.
+ */
+function reserveSpace() {
+  const oneD = $("kind").selectedOptions[0]?.parentElement?.label?.startsWith("1D");
+  for (const id of ["canvas-main", "canvas-linear"]) $(id).classList.toggle("one-d", Boolean(oneD));
+}
+
 function setSource(source) {
   state.source = source;
   $("source-builtin").checked = source === "builtin";
@@ -493,6 +502,7 @@ async function main() {
   }
   document.body.dataset.ready = "true";
   if (!wanted.run) return;
+  reserveSpace();
   if (wanted.source === "manual" && wanted.preset && choosePreset(wanted.preset)) await showNetwork({ fromUrl: true });
   else if (wanted.model) await showModelFromUrl(wanted.model);
   else if (wanted.source !== "manual") await runFit();
