@@ -212,12 +212,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--e2e-only", action="store_true", help="only /regions through a real server"
     )
+    parser.add_argument("--no-browser", action="store_true", help="skip drawing in Chromium")
+    parser.add_argument(
+        "--browser-only",
+        action="store_true",
+        help="only drawing in Chromium (benchmarks/browser.py)",
+    )
     args = parser.parse_args(argv)
+    # benchmarks/browser.py imports the tests' server and browser helpers from the repository.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.browser_only:
+        from benchmarks.browser import browser_rows, browser_table
+
+        drawn = browser_rows(max(3, args.repeats // 2))
+        print(json.dumps(drawn, indent=2) if args.json else browser_table(drawn))
+        return 0
 
     rows = [] if args.e2e_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
     if not (args.no_big or args.e2e_only):
         rows.append(measure(*BIG, repeats=1))
     e2e = end_to_end_rows(max(3, args.repeats // 2))
+    drawn: list[dict[str, Any]] = []
+    if not args.no_browser:
+        from benchmarks.browser import browser_rows
+
+        drawn = browser_rows(max(3, args.repeats // 2))
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
         "python": platform.python_version(),
@@ -228,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": os.getloadavg()[0],
     }
     if args.json:
-        print(json.dumps({"meta": meta, "results": rows, "end_to_end": e2e}, indent=2))
+        document = {"meta": meta, "results": rows, "end_to_end": e2e, "browser": drawn}
+        print(json.dumps(document, indent=2))
     else:
         if rows:
             print(table(rows))
@@ -247,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
             "Regions.from_dict;\nB/r = bytes sent per region: JSON by Accept-Encoding, "
             "and the .npz"
         )
+        if drawn:
+            from benchmarks.browser import browser_table
+
+            print("\nThe playground in headless Chromium (benchmarks/browser.py), medians\n")
+            print(browser_table(drawn))
     return 0
 
 

@@ -203,7 +203,7 @@ def check_hover(
 def roomy(
     regions: dict[str, Any], polys: list[np.ndarray], units_per_pixel: float, inside: Any
 ) -> list[int]:
-    """Regions whose interior point is 3 pixels or more from their edges (no pixel rounding doubt)."""
+    """Regions whose interior point is 3 pixels or more from their edges (no rounding doubt)."""
     chosen = []
     for r, poly in enumerate(polys):
         p = np.asarray(regions["interior_points"][r])
@@ -250,7 +250,8 @@ def test_a_large_map_is_a_canvas_and_picking_names_the_right_region(
     for _ in range(4):
         page.mouse.wheel(0, -400)
     page.wait_for_function(
-        "(() => { const [a, , b] = document.querySelector('#canvas-main svg.map').dataset.viewBox.split(' ').map(Number); return b - a < 3; })()"
+        "(() => { const svg = document.querySelector('#canvas-main svg.map');"
+        " const [a, , b] = svg.dataset.viewBox.split(' ').map(Number); return b - a < 3; })()"
     )
     vx0, vy0, vx1, vy1 = view_box(page)
     assert vx1 - vx0 < (x1 - x0) / 2 and vx0 < centre[0] < vx1 and vy0 < centre[1] < vy1
@@ -314,12 +315,15 @@ def test_value_shading_is_each_regions_affine_map_with_a_legend(browser: Any, se
             if (!fill.startsWith('url(')) return null;
             const g = document.querySelector(fill.slice(4, -1));
             return {r: Number(p.dataset.index), units: g.getAttribute('gradientUnits'),
-                    a: [g.x1.baseVal.value, g.y1.baseVal.value], b: [g.x2.baseVal.value, g.y2.baseVal.value],
-                    stops: [...g.querySelectorAll('stop')].map((s) => [Number(s.getAttribute('offset')), s.getAttribute('stop-color')])};
+                    a: [g.x1.baseVal.value, g.y1.baseVal.value],
+                    b: [g.x2.baseVal.value, g.y2.baseVal.value],
+                    stops: [...g.querySelectorAll('stop')].map(
+                        (s) => [Number(s.getAttribute('offset')), s.getAttribute('stop-color')])};
         })"""
     )
     frame = page.evaluate(
-        "(() => { const f = document.querySelector('#canvas-main svg.map .frame'); return [f.x.baseVal.value, f.y.baseVal.value, f.width.baseVal.value, f.height.baseVal.value]; })()"
+        "(() => { const f = document.querySelector('#canvas-main svg.map .frame');"
+        " return [f.x, f.y, f.width, f.height].map((v) => v.baseVal.value); })()"
     )
     (x0, y0), (x1, y1) = regions["box"]
     kx, ky = frame[2] / (x1 - x0), -frame[3] / (y1 - y0)
@@ -353,7 +357,8 @@ def contrast(page: Any, selector: str) -> float:
     """WCAG 2 contrast ratio of an element's text on its background."""
     colours = page.evaluate(
         """(s) => { const st = getComputedStyle(document.querySelector(s));
-            return [st.color, st.backgroundColor].map((c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number)); }""",
+            return [st.color, st.backgroundColor].map(
+                (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number)); }""",
         selector,
     )
 
@@ -432,7 +437,9 @@ def test_a_shared_url_with_compare_does_not_shift_the_layout(browser: Any, servi
     page.add_init_script(
         """window.__shifts = [];
         new PerformanceObserver((list) => {
-            for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push(entry.value);
+            for (const entry of list.getEntries()) {
+                if (!entry.hadRecentInput) window.__shifts.push(entry.value);
+            }
         }).observe({type: 'layout-shift', buffered: true});"""
     )
     page.goto(f"{service}/?src=builtin&kind=xor&n=100&layers=6&iter=300&seed=3&compare=1")
