@@ -131,6 +131,25 @@ def regions_json(service: str, model_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
+def regions_by_npz(service: str, model_id: str) -> dict[str, Any]:
+    """The map as the Python client decodes the .npz answer: the page's own request, so
+    the server computes the map once and both read the same cached answer."""
+    from relumap.regions import NPZ, Regions
+
+    response = requests.get(
+        f"{service}/v1/models/{model_id}/regions", headers={"Accept": NPZ}, timeout=120
+    )
+    assert response.status_code == 200, response.text
+    regions = Regions.from_npz(response.content)
+    return {
+        "n_regions": regions.n_regions,
+        "box": regions.box.tolist(),
+        "vertices": regions.vertices,
+        "offsets": regions.offsets.tolist(),
+        "interior_points": regions.interior_points,
+    }
+
+
 def show(page: Any, service: str, model_id: str, color: str = "linear_region") -> None:
     page.goto(f"{service}/?src=manual&model={model_id}&color={color}")
     page.wait_for_selector("#canvas-main svg.map[data-drawn]")
@@ -142,15 +161,24 @@ def polygons(regions: dict[str, Any]) -> list[np.ndarray]:
     return [vertices[offsets[r] : offsets[r + 1]] for r in range(regions["n_regions"])]
 
 
-def containing(polys: list[np.ndarray], point: np.ndarray) -> list[int]:
+def edges(regions: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every polygon edge (start, end) and the region it bounds, counter-clockwise."""
+    vertices = np.asarray(regions["vertices"], dtype=float)
+    offsets = np.asarray(regions["offsets"])
+    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    following = np.arange(len(vertices)) + 1
+    last = offsets[1:] - 1
+    following[last] = offsets[:-1]
+    return vertices, vertices[following], owner
+
+
+def containing(regions: dict[str, Any], point: np.ndarray) -> list[int]:
     """Regions whose closed convex polygon (counter-clockwise) holds the point."""
-    found = []
-    for r, poly in enumerate(polys):
-        edge = np.roll(poly, -1, axis=0) - poly
-        rel = point - poly
-        if np.all(edge[:, 0] * rel[:, 1] - edge[:, 1] * rel[:, 0] >= -1e-12):
-            found.append(r)
-    return found
+    a, b, owner = edges(regions)
+    cross = (b[:, 0] - a[:, 0]) * (point[1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (point[0] - a[:, 0])
+    outside = np.zeros(regions["n_regions"], dtype=bool)
+    np.logical_or.at(outside, owner, cross < -1e-12)
+    return [int(r) for r in np.flatnonzero(~outside)]
 
 
 def client_point(page: Any, point: np.ndarray) -> tuple[float, float]:
@@ -184,12 +212,10 @@ def pixel_size(page: Any) -> float:
     return (x1 - x0) / width
 
 
-def check_hover(
-    page: Any, regions: dict[str, Any], polys: list[np.ndarray], weights: Any, r: int
-) -> None:
+def check_hover(page: Any, regions: dict[str, Any], weights: Any, r: int) -> None:
     """Hover region r's interior point: the page names r, with the forward pass's pattern."""
     point = np.asarray(regions["interior_points"][r])
-    assert containing(polys, point) == [r]
+    assert containing(regions, point) == [r]
     page.mouse.move(*client_point(page, point))
     info = page.locator("#info")
     assert (
@@ -200,32 +226,28 @@ def check_hover(
     assert info.locator("code").inner_text().replace(" ", "") == forward_pattern(weights, point)
 
 
-def roomy(
-    regions: dict[str, Any], polys: list[np.ndarray], units_per_pixel: float, inside: Any
-) -> list[int]:
+def roomy(regions: dict[str, Any], units_per_pixel: float, inside: Any) -> list[int]:
     """Regions whose interior point is 3 pixels or more from their edges (no rounding doubt)."""
-    chosen = []
-    for r, poly in enumerate(polys):
-        p = np.asarray(regions["interior_points"][r])
-        if not inside(p):
-            continue
-        a, b = poly, np.roll(poly, -1, axis=0)
-        edge = b - a
-        t = np.clip(np.einsum("ij,ij->i", p - a, edge) / np.einsum("ij,ij->i", edge, edge), 0, 1)
-        gap = np.min(np.linalg.norm(a + t[:, None] * edge - p, axis=1))
-        if gap > 3 * units_per_pixel:
-            chosen.append(r)
-    return chosen
+    a, b, owner = edges(regions)
+    p = np.asarray(regions["interior_points"], dtype=float)[owner]
+    edge = b - a
+    t = np.clip(np.einsum("ij,ij->i", p - a, edge) / np.einsum("ij,ij->i", edge, edge), 0, 1)
+    distance = np.linalg.norm(a + t[:, None] * edge - p, axis=1)
+    gap = np.minimum.reduceat(distance, np.asarray(regions["offsets"][:-1]))
+    return [
+        r
+        for r in np.flatnonzero(gap > 3 * units_per_pixel).tolist()
+        if inside(regions["interior_points"][r])
+    ]
 
 
 def test_a_large_map_is_a_canvas_and_picking_names_the_right_region(
     browser: Any, service: str
 ) -> None:
     model_id = network(service, he_document((2, 72, 72, 1), seed=0, half=3.0))
-    regions = regions_json(service, model_id)
+    regions = regions_by_npz(service, model_id)
     assert regions["n_regions"] > SVG_MAX_REGIONS
     weights = requests.get(f"{service}/v1/models/{model_id}/weights", timeout=30).json()
-    polys = polygons(regions)
     page = open_page(browser, service + "/", viewport={"width": 1366, "height": 900})
     show(page, service, model_id)
     svg = page.locator("#canvas-main svg.map")
@@ -239,10 +261,10 @@ def test_a_large_map_is_a_canvas_and_picking_names_the_right_region(
 
     (x0, y0), (x1, y1) = regions["box"]
     full = lambda p: x0 <= p[0] <= x1 and y0 <= p[1] <= y1  # noqa: E731
-    candidates = roomy(regions, polys, pixel_size(page), full)
+    candidates = roomy(regions, pixel_size(page), full)
     rng = np.random.default_rng(1)
     for r in rng.choice(candidates, size=min(6, len(candidates)), replace=False):
-        check_hover(page, regions, polys, weights, int(r))
+        check_hover(page, regions, weights, int(r))
 
     # Zoom in by wheel about the centre: the view box shrinks around the pointer.
     centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
@@ -259,10 +281,10 @@ def test_a_large_map_is_a_canvas_and_picking_names_the_right_region(
     assert raster.get_attribute("data-mode") == "paths"  # fewer regions in view: vector paths
     # Regions too small to hover at full view are roomy now, and hovering still names them.
     inside = lambda p: vx0 < p[0] < vx1 and vy0 < p[1] < vy1  # noqa: E731
-    zoomed = [r for r in roomy(regions, polys, pixel_size(page), inside) if r not in candidates]
+    zoomed = [r for r in roomy(regions, pixel_size(page), inside) if r not in candidates]
     assert zoomed
     for r in rng.choice(zoomed, size=min(6, len(zoomed)), replace=False):
-        check_hover(page, regions, polys, weights, int(r))
+        check_hover(page, regions, weights, int(r))
     # Drag pans; Reset shows the whole box again.
     start = client_point(page, centre)
     page.mouse.move(*start)
@@ -406,7 +428,6 @@ def test_neuron_highlight_counts_lines_and_a_pressed_dead_neuron_is_readable(
 def test_a_tap_on_a_phone_shows_the_formula(browser: Any, service: str) -> None:
     model_id = network(service, HAND)
     regions = regions_json(service, model_id)
-    polys = polygons(regions)
     page = open_page(
         browser,
         service + "/",
@@ -419,7 +440,7 @@ def test_a_tap_on_a_phone_shows_the_formula(browser: Any, service: str) -> None:
     page.locator("#canvas-main svg.map").scroll_into_view_if_needed()
     largest = int(np.argmax(regions["areas"]))
     point = np.asarray(regions["interior_points"][largest])
-    assert containing(polys, point) == [largest]
+    assert containing(regions, point) == [largest]
     page.touchscreen.tap(*client_point(page, point))
     info = page.locator("#info")
     assert info.locator(".info-title").inner_text().startswith(f"Region {largest + 1} of ")
