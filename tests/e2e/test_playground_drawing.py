@@ -330,6 +330,18 @@ def test_value_shading_is_each_regions_affine_map_with_a_legend(browser: Any, se
     assert "output value" in legend.inner_text()
     page.locator("#view-main").screenshot(path=str(ARTIFACTS / "22-value-shading.png"))
 
+    # The keyboard zooms too: + by 1.5 about the centre, 0 resets.
+    box = [float(v) for row in regions["box"] for v in row]
+    page.focus("#canvas-main svg.map")
+    page.keyboard.press("+")
+    first = "document.querySelector('#canvas-main svg.map').dataset.viewBox.split(' ')[0]"
+    page.wait_for_function(f"{first} !== '{box[0]:g}'")
+    x0, y0, x1, y1 = view_box(page)
+    assert x1 - x0 == pytest.approx((box[2] - box[0]) / 1.5)
+    assert (x0 + x1) / 2 == pytest.approx((box[0] + box[2]) / 2)
+    page.keyboard.press("0")
+    page.wait_for_function(f"{first} === '{box[0]:g}'")
+
     # Each sloped region's gradient runs from its lowest vertex along its own gradient.
     drawn = page.evaluate(
         """() => [...document.querySelectorAll('#canvas-main polygon.region')].map((p) => {

@@ -263,7 +263,13 @@ export function drawRegions(figure, ctx) {
   });
   if (raster) {
     // The canvas follows the overlay's size (a window resized, a phone turned).
-    new ResizeObserver(() => raster.draw(scales.x, scales.y, area, view)).observe(svg);
+    let size = `${svg.clientWidth}x${svg.clientHeight}`;
+    new ResizeObserver(() => {
+      // Its first call (on observing) finds the size just drawn at: nothing to do.
+      const now = `${svg.clientWidth}x${svg.clientHeight}`;
+      if (now !== size) raster.draw(scales.x, scales.y, area, view);
+      size = now;
+    }).observe(svg);
   }
   svg.dataset.drawMs = (performance.now() - started).toFixed(1);
   // After the next paint: the time from the answer's arrival to the map on screen.
