@@ -462,6 +462,28 @@ def test_a_tap_on_a_phone_shows_the_formula(browser: Any, service: str) -> None:
     assert page.get_attribute("#canvas-main svg.map", "data-tapped") == str(largest)
     assert np.isfinite(g).all() and np.isfinite(c)
     page.screenshot(path=str(ARTIFACTS / "24-phone-tap.png"))
+
+    # Pinch: two fingers moving apart about the box's centre zoom in about it.
+    (x0, y0), (x1, y1) = regions["box"]
+    cx, cy = client_point(page, np.array([(x0 + x1) / 2, (y0 + y1) / 2]))
+    cdp = page.context.new_cdp_session(page)
+
+    def fingers(kind: str, spread: float) -> None:
+        points = [{"x": cx - spread, "y": cy, "id": 1}, {"x": cx + spread, "y": cy, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    fingers("touchStart", 20)
+    for spread in (30, 45, 60, 80):
+        fingers("touchMove", spread)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_function(
+        "(() => { const [a, , b] = document.querySelector('#canvas-main svg.map')"
+        ".dataset.viewBox.split(' ').map(Number); return b - a < 3.9; })()"
+    )
+    vx0, vy0, vx1, vy1 = view_box(page)
+    assert (vx1 - vx0) == pytest.approx((x1 - x0) / 4, rel=0.1)  # the fingers spread 4 times
+    assert (vx0 + vx1) / 2 == pytest.approx((x0 + x1) / 2, abs=0.05)
+    assert page.get_attribute("#canvas-main svg.map", "data-tapped") == str(largest)  # no tap
     close(page)
 
 
