@@ -505,10 +505,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--big-map-child", help=argparse.SUPPRESS)
     parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--no-browser", action="store_true", help="skip drawing in Chromium")
+    parser.add_argument(
+        "--browser-only",
+        action="store_true",
+        help="only drawing in Chromium (benchmarks/browser.py)",
+    )
     args = parser.parse_args(argv)
     if args.big_map_child:
         sizes = tuple(int(n) for n in args.big_map_child.split("-"))
         print(json.dumps(big_map_child(sizes, args.processes)))
+        return 0
+    # benchmarks/browser.py imports the tests' server and browser helpers from the repository.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.browser_only:
+        from benchmarks.browser import browser_rows, browser_table
+
+        drawn = browser_rows(max(3, args.repeats // 2))
+        print(json.dumps(drawn, indent=2) if args.json else browser_table(drawn))
         return 0
 
     core_only = args.e2e_only or args.fit_only
@@ -518,6 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     million = [] if (args.no_million or core_only) else big_map_rows(MILLION, repeats=2)
     e2e = [] if args.fit_only else end_to_end_rows(max(3, args.repeats // 2))
     fits = fit_latency_rows(args.fit_repeats)
+    drawn: list[dict[str, Any]] = []
+    if not (args.no_browser or core_only):
+        from benchmarks.browser import browser_rows
+
+        drawn = browser_rows(max(3, args.repeats // 2))
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
         "python": platform.python_version(),
@@ -534,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             "million": million,
             "end_to_end": e2e,
             "fit_latency": fits,
+            "browser": drawn,
         }
         print(json.dumps(document, indent=2))
     else:
@@ -569,6 +589,11 @@ def main(argv: list[str] | None = None) -> int:
             "first, uncompressed JSON to Regions.from_dict;\nB/r = bytes sent per region: "
             "JSON by Accept-Encoding, and the .npz"
         )
+        if drawn:
+            from benchmarks.browser import browser_table
+
+            print("\nThe playground in headless Chromium (benchmarks/browser.py), medians\n")
+            print(browser_table(drawn))
     return 0
 
 

@@ -28,7 +28,9 @@ export function preActivation(weights, bits, layer, unit) {
     const nOut = b.length;
     const Mpre = [];
     const vpre = [];
-    for (let j = 0; j < nOut; j++) {
+    // In the asked layer only the asked unit is needed.
+    const last = l === layer - 1;
+    for (let j = last ? unit : 0; j < (last ? unit + 1 : nOut); j++) {
       const row = new Array(nIn).fill(0);
       let c = b[j];
       for (let i = 0; i < W.length; i++) {
@@ -40,7 +42,7 @@ export function preActivation(weights, bits, layer, unit) {
       Mpre.push(row);
       vpre.push(c);
     }
-    if (l === layer - 1) return { a: Mpre[unit], c: vpre[unit] };
+    if (last) return { a: Mpre[0], c: vpre[0] };
     M = Mpre.map((row, j) => row.map((value) => value * branchSlope(weights, bits[offset + j])));
     v = vpre.map((value, j) => value * branchSlope(weights, bits[offset + j]));
     offset += nOut;
@@ -49,25 +51,96 @@ export function preActivation(weights, bits, layer, unit) {
 }
 
 /**
- * Edges of the region map along which a hidden unit switches: the edges where its
- * pre-activation is zero at both ends. Exact, because the region map is cut along
- * every unit's switching set.
- * @returns {number[][][]} segments [[x1, y1], [x2, y2]]
+ * Where hidden unit `unit` of layer `layer` (from 1) switches inside the map's box.
+ *
+ * A first-layer unit's pre-activation is one affine map of the input, so it switches
+ * along one straight line: that line cut to the box, exactly. A deeper unit's zero
+ * set is a bent line: the region edges where its pre-activation (affine on each
+ * region) is zero at both ends, exact because the map is cut along every unit's
+ * switching set. Edges on the box's own sides are not switches. A unit dead or
+ * always active on the box has no switching set in it.
+ * @param {object} regions - a region map (regionmap.js)
+ * @returns {{kind: "none"|"line"|"bent", segments: number[][][], pieces: number}}
+ *   segments [[x1, y1], [x2, y2]] in input coordinates; pieces: the straight pieces
  */
-export function switchingEdges(regions, weights, layer, unit) {
+export function switchingSet(regions, weights, layer, unit) {
+  const [[x0, y0], [x1, y1]] = regions.box;
+  const none = { kind: "none", segments: [], pieces: 0 };
+  if (layer === 1) {
+    const a = weights.coefs[0].map((row) => row[unit]);
+    const c = weights.intercepts[0][unit];
+    const segment = clipLineToBox(a, c, regions.box);
+    return segment ? { kind: "line", segments: [segment], pieces: 1 } : none;
+  }
   const segments = [];
+  const lines = new Set();
+  const span = Math.max(x1 - x0, y1 - y0);
+  const onSide = (p, q) =>
+    (Math.abs(p[0] - q[0]) <= 1e-12 * span && (Math.abs(p[0] - x0) <= 1e-12 * span || Math.abs(p[0] - x1) <= 1e-12 * span)) ||
+    (Math.abs(p[1] - q[1]) <= 1e-12 * span && (Math.abs(p[1] - y0) <= 1e-12 * span || Math.abs(p[1] - y1) <= 1e-12 * span));
   const n = regions.offsets.length - 1;
   for (let r = 0; r < n; r++) {
-    const { a, c } = preActivation(weights, regions.patterns[r], layer, unit);
-    const points = regions.vertices.slice(regions.offsets[r], regions.offsets[r + 1]);
+    const { a, c } = preActivation(weights, regions.pattern(r), layer, unit);
+    const points = regions.polygon(r);
     const scale = Math.max(...points.map(([x, y]) => Math.abs(a[0] * x) + Math.abs(a[1] * y) + Math.abs(c)), 1e-300);
     const zero = points.map(([x, y]) => Math.abs(a[0] * x + a[1] * y + c) <= 1e-7 * scale);
     for (let k = 0; k < points.length; k++) {
       const next = (k + 1) % points.length;
-      if (zero[k] && zero[next]) segments.push([points[k], points[next]]);
+      if (!(zero[k] && zero[next]) || onSide(points[k], points[next])) continue;
+      const p = points[k];
+      const q = points[next];
+      // Each edge is seen from the regions on both sides: keep it once.
+      const key = p[0] < q[0] || (p[0] === q[0] && p[1] < q[1]) ? `${p}|${q}` : `${q}|${p}`;
+      if (lines.has(key)) continue;
+      lines.add(key);
+      segments.push([p, q]);
     }
   }
-  return segments;
+  return segments.length ? { kind: "bent", segments, pieces: straightPieces(segments) } : none;
+}
+
+/** How many straight pieces a set of segments makes: collinear touching segments join. */
+function straightPieces(segments) {
+  const parent = segments.map((_, i) => i);
+  const find = (i) => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const byPoint = new Map();
+  segments.forEach(([p, q], i) => {
+    for (const point of [p, q]) {
+      const key = String(point);
+      for (const j of byPoint.get(key) || []) {
+        const [a, b] = segments[j];
+        const u = [q[0] - p[0], q[1] - p[1]];
+        const v = [b[0] - a[0], b[1] - a[1]];
+        const cross = u[0] * v[1] - u[1] * v[0];
+        if (Math.abs(cross) <= 1e-9 * Math.hypot(...u) * Math.hypot(...v)) parent[find(i)] = find(j);
+      }
+      byPoint.set(key, [...(byPoint.get(key) || []), i]);
+    }
+  });
+  return new Set(segments.map((_, i) => find(i))).size;
+}
+
+/**
+ * The part of the line a · x + c = 0 inside the box, or null if it misses the box's interior.
+ * @param {number[]} a - two coefficients
+ * @param {number} c
+ * @param {number[][]} box - [[x0, y0], [x1, y1]]
+ */
+export function clipLineToBox(a, c, box) {
+  const [[x0, y0], [x1, y1]] = box;
+  const corners = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  const f = corners.map(([x, y]) => a[0] * x + a[1] * y + c);
+  if (f.every((v) => v >= 0) || f.every((v) => v <= 0)) return null; // at most touching a side
+  const out = [];
+  for (let k = 0; k < 4; k++) {
+    const next = (k + 1) % 4;
+    if (f[k] === 0) out.push(corners[k]);
+    else if ((f[k] > 0 && f[next] < 0) || (f[k] < 0 && f[next] > 0)) {
+      const t = f[k] / (f[k] - f[next]);
+      out.push([corners[k][0] + t * (corners[next][0] - corners[k][0]), corners[k][1] + t * (corners[next][1] - corners[k][1])]);
+    }
+  }
+  return out.length >= 2 ? [out[0], out[1]] : null;
 }
 
 /**

@@ -34,6 +34,24 @@ export async function withUnits(fetch, model, snapshot, line) {
 }
 
 /**
+ * The per-unit maps of a two-input model's regions (its JSON /regions answer with
+ * `include=units`), for the thumbnails; null where they are not drawn. The main
+ * map comes separately, as .npz.
+ * @param {(extra: object) => Promise<object>} fetch - /regions with an extra query
+ */
+export async function unitRegionsOf(fetch, model, snapshot) {
+  const extra = snapshot === null ? {} : { snapshot: String(snapshot) };
+  const units = (model.params?.hidden_layer_sizes || []).reduce((sum, size) => sum + size, 0);
+  if (!learningSupported() || units > MAX_UNIT_MAPS) return null;
+  try {
+    return await fetch({ ...extra, include: "units" });
+  } catch (error) {
+    if (error.status !== 422) throw error;
+    return null;
+  }
+}
+
+/**
  * Wire the learning view.
  * @param {object} hooks
  * @param {(model: object, snapshot: number) => Promise<object>} hooks.load - a snapshot's
@@ -64,10 +82,11 @@ export function createLearningView({ load, redraw }) {
 
   function drawUnits(shown) {
     const section = $("unit-maps");
-    const twoD = !shown.geometry.knots && shown.geometry.units;
+    const regions = shown.geometry.unitRegions;
+    const twoD = !shown.geometry.knots && Boolean(regions?.units);
     section.hidden = !twoD;
     if (!twoD) return;
-    const note = drawUnitMaps($("unit-maps-grid"), { regions: shown.geometry, weights: shown.weights });
+    const note = drawUnitMaps($("unit-maps-grid"), { regions, weights: shown.weights });
     $("unit-maps-help").textContent =
       note ||
       "Each unit's activation over the plane, exact on every region (white where it is off; blue below zero for a linear unit), with the line, or the bent lines, where it switches. Press one to highlight it on the map.";

@@ -5,9 +5,10 @@ import { api, apiKey, setApiKey, waitForModel } from "./api.js";
 import { classLegend, fitSentence, fitSettings, learnLimits, numberOf, revealTraining, shownData, syncSolver } from "./controls.js";
 import { clearErrors, placeError, showError } from "./errors.js";
 import { affine } from "./format.js";
-import { createLearningView, withUnits } from "./learning.js";
+import { createLearningView, unitRegionsOf, withUnits } from "./learning.js";
 import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
+import { fetchRegionMap } from "./regionmap.js";
 import { formatDocument, loadPresets } from "./presets.js";
 import { countSentence, diagnosticsSentence, equivalentMap, metricsTable, neuronButtons } from "./report.js";
 import { sliceQuery, sliceWeights, showSliceControls } from "./slices.js";
@@ -100,10 +101,14 @@ async function fitAndWait(params, label, progress) {
 async function geometryOf(model, snapshot = null) {
   const slice = sliceQuery(model);
   const line = model.n_features === 1 || slice?.axis !== undefined;
-  const [weights, geometry] = await Promise.all([
+  const [weights, geometry, unitRegions] = await Promise.all([
     api.weights(model.id, snapshot === null ? null : { snapshot }),
-    withUnits((extra) => (line ? api.knots : api.regions)(model.id, { ...slice, ...extra }), model, snapshot, line),
+    line
+      ? withUnits((extra) => api.knots(model.id, { ...slice, ...extra }), model, snapshot, true)
+      : fetchRegionMap(model.id, snapshot === null ? slice : { ...slice, snapshot: String(snapshot) }),
+    line ? null : unitRegionsOf((extra) => api.regions(model.id, { ...slice, ...extra }), model, snapshot),
   ]);
+  if (unitRegions) geometry.unitRegions = unitRegions;
   return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
 
@@ -360,6 +365,15 @@ async function showModelFromUrl(id) {
 
 // --- wiring --------------------------------------------------------------------------
 
+/**
+ * A shared URL will draw at once: each view waits as tall as its plot will be
+ * (reserve.js has laid out both views when comparing), so nothing moves later.
+ */
+function reserveSpace() {
+  const oneD = $("kind").selectedOptions[0]?.parentElement?.label?.startsWith("1D");
+  for (const id of ["canvas-main", "canvas-linear"]) $(id).classList.toggle("one-d", Boolean(oneD));
+}
+
 function setSource(source) {
   state.source = source;
   $("source-builtin").checked = source === "builtin";
@@ -479,6 +493,7 @@ async function main() {
   }
   document.body.dataset.ready = "true";
   if (!wanted.run) return;
+  reserveSpace();
   if (wanted.source === "manual" && wanted.preset && choosePreset(wanted.preset)) await showNetwork({ fromUrl: true });
   else if (wanted.model) await showModelFromUrl(wanted.model);
   else if (wanted.source !== "manual") await runFit();
