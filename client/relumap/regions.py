@@ -21,7 +21,7 @@ from relumap._tables import count
 from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
 from relumap.slices import Slice, slice_entries
 from relumap.units import UnitMaps
-from relumap_geometry import RegionMap
+from relumap_geometry import RegionMap, areas_and_interior_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -172,7 +172,10 @@ class Regions(RegionMap):
 
         The archive holds the map's arrays (``points`` once each, and
         ``vertex_ids`` into them; patterns as ``np.packbits`` rows) and the
-        rest of the document as JSON in ``document``. It is read with
+        rest of the document as JSON in ``document``. Areas and interior
+        points are not in it: they are computed here from the vertices
+        (:func:`relumap_geometry.areas_and_interior_points`), equal to the
+        JSON's up to the rounding of the vertices to float64. It is read with
         ``allow_pickle=False``: no member can run code.
 
         Parameters
@@ -192,6 +195,9 @@ class Regions(RegionMap):
         document.update(arrays)
         document["vertices"] = arrays["points"][arrays["vertex_ids"]]
         document["patterns"] = patterns.astype(bool)
+        document["areas"], document["interior_points"] = areas_and_interior_points(
+            document["vertices"], arrays["offsets"], document["box"]
+        )
         return cls.from_dict(document)
 
     @classmethod

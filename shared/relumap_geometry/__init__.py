@@ -21,7 +21,7 @@ from relumap_geometry.boundary import DecisionBoundary
 from relumap_geometry.diagnostics import NeuronDiagnostics
 from relumap_geometry.patterns import pattern_strings, patterns_array
 from relumap_geometry.pieces import Pieces1D, evaluate_pieces
-from relumap_geometry.regions import RegionMap
+from relumap_geometry.regions import RegionMap, areas_and_interior_points
 
 __all__ = [
     "AffineMap",
@@ -29,6 +29,7 @@ __all__ = [
     "NeuronDiagnostics",
     "Pieces1D",
     "RegionMap",
+    "areas_and_interior_points",
     "evaluate_pieces",
     "pattern_strings",
     "patterns_array",

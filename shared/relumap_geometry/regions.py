@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap_geometry.patterns import pattern_strings
 
-__all__ = ["RegionMap"]
+__all__ = ["RegionMap", "areas_and_interior_points"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -160,3 +160,52 @@ class RegionMap:
                 }
             )
         return {"type": "FeatureCollection", "features": features}
+
+
+def areas_and_interior_points(
+    vertices: FloatArray, offsets: IntArray, box: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Each convex polygon's area (shoelace formula) and vertex mean.
+
+    What the service computes before it rounds the vertices to float64, here
+    from the rounded vertices: the .npz form of a region map does not send
+    them. Coordinates are taken relative to the box's centre, and each
+    polygon's relative to its first vertex, so that far boxes keep their
+    precision.
+
+    Parameters
+    ----------
+    vertices : ndarray of shape (n_vertices, 2)
+        The polygons' vertices, counter-clockwise, one run per polygon.
+    offsets : ndarray of int of shape (n_regions + 1,)
+        Polygon ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
+    box : array-like of shape (2, 2)
+        ``[[x0, y0], [x1, y1]]``.
+
+    Returns
+    -------
+    areas : ndarray of shape (n_regions,)
+    interior_points : ndarray of shape (n_regions, 2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    >>> areas, inside = areas_and_interior_points(square, np.array([0, 4]), [[0, 0], [1, 1]])
+    >>> areas.tolist(), inside.tolist()
+    ([1.0], [[0.5, 0.5]])
+    """
+    starts = np.asarray(offsets[:-1], dtype=np.intp)
+    counts = np.diff(offsets).astype(np.intp)
+    if starts.size == 0:
+        return np.zeros(0), np.zeros((0, 2))
+    centre = np.asarray(box, dtype=np.float64).mean(axis=0)
+    v = np.asarray(vertices, dtype=np.float64) - centre
+    local = v - np.repeat(v[starts], counts, axis=0)
+    following = np.arange(1, v.shape[0] + 1)
+    following[starts + counts - 1] = starts
+    after = local[following]
+    cross = local[:, 0] * after[:, 1] - after[:, 0] * local[:, 1]
+    areas: FloatArray = 0.5 * np.add.reduceat(cross, starts)
+    means: FloatArray = np.add.reduceat(v, starts, axis=0) / counts[:, None] + centre
+    return areas, means

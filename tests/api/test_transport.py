@@ -251,12 +251,19 @@ def test_the_npz_region_map_holds_the_json_maps_arrays(client: FlaskClient, acce
     bits = np.unpackbits(arrays["patterns"], axis=1, count=meta["n_hidden"])
     strings = ["".join(map(str, row)) for row in bits]
     assert strings == document["patterns"] and meta["n_hidden"] == 16
-    for name in ("gradients", "intercepts", "areas", "interior_points", "linear_region"):
+    for name in ("gradients", "intercepts", "linear_region"):
         np.testing.assert_array_equal(arrays[name], np.asarray(document[name]), err_msg=name)
     for name in ("box", "n_regions", "certificate", "decision_boundary", "diagnostics", "classes"):
         assert meta[name] == document[name], name
-    # The areas tile the box: an independent check of what the arrays say.
-    np.testing.assert_allclose(arrays["areas"].sum(), 16.0, rtol=1e-12)
+    # Areas and interior points are the reader's to derive from the polygons, not sent.
+    assert not {"areas", "interior_points"} & (set(arrays) | set(meta))
+    # The polygons tile the box: an independent check of what the arrays say.
+    x, y = points[ids].T
+    area = 0.0
+    for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
+        px, py = x[lo:hi], y[lo:hi]
+        area += 0.5 * float(np.dot(px, np.roll(py, -1)) - np.dot(np.roll(px, -1), py))
+    np.testing.assert_allclose(area, 16.0, rtol=1e-12)
 
 
 def test_json_is_the_default_and_a_browser_gets_json(client: FlaskClient) -> None:

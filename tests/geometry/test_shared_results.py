@@ -114,3 +114,28 @@ def test_affine_map_reads_both_layouts() -> None:
     np.testing.assert_allclose(f(X), expected, rtol=1e-15)
     np.testing.assert_allclose(g(X), expected, rtol=1e-15)
     assert f.gradient.shape == (2, 3)
+
+
+@pytest.mark.parametrize(("centre", "radius"), [(0.0, 1.0), (1e9, 2.0), (0.5, 1e-12), (-3e5, 40.0)])
+def test_areas_and_interior_points_of_convex_polygons(centre: float, radius: float) -> None:
+    # Independent: shapely's area and containment, on convex polygons of 3 to 9 sides
+    # scattered in a box far from or near the origin.
+    shapely = pytest.importorskip("shapely")
+    rng = np.random.default_rng(7)
+    polygons = []
+    for _ in range(40):
+        n = int(rng.integers(3, 10))
+        angles = np.sort(rng.uniform(0.0, 2.0 * np.pi, n))
+        middle = centre + rng.uniform(-radius, radius, 2)
+        size = radius * rng.uniform(0.05, 0.5)
+        polygons.append(middle + size * np.stack([np.cos(angles), np.sin(angles)], axis=1))
+    vertices = np.concatenate(polygons)
+    offsets = np.cumsum([0] + [len(p) for p in polygons])
+    box = [[centre - 2 * radius] * 2, [centre + 2 * radius] * 2]
+    areas, inside = relumap_geometry.areas_and_interior_points(vertices, offsets, box)
+    for polygon, area, point in zip(polygons, areas, inside, strict=True):
+        # shapely works in absolute coordinates: compare relative to the polygon's own scale.
+        local = shapely.Polygon(polygon - polygon[0])
+        np.testing.assert_allclose(area, local.area, rtol=1e-9)
+        assert shapely.Polygon(polygon).contains(shapely.Point(point))
+        assert area > 0

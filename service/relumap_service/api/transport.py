@@ -85,11 +85,10 @@ NPZ_ARRAYS = (
     "patterns",
     "gradients",
     "intercepts",
-    "areas",
-    "interior_points",
     "linear_region",
 )
-_JSON_ARRAYS = (*NPZ_ARRAYS, "vertices")
+# Neither in the arrays nor in "document": derived from the polygons by the reader.
+_JSON_ARRAYS = (*NPZ_ARRAYS, "vertices", "areas", "interior_points")
 
 ANSWERS = Counter(
     "relumap_geometry_answers",
@@ -432,8 +431,10 @@ def regions_npz(regions: Regions2D, document: dict[str, Any]) -> bytes:
         ``vertex_ids`` and ``offsets`` (int32, or int64 past 2**31 - 1),
         ``patterns`` (``np.packbits`` of the boolean patterns along each
         row; ``document["n_hidden"]`` bits per row are meaningful),
-        ``gradients``, ``intercepts``, ``areas``, ``interior_points``,
-        ``linear_region`` and ``document``. No member holds Python objects.
+        ``gradients``, ``intercepts``, ``linear_region`` and ``document``. No
+        member holds Python objects. ``areas`` and ``interior_points`` are not
+        sent: they are each polygon's shoelace area and vertex mean, which the
+        reader computes from the vertices (a quarter of the bytes saved).
     """
     index = np.int32 if regions.vertex_ids.shape[0] < 2**31 - 1 else np.int64
     meta = {k: v for k, v in document.items() if k not in _JSON_ARRAYS}
@@ -445,8 +446,6 @@ def regions_npz(regions: Regions2D, document: dict[str, Any]) -> bytes:
         "patterns": np.packbits(regions.patterns, axis=1),
         "gradients": regions.gradients,
         "intercepts": regions.intercepts,
-        "areas": regions.areas,
-        "interior_points": regions.interior_points,
         "linear_region": regions.linear_region.astype(index),
         "document": np.frombuffer(orjson.dumps(meta), dtype=np.uint8),
     }

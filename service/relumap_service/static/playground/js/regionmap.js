@@ -35,9 +35,10 @@ function numbers(array) {
  * @returns {Promise<object>} the answer's document with the map's arrays and accessors
  */
 export async function regionMapFromNpz(buffer) {
-  // What drawing needs first; patterns (the bulk of the bytes), areas and interior
-  // points are decoded after the map is on screen (`map.complete`).
-  const later = new Set(["patterns", "areas", "interior_points"]);
+  // What drawing needs first; the patterns (the bulk of the bytes) are decoded
+  // after the map is on screen (`map.complete`). Areas and interior points are
+  // not sent as .npz; the page does not use them.
+  const later = new Set(["patterns"]);
   const arrays = await readNpz(buffer, (name) => !later.has(name));
   const document = JSON.parse(new TextDecoder().decode(arrays.get("document").data));
   const gradients = arrays.get("gradients");
@@ -52,8 +53,6 @@ export async function regionMapFromNpz(buffer) {
     gradientData: gradients.data,
     nOut: gradients.shape[1],
     interceptData: arrays.get("intercepts").data,
-    interior: null,
-    areas: null,
     linearRegion: numbers(arrays.get("linear_region")),
     complete: false,
   };
@@ -63,8 +62,6 @@ export async function regionMapFromNpz(buffer) {
       const packed = rest.get("patterns");
       map.packed = packed.data;
       map.patternBytes = packed.shape[1] ?? 0;
-      map.interior = rest.get("interior_points").data;
-      map.areas = rest.get("areas").data;
       map.complete = true;
       return map;
     });
