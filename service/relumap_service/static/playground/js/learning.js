@@ -87,19 +87,22 @@ export function createLearningView({ load, redraw }) {
         $("caption-main").append(` Shown: snapshot ${shown.snapshot + 1} of the training, not the fitted model.`);
       }
     },
-    /** A new model is on the map: list its snapshots (none for a network by hand). */
+    /**
+     * A new model is on the map: list its snapshots (none for a network by hand).
+     * @returns {Promise<string>} a sentence for the status line if that failed, else ""
+     */
     async started(shown) {
       const { model } = shown;
-      if (!learningSupported() || !model.n_snapshots) {
-        player.stop();
-        return;
-      }
+      // The previous model's training must not stay on screen while this one's loads.
+      player.stop();
+      if (!learningSupported() || !model.n_snapshots) return "";
       try {
         const { snapshots } = await api.snapshots(model.id);
         await player.start(model, { model, weights: shown.weights, geometry: shown.geometry }, snapshots);
+        return "";
       } catch (error) {
         player.stop();
-        $("status").textContent += ` (the training snapshots could not be listed: ${error.message})`;
+        return ` The training snapshots could not be listed: ${error.message}.`;
       }
     },
     stop: () => player.stop(),

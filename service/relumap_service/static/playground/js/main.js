@@ -132,8 +132,8 @@ async function runFit() {
     if (run !== state.run) return;
     show({ ...main, data, linear: other });
     writeUrl({ source: state.source, dataset: dataset.id });
-    setStatus(fitSentence(model));
-    await learning.started(state.shown);
+    const note = await learning.started(state.shown);
+    setStatus(fitSentence(model) + note);
   } catch (error) {
     if (run !== state.run) return;
     setStatus("");
@@ -352,7 +352,8 @@ async function showModelFromUrl(id) {
       });
     }
     show({ ...shown, data, linear: null });
-    await learning.started(state.shown);
+    const note = await learning.started(state.shown);
+    if (note) showError("general", note.trim());
   } catch (error) {
     showError("general", `could not show model ${id}: ${error.message}`);
   }

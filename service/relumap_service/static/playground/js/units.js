@@ -40,16 +40,22 @@ export function unitMapsOf(regions, r, layer) {
   return entry && Array.isArray(entry.gradient) ? entry : null;
 }
 
-function branchSlope(weights, bit) {
-  if (weights.activation === "identity" || bit === "1") return 1;
+function branchSlope(weights, on) {
+  if (weights.activation === "identity" || on) return 1;
   return weights.activation === "leaky_relu" ? weights.negative_slope : 0;
+}
+
+/** Region r's vertices, from the JSON answer or from a decoded region map's accessor. */
+function polygonOf(regions, r) {
+  if (typeof regions.polygon === "function") return regions.polygon(r);
+  return regions.vertices.slice(regions.offsets[r], regions.offsets[r + 1]);
 }
 
 /**
  * One thumbnail: unit `unit` of layer `layer` over every region.
  * @returns {SVGElement}
  */
-function thumbnail(regions, weights, layer, unit, offset, ids) {
+function thumbnail(regions, weights, layer, unit, ids) {
   const [[x0, y0], [x1, y1]] = regions.box;
   const ratio = (y1 - y0) / (x1 - x0);
   const height = Math.round(Math.min(Math.max(SIZE * ratio, SIZE / 3), SIZE * 3));
@@ -62,11 +68,13 @@ function thumbnail(regions, weights, layer, unit, offset, ids) {
   let [lo, hi] = [0, 0];
   for (let r = 0; r < n; r++) {
     const maps = unitMapsOf(regions, r, layer);
-    const points = regions.vertices.slice(regions.offsets[r], regions.offsets[r + 1]);
+    const points = polygonOf(regions, r);
     const [a, c] = [maps.gradient[unit], maps.intercept[unit]];
     const pre = points.map(([p, q]) => a[0] * p + a[1] * q + c);
-    // The pattern says on which branch the unit is on the whole region.
-    const s = branchSlope(weights, regions.patterns[r][offset + unit]);
+    // The unit keeps one sign on the whole region (the map is cut where it switches):
+    // its sign at the region's centre of vertices says which branch it is on.
+    const centre = points.reduce(([p, q], [u, v]) => [p + u / points.length, q + v / points.length], [0, 0]);
+    const s = branchSlope(weights, a[0] * centre[0] + a[1] * centre[1] + c > 0);
     const act = pre.map((v) => s * v);
     lo = Math.min(lo, ...act);
     hi = Math.max(hi, ...act);
@@ -147,7 +155,6 @@ export function drawUnitMaps(grid, { regions, weights }) {
   if (total > MAX_UNITS || total * regions.n_regions > MAX_SHADED) {
     return `${total} units over ${regions.n_regions} regions are too many to draw one by one here (at most ${MAX_UNITS} units and ${MAX_SHADED} unit-regions).`;
   }
-  let offset = 0;
   let serial = 0;
   sizes.forEach((size, l) => {
     const layer = l + 1;
@@ -157,7 +164,7 @@ export function drawUnitMaps(grid, { regions, weights }) {
       button.className = "unit-thumb";
       button.dataset.layer = String(layer);
       button.dataset.unit = String(unit);
-      const svg = thumbnail(regions, weights, layer, unit, offset, `unit-grad-${serial++}`);
+      const svg = thumbnail(regions, weights, layer, unit, `unit-grad-${serial++}`);
       const label = document.createElement("span");
       label.textContent = unitName(layer, unit);
       button.append(svg, label);
@@ -172,7 +179,6 @@ export function drawUnitMaps(grid, { regions, weights }) {
       });
       grid.appendChild(button);
     }
-    offset += size;
   });
   return "";
 }
