@@ -9,7 +9,7 @@ import { el, scale } from "./svg.js";
 const SIZE = 132;
 const PAD = 2;
 // Thumbnails cost one gradient per region and unit: beyond this, say so and stop.
-const MAX_SHADED = 60000;
+const MAX_SHADED = 20000;
 const MAX_UNITS = 64;
 
 // Colour ramps, piecewise linear in sRGB (as SVG interpolates gradients), so that a
@@ -136,6 +136,9 @@ function thumbnail(regions, weights, layer, unit, ids) {
   }
   el("rect", { x: PAD, y: PAD, width: SIZE - 2 * PAD, height: height - 2 * PAD, class: "unit-frame" }, svg);
   svg.dataset.switchSegments = String(zero.length);
+  // The drawing's scales, for readers and tests: data lo, hi -> pixel lo, hi.
+  svg.dataset.xScale = `${x0},${x1},${PAD},${SIZE - PAD}`;
+  svg.dataset.yScale = `${y0},${y1},${height - PAD},${PAD}`;
   svg.dataset.range = `${lo},${hi}`;
   return svg;
 }
