@@ -67,7 +67,10 @@ export function createLearningView({ load, redraw }) {
     const twoD = !shown.geometry.knots && shown.geometry.units;
     section.hidden = !twoD;
     if (!twoD) return;
+    const started = performance.now();
     const note = drawUnitMaps($("unit-maps-grid"), { regions: shown.geometry, weights: shown.weights });
+    // Building the thumbnails' DOM (the browser paints them after): for benchmarks.
+    $("unit-maps-grid").dataset.buildMs = (performance.now() - started).toFixed(1);
     $("unit-maps-help").textContent =
       note ||
       "Each unit's activation over the plane, exact on every region (white where it is off; blue below zero for a linear unit), with the line, or the bent lines, where it switches. Press one to highlight it on the map.";

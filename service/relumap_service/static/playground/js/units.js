@@ -8,7 +8,7 @@ import { el, scale } from "./svg.js";
 
 const SIZE = 132;
 const PAD = 2;
-// Thumbnails cost one gradient per region and unit: beyond this, say so and stop.
+// Thumbnails cost a path per region and unit (merged by paint): beyond this, stop.
 const MAX_SHADED = 20000;
 const MAX_UNITS = 64;
 
@@ -78,7 +78,7 @@ function thumbnail(regions, weights, layer, unit, ids) {
     const act = pre.map((v) => s * v);
     lo = Math.min(lo, ...act);
     hi = Math.max(hi, ...act);
-    shapes.push({ points, a: [s * a[0], s * a[1]], act, pre });
+    shapes.push({ points, a: [s * a[0], s * a[1]], c: s * c, act, pre });
   }
   const diverging = lo < 0;
   const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
@@ -88,33 +88,41 @@ function thumbnail(regions, weights, layer, unit, ids) {
   const svg = el("svg", { viewBox: `0 0 ${SIZE} ${height}`, class: "unit-map", "aria-hidden": "true" });
   const defs = el("defs", {}, svg);
   const fills = el("g", { class: "unit-regions" }, svg);
+  // Regions with the same affine activation share one paint and one path: a
+  // first-layer unit's map is the same on every region where it is on, so its
+  // thumbnail is two paths, not one element per region. Subpaths of one path meet
+  // without the hairline seams of separate polygons.
+  const corners = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  const groups = new Map(); // paint key -> {fill, d: []}
   const zero = [];
-  shapes.forEach(({ points, a, act, pre }, r) => {
+  shapes.forEach(({ points, a, c, act, pre }) => {
     const screen = points.map(([p, q]) => [x(p), y(q)]);
-    const attr = screen.map(([p, q]) => `${p.toFixed(2)},${q.toFixed(2)}`).join(" ");
-    const vmin = Math.min(...act);
-    const vmax = Math.max(...act);
-    let fill;
-    // In screen units the activation's gradient is (a0 / kx, a1 / ky).
-    const g = [a[0] / kx, a[1] / ky];
-    const g2 = g[0] * g[0] + g[1] * g[1];
-    if (vmax - vmin <= 1e-12 * m || g2 === 0) {
-      fill = color((vmin + vmax) / 2);
-    } else {
-      const start = screen[act.indexOf(vmin)];
-      const span = (vmax - vmin) / g2;
-      const id = `${ids}-${r}`;
-      const gradient = el(
-        "linearGradient",
-        { id, gradientUnits: "userSpaceOnUse", x1: start[0], y1: start[1], x2: start[0] + g[0] * span, y2: start[1] + g[1] * span },
-        defs,
-      );
-      const stops = [vmin, ...ramp.map(([t]) => t * m).filter((v) => v > vmin && v < vmax), vmax];
-      for (const v of stops) el("stop", { offset: (v - vmin) / (vmax - vmin), "stop-color": color(v) }, gradient);
-      fill = `url(#${id})`;
+    const flat = Math.max(...act) - Math.min(...act) <= 1e-12 * m || (a[0] === 0 && a[1] === 0);
+    const key = flat ? color((Math.max(...act) + Math.min(...act)) / 2) : `${a[0]} ${a[1]} ${c}`;
+    if (!groups.has(key)) {
+      let fill = key;
+      if (!flat) {
+        // The gradient spans the map's values over the whole box, so every region
+        // with this map can use it; a stop at each ramp knot keeps it exact.
+        const values = corners.map(([p, q]) => a[0] * p + a[1] * q + c);
+        const [vmin, vmax] = [Math.min(...values), Math.max(...values)];
+        // In screen units the activation's gradient is (a0 / kx, a1 / ky).
+        const g = [a[0] / kx, a[1] / ky];
+        const span = (vmax - vmin) / (g[0] * g[0] + g[1] * g[1]);
+        const [sx, sy] = [x(corners[values.indexOf(vmin)][0]), y(corners[values.indexOf(vmin)][1])];
+        const id = `${ids}-${groups.size}`;
+        const gradient = el(
+          "linearGradient",
+          { id, gradientUnits: "userSpaceOnUse", x1: sx, y1: sy, x2: sx + g[0] * span, y2: sy + g[1] * span },
+          defs,
+        );
+        const stops = [vmin, ...ramp.map(([t]) => t * m).filter((v) => v > vmin && v < vmax), vmax];
+        for (const v of stops) el("stop", { offset: (v - vmin) / (vmax - vmin), "stop-color": color(v) }, gradient);
+        fill = `url(#${id})`;
+      }
+      groups.set(key, { fill, d: [] });
     }
-    // The stroke in the fill's own paint hides the hairline seams anti-aliasing leaves.
-    el("polygon", { points: attr, fill, stroke: fill, "data-index": r }, fills);
+    groups.get(key).d.push(`M${screen.map(([p, q]) => `${p.toFixed(2)},${q.toFixed(2)}`).join("L")}Z`);
     // Where the pre-activation is zero inside or on the edge of this region.
     const scaleOf = Math.max(...pre.map(Math.abs), 1e-300);
     const isZero = pre.map((v) => Math.abs(v) <= 1e-9 * scaleOf);
@@ -130,6 +138,8 @@ function thumbnail(regions, weights, layer, unit, ids) {
     const distinct = hits.filter((h, i) => hits.findIndex((o) => Math.hypot(o[0] - h[0], o[1] - h[1]) < 1e-6) === i);
     if (distinct.length === 2) zero.push(distinct);
   });
+  // The stroke in the fill's own paint covers the seams where two paints meet.
+  for (const { fill, d } of groups.values()) el("path", { d: d.join(""), fill, stroke: fill }, fills);
   if (zero.length) {
     const d = zero.map(([[p, q], [s, t]]) => `M${p.toFixed(2)},${q.toFixed(2)}L${s.toFixed(2)},${t.toFixed(2)}`).join("");
     el("path", { d, class: "unit-zero" }, svg);
