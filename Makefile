@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/snapshots.py
 
 # The README's pictures (docs/screenshots/*.png), from a live service and Chromium.
 screenshots: $(STAMP)

@@ -109,6 +109,7 @@ def test_lbfgs_snapshots_are_the_solvers_iterates(client: FlaskClient) -> None:
     np.testing.assert_allclose(plain.coefs_[1] * s, stored[0][1], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_full_batch_adam_snapshots_match_the_next_epochs_loss(client: FlaskClient) -> None:
     data = generated(client, "square")
     params = {"hidden_layer_sizes": [5], "solver": "adam", "learning_rate_init": 0.01}
@@ -170,6 +171,7 @@ def test_units_and_contributions_add_up_on_every_piece(client: FlaskClient) -> N
         )
 
 
+@pytest.mark.slow
 def test_region_units_are_pre_activations_at_interior_points(client: FlaskClient) -> None:
     data = generated(client, "xor", n_samples=80)
     model = fit(client, data["id"], hidden_layer_sizes=[4, 3], snapshots=2)
@@ -186,13 +188,15 @@ def test_region_units_are_pre_activations_at_interior_points(client: FlaskClient
     assert listed[0]["n_regions"] == regions["n_regions"] and "n_pieces" not in listed[0]
 
 
-def test_bad_snapshot_requests_are_problems(client: FlaskClient) -> None:
+def test_bad_snapshot_requests_are_problems(app: Flask, client: FlaskClient) -> None:
     data = generated(client, "square", n_samples=30)
     model = fit(client, data["id"], hidden_layer_sizes=[3], snapshots=2, max_iter=50)
     for path in ("knots", "weights", "plot.svg"):
         response = client.get(f"/v1/models/{model['id']}/{path}?snapshot=2")
         assert response.status_code == 422 and response.mimetype == PROBLEM
         assert "0 to 1" in response.get_json()["detail"]
+    huge = client.get(f"/v1/models/{model['id']}/regions?snapshot={2**70}")
+    assert huge.status_code == 422
     limits = client.get("/v1").get_json()["limits"]
     too_many = client.post(
         "/v1/models", json={"dataset_id": data["id"], "snapshots": limits["snapshots"] + 1}
@@ -205,8 +209,14 @@ def test_bad_snapshot_requests_are_problems(client: FlaskClient) -> None:
         assert response.status_code == 422, batch_size
     missing = client.get("/v1/models/" + "0" * 32 + "/snapshots")
     assert missing.status_code == 404
+    # Deleted with the model.
+    store = app.extensions["relumap"].store
+    assert len(store.list_snapshots(model["id"])) == 2
+    assert client.delete(f"/v1/models/{model['id']}").status_code == 204
+    assert store.list_snapshots(model["id"]) == []
 
 
+@pytest.mark.slow
 def test_snapshot_pictures_differ_from_the_model(client: FlaskClient) -> None:
     data = generated(client, "square", n_samples=30)
     model = fit(client, data["id"], hidden_layer_sizes=[4], snapshots=2)
@@ -217,6 +227,7 @@ def test_snapshot_pictures_differ_from_the_model(client: FlaskClient) -> None:
     assert b"training snapshot 0" in first.get_data()
 
 
+@pytest.mark.slow
 def test_lbfgs_stop_reason_is_scipys(client: FlaskClient) -> None:
     data = generated(client, "square", n_samples=30)
     model = fit(client, data["id"], hidden_layer_sizes=[4], max_iter=3)
@@ -224,6 +235,7 @@ def test_lbfgs_stop_reason_is_scipys(client: FlaskClient) -> None:
     assert not model["converged"] and len(model["loss_curve"]) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cascade", [False, True])
 def test_snapshots_are_deleted_with_their_model(
     app: Flask, client: FlaskClient, cascade: bool

@@ -260,9 +260,10 @@ def network_at(record: ModelRecord, snapshot: int | None) -> Network:
     network = succeeded_network(record)
     if snapshot is None:
         return network
-    found = services().store.get_snapshot(record.id, snapshot)
+    count = int((record.result or {}).get("n_snapshots", 0))
+    # Checked before the query: an index past int64 never reaches the database.
+    found = services().store.get_snapshot(record.id, snapshot) if snapshot < count else None
     if found is None:
-        count = (record.result or {}).get("n_snapshots", 0)
         valid = f"0 to {count - 1}" if count else "none: fit it with snapshots=N"
         message = f"model {record.id} has no snapshot {snapshot}; valid indices: {valid}"
         abort(422, message=message, errors={"snapshot": [message]})

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 Number = fields.Float(allow_nan=False)
+# Largest batch_size: scikit-learn clips it to the samples, but numpy must hold it first.
+MAX_INT32 = 2**31 - 1
 # A comma list of up to RELUMAP_MAX_FEATURES numbers in a query parameter.
 SLICE_TEXT_LENGTH = 4000
 
@@ -84,7 +86,10 @@ class BatchSize(fields.Field):
 
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
-            "oneOf": [{"type": "string", "enum": ["auto"]}, {"type": "integer", "minimum": 1}],
+            "oneOf": [
+                {"type": "string", "enum": ["auto"]},
+                {"type": "integer", "minimum": 1, "maximum": MAX_INT32},
+            ],
             "description": "minibatch size of adam and sgd: 'auto' is min(200, n_samples); "
             "larger than the training part means the whole of it",
         }
@@ -95,8 +100,10 @@ class BatchSize(fields.Field):
             return value
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ma.ValidationError(f"must be 'auto' or a whole number >= 1, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INT32:
+            raise ma.ValidationError(
+                f"must be 'auto' or a whole number from 1 to {MAX_INT32}, not {value!r}"
+            )
         return value
 
 
@@ -326,13 +333,18 @@ class ModelSchema(ma.Schema):
     timings = fields.Dict()
 
 
+def snapshot_field() -> fields.Integer:
+    """Return the ``snapshot=INDEX`` query parameter of geometry and pictures."""
+    return fields.Integer(
+        validate=validate.Range(min=0, max=MAX_INT32),
+        metadata={"description": "use the weights of this training snapshot (its index)"},
+    )
+
+
 class WeightsQuerySchema(StrictSchema):
     """`?snapshot=INDEX`: the weights of a training snapshot."""
 
-    snapshot = fields.Integer(
-        validate=validate.Range(min=0),
-        metadata={"description": "use the weights of this training snapshot (its index)"},
-    )
+    snapshot = snapshot_field()
 
 
 class WeightsSchema(ma.Schema):
@@ -435,14 +447,6 @@ VERIFY_DESCRIPTION = (
     "re-derive every piece's pattern and affine map at an exact interior point with "
     "rational arithmetic (at most RELUMAP_MAX_VERIFY_REGIONS regions or pieces)"
 )
-
-
-def snapshot_field() -> fields.Integer:
-    """Return the ``snapshot=INDEX`` query parameter of geometry and pictures."""
-    return fields.Integer(
-        validate=validate.Range(min=0),
-        metadata={"description": "use the weights of this training snapshot (its index)"},
-    )
 
 
 class KnotsQuerySchema(StrictSchema):

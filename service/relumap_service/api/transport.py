@@ -217,7 +217,8 @@ def representation_key(
         record.id,
         stamp.isoformat() if stamp else "",
         _result_digest(record),
-        dict(query),
+        # orjson refuses integers past 64 bits (a query may hold max_regions=2**70).
+        {k: str(v) if isinstance(v, int) and abs(v) >= 2**63 else v for k, v in query.items()},
     ]
     text = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return hashlib.sha256(text).hexdigest()[:40]

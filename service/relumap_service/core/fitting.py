@@ -26,12 +26,12 @@ from sklearn.preprocessing import StandardScaler
 
 from relumap_service.core.metrics import classification_metrics, regression_metrics
 from relumap_service.core.network import Network
-from relumap_service.core.snapshots import IterateRecorder, Weights, pack_weights
+from relumap_service.core.snapshots import IterateRecorder, Weights
 from relumap_service.core.training import (
     RecordingClassifier,
     RecordingRegressor,
+    recorded_snapshots,
     stop_reason,
-    training_loss,
 )
 
 __all__ = ["FitError", "FitParams", "fit_network"]
@@ -130,52 +130,6 @@ def _fold_scalers(
 def _n_weights(n_features: int, params: FitParams, n_outputs: int) -> int:
     units = [n_features, *params.hidden_layer_sizes, n_outputs]
     return sum((a + 1) * b for a, b in zip(units[:-1], units[1:], strict=False))
-
-
-def _snapshots(
-    best: Estimator,
-    recorder: IterateRecorder,
-    X_std: NDArray[np.float64],
-    target: NDArray[Any],
-    fold: Any,
-) -> list[dict[str, Any]]:
-    """Pick the recorded iterates, fold the scalers into each, and pack them.
-
-    The last is the stored model. Early stopping restores the weights of the
-    epoch with the best validation score: the snapshots then end at that epoch.
-    For adam and sgd the loss is computed at each snapshot's weights (their
-    loss curve averages the mini-batches of an epoch, as the weights move);
-    for lbfgs it is the solver's objective at the iterate.
-    """
-    n_last = int(best.n_iter_)
-    if best.solver != "lbfgs" and best.early_stopping and best.validation_scores_:
-        n_last = int(np.argmax(best.validation_scores_)) + 1
-        recorder.truncate(n_last)
-    final: Weights = (list(best.coefs_), list(best.intercepts_))
-    final_loss = float(best.loss_) if best.solver == "lbfgs" else None
-    Y = None
-    if best.solver != "lbfgs":
-        if isinstance(best, RecordingClassifier):
-            Y = (target[:, None] == np.asarray(best.classes_)[None, :]).astype(np.float64)
-            Y = Y[:, 1:] if Y.shape[1] == 2 else Y
-        else:
-            Y = np.asarray(target, dtype=np.float64).reshape(-1, 1)
-    found = []
-    for iteration, weights, loss in recorder.select(n_last, final, final_loss):
-        if loss is None:
-            loss = training_loss(
-                weights[0],
-                weights[1],
-                X_std,
-                Y,
-                alpha=best.alpha,
-                activation=best.activation,
-                output_activation=best.out_activation_,
-            )
-        found.append(
-            {"iteration": iteration, "loss": loss, "weights": pack_weights(*fold(weights))}
-        )
-    return found
 
 
 def _scores(
@@ -294,7 +248,7 @@ def fit_network(
     def fold(weights: Weights) -> Weights:
         return _fold_scalers(weights, x_mean, x_scale, y_mean, y_scale)
 
-    snapshots = _snapshots(best, best_recorder, X_std, target, fold)
+    snapshots = recorded_snapshots(best, best_recorder, X_std, target, fold)
     fit_seconds = time.perf_counter() - started
 
     network = Network(

@@ -15,6 +15,7 @@ Iterates are kept by a :class:`relumap_service.core.snapshots.IterateRecorder`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.neural_network._multilayer_perceptron import _pack
 from sklearn.utils.optimize import _check_optimize_result
 
-from relumap_service.core.snapshots import IterateRecorder, Weights
+from relumap_service.core.snapshots import IterateRecorder, Weights, pack_weights
 
 try:  # scikit-learn >= 1.6 passes iprint only to SciPy versions that take it
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
@@ -35,7 +36,13 @@ except ImportError:  # pragma: no cover - older scikit-learn
         return {key: value}
 
 
-__all__ = ["RecordingClassifier", "RecordingRegressor", "stop_reason", "training_loss"]
+__all__ = [
+    "RecordingClassifier",
+    "RecordingRegressor",
+    "recorded_snapshots",
+    "stop_reason",
+    "training_loss",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -76,7 +83,8 @@ class _Recording:
             recorder = self.recorder
             if recorder is None:
                 return
-            coefs, intercepts = [], []
+            coefs: list[FloatArray] = []
+            intercepts: list[FloatArray] = []
             if recorder.n_snapshots > 0:  # else only the loss is kept
                 coefs, intercepts = self._unpacked(intermediate_result.x)
             count = len(recorder.losses) + 1
@@ -114,11 +122,11 @@ class _Recording:
             self.recorder.record(est.n_iter_, est.coefs_, est.intercepts_)
 
 
-class RecordingRegressor(_Recording, MLPRegressor):
+class RecordingRegressor(_Recording, MLPRegressor):  # type: ignore[misc]
     """``MLPRegressor`` that shows its iterates to ``recorder``; see the module."""
 
 
-class RecordingClassifier(_Recording, MLPClassifier):
+class RecordingClassifier(_Recording, MLPClassifier):  # type: ignore[misc]
     """``MLPClassifier`` that shows its iterates to ``recorder``; see the module."""
 
 
@@ -186,4 +194,68 @@ def training_loss(
         p = np.clip(p, eps, 1 - eps)
         loss = -float(np.mean(xlogy(Y, p), axis=0).sum())
     penalty = sum(float(np.dot(w.ravel(), w.ravel())) for w in coefs)
-    return loss + 0.5 * alpha * penalty / X.shape[0]
+    return float(loss + 0.5 * alpha * penalty / X.shape[0])
+
+
+def recorded_snapshots(
+    best: Any,
+    recorder: IterateRecorder,
+    X_std: FloatArray,
+    target: NDArray[Any],
+    fold: Callable[[Weights], Weights],
+) -> list[dict[str, Any]]:
+    """Pick the recorded iterates of a fitted recording estimator, fold and pack them.
+
+    Parameters
+    ----------
+    best : RecordingRegressor or RecordingClassifier
+        Fitted, with ``recorder`` its recorder.
+    recorder : IterateRecorder
+    X_std : ndarray of shape (n_samples, n_features)
+        The training inputs as the solver saw them.
+    target : ndarray of shape (n_samples,)
+        The solver's targets (standardized values, or class indices).
+    fold : callable
+        Maps the solver's weights to the data's units (scalers folded in).
+
+    Returns
+    -------
+    list of dict
+        ``iteration``, ``loss`` and ``weights`` (:func:`pack_weights` bytes).
+
+    Notes
+    -----
+    The last is the stored model. Early stopping restores the weights of the
+    epoch with the best validation score: the snapshots then end at that epoch.
+    For adam and sgd the loss is computed at each snapshot's weights (their
+    loss curve averages the mini-batches of an epoch, as the weights move);
+    for lbfgs it is the solver's objective at the iterate.
+    """
+    n_last = int(best.n_iter_)
+    if best.solver != "lbfgs" and best.early_stopping and best.validation_scores_:
+        n_last = int(np.argmax(best.validation_scores_)) + 1
+        recorder.truncate(n_last)
+    final: Weights = (list(best.coefs_), list(best.intercepts_))
+    final_loss = float(best.loss_) if best.solver == "lbfgs" else None
+    # The solver's targets: label-binarized classes (one column for two), or y as a column.
+    if isinstance(best, RecordingClassifier):
+        Y = (target[:, None] == np.asarray(best.classes_)[None, :]).astype(np.float64)
+        Y = Y[:, 1:] if Y.shape[1] == 2 else Y
+    else:
+        Y = np.asarray(target, dtype=np.float64).reshape(-1, 1)
+    found = []
+    for iteration, weights, loss in recorder.select(n_last, final, final_loss):
+        if loss is None:
+            loss = training_loss(
+                weights[0],
+                weights[1],
+                X_std,
+                Y,
+                alpha=best.alpha,
+                activation=best.activation,
+                output_activation=best.out_activation_,
+            )
+        found.append(
+            {"iteration": iteration, "loss": loss, "weights": pack_weights(*fold(weights))}
+        )
+    return found
