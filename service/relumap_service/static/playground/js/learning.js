@@ -46,6 +46,8 @@ export function createLearningView({ load, redraw }) {
     show: (frame, index, last) => redraw(frame, last ? null : index),
   });
   let lastShown = null;
+  // Geometry answer -> its thumbnails' nodes (dropped with the answer).
+  const thumbnails = new WeakMap();
 
   function drawAddsUp(shown) {
     const section = $("adds-up");
@@ -67,10 +69,17 @@ export function createLearningView({ load, redraw }) {
     const twoD = !shown.geometry.knots && shown.geometry.units;
     section.hidden = !twoD;
     if (!twoD) return;
-    const started = performance.now();
-    const note = drawUnitMaps($("unit-maps-grid"), { regions: shown.geometry, weights: shown.weights });
-    // Building the thumbnails' DOM (the browser paints them after): for benchmarks.
-    $("unit-maps-grid").dataset.buildMs = (performance.now() - started).toFixed(1);
+    const grid = $("unit-maps-grid");
+    // Playback shows a snapshot again and again: its thumbnails are built once.
+    let built = thumbnails.get(shown.geometry);
+    if (!built) {
+      const note = drawUnitMaps(grid, { regions: shown.geometry, weights: shown.weights });
+      built = { note, nodes: [...grid.children] };
+      thumbnails.set(shown.geometry, built);
+    } else {
+      grid.replaceChildren(...built.nodes);
+    }
+    const { note } = built;
     $("unit-maps-help").textContent =
       note ||
       "Each unit's activation over the plane, exact on every region (white where it is off; blue below zero for a linear unit), with the line, or the bent lines, where it switches. Press one to highlight it on the map.";
