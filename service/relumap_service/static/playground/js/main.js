@@ -170,8 +170,10 @@ async function reslice() {
   try {
     const main = await geometryOf(shown.model);
     if (run !== state.run) return;
-    show({ ...shown, ...main, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
-    setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.`);
+    show({ ...shown, ...main, snapshot: null, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
+    // The snapshots cached for playback were of the previous slice.
+    const note = await learning.started(state.shown);
+    setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.${note}`);
   } catch (error) {
     setStatus("");
     placeError(error, "fit", "general");
