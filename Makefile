@@ -56,6 +56,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/snapshots.py
+	$(BIN)/python benchmarks/playground_learning.py
 
 # The README's pictures (docs/screenshots/*.png), from a live service and Chromium.
 screenshots: $(STAMP)

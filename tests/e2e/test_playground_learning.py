@@ -9,6 +9,7 @@ number the page draws is checked against the API's own answers or a closed form.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -17,14 +18,6 @@ import pytest
 from tests.e2e.test_playground_browser import api, shot, wait_until_idle
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def learning(page: Any, service: str) -> Any:
-    """The page, on a service that records training (GET /v1 reports the limit)."""
-    if "snapshots" not in api(service, "/v1")["limits"]:
-        pytest.skip("this service does not record training snapshots yet (GET /v1 limits)")
-    return page
 
 
 def fit_from_page(page: Any, kind: str, **controls: str) -> dict[str, Any]:
@@ -57,8 +50,7 @@ def polyline_xy(locator: Any) -> np.ndarray:
     return np.array([[float(v) for v in pair.split(",")] for pair in text.split()])
 
 
-def test_the_training_controls_reach_the_fit_request(learning: Any, service: str) -> None:
-    page = learning
+def test_the_training_controls_reach_the_fit_request(page: Any, service: str) -> None:
     body = fit_from_page(
         page,
         "xor",
@@ -107,8 +99,7 @@ def test_the_training_controls_reach_the_fit_request(learning: Any, service: str
     assert page.locator("#batch-size").is_disabled()
 
 
-def test_play_the_xor_training_and_see_the_regions_change(learning: Any, service: str) -> None:
-    page = learning
+def test_play_the_xor_training_and_see_the_regions_change(page: Any, service: str) -> None:
     fit_from_page(page, "xor", n_samples="120", layers="8", solver="lbfgs", snapshots="10")
     page.wait_for_selector("#training:not([hidden])")
     model_id = page.locator("#canvas-main svg").get_attribute("data-model-id")
@@ -143,8 +134,10 @@ def test_play_the_xor_training_and_see_the_regions_change(learning: Any, service
     first = api(service, f"/v1/models/{model_id}/regions?snapshot=0")
     assert first["n_regions"] == seen[0]
 
-    # Play from the start: it runs to the last snapshot (the fitted model) and stops.
-    page.click("#train-first")
+    # Play from three snapshots back: it runs to the last (the fitted model) and stops.
+    for _ in range(3):
+        page.click("#train-back")
+    page.wait_for_function("document.querySelector('#training').dataset.shown === '6'")
     page.click("#train-play")
     assert page.locator("#train-play").get_attribute("aria-pressed") == "true"
     page.wait_for_function(
@@ -156,24 +149,39 @@ def test_play_the_xor_training_and_see_the_regions_change(learning: Any, service
     assert int(page.locator("#counts").get_attribute("data-count")) == final["n_regions"]
     shot(page, "learn-03-xor-played")
 
-    # Every hidden unit has its own map; a unit that switches in the box shows where.
+    # Every hidden unit has its own map; a unit that switches in the box shows where:
+    # on its line w . x + b = 0 from the weights.
     thumbs = page.locator("#unit-maps-grid button.unit-thumb")
     assert thumbs.count() == 8
     diagnostics = final["diagnostics"]
+    weights = api(service, f"/v1/models/{model_id}/weights")
+    w, b = np.array(weights["coefs"][0]), np.array(weights["intercepts"][0])
     for k in range(8):
         svg = thumbs.nth(k).locator("svg")
         switches = not (
             diagnostics["dead_on_domain"][k] or diagnostics["always_active_on_domain"][k]
         )
-        assert (svg.locator("path.unit-zero").count() == 1) == switches, k
+        zero = svg.locator("path.unit-zero")
+        assert (zero.count() == 1) == switches, k
+        if switches:
+            x0, x1, px0, px1 = map(float, svg.get_attribute("data-x-scale").split(","))
+            y0, y1, py0, py1 = map(float, svg.get_attribute("data-y-scale").split(","))
+            pixels = np.array(re.findall(r"(-?[\d.]+),(-?[\d.]+)", zero.get_attribute("d")), float)
+            points = np.column_stack(
+                [
+                    x0 + (pixels[:, 0] - px0) * (x1 - x0) / (px1 - px0),
+                    y0 + (pixels[:, 1] - py0) * (y1 - y0) / (py1 - py0),
+                ]
+            )
+            # Two decimals of a pixel: within 0.01 pixel of the line.
+            distance = np.abs(points @ w[:, k] + b[k]) / np.linalg.norm(w[:, k])
+            assert distance.max() < 0.01 * (x1 - x0) / (px1 - px0), (k, distance.max())
         # Exact shading: an active unit is drawn with gradients, one per region at most.
         assert svg.locator("linearGradient").count() <= final["n_regions"]
     shot(page, "learn-04-xor-unit-maps")
 
 
 def test_the_square_preset_adds_up_to_its_output(page: Any, service: str) -> None:
-    if "snapshots" not in api(service, "/v1")["limits"]:
-        pytest.skip("this service does not give per-unit contributions yet")
     page.select_option("#preset", "square_from_four_relus")
     page.wait_for_selector("#adds-up:not([hidden]) polyline.sum-curve")
     wait_until_idle(page)

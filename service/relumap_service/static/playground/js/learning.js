@@ -34,24 +34,6 @@ export async function withUnits(fetch, model, snapshot, line) {
 }
 
 /**
- * The per-unit maps of a two-input model's regions (its JSON /regions answer with
- * `include=units`), for the thumbnails; null where they are not drawn. The main
- * map comes separately, as .npz.
- * @param {(extra: object) => Promise<object>} fetch - /regions with an extra query
- */
-export async function unitRegionsOf(fetch, model, snapshot) {
-  const extra = snapshot === null ? {} : { snapshot: String(snapshot) };
-  const units = (model.params?.hidden_layer_sizes || []).reduce((sum, size) => sum + size, 0);
-  if (!learningSupported() || units > MAX_UNIT_MAPS) return null;
-  try {
-    return await fetch({ ...extra, include: "units" });
-  } catch (error) {
-    if (error.status !== 422) throw error;
-    return null;
-  }
-}
-
-/**
  * Wire the learning view.
  * @param {object} hooks
  * @param {(model: object, snapshot: number) => Promise<object>} hooks.load - a snapshot's
@@ -64,6 +46,8 @@ export function createLearningView({ load, redraw }) {
     show: (frame, index, last) => redraw(frame, last ? null : index),
   });
   let lastShown = null;
+  // Geometry answer -> its thumbnails' nodes (dropped with the answer).
+  const thumbnails = new WeakMap();
 
   function drawAddsUp(shown) {
     const section = $("adds-up");
@@ -82,11 +66,20 @@ export function createLearningView({ load, redraw }) {
 
   function drawUnits(shown) {
     const section = $("unit-maps");
-    const regions = shown.geometry.unitRegions;
-    const twoD = !shown.geometry.knots && Boolean(regions?.units);
+    const twoD = !shown.geometry.knots && shown.geometry.units;
     section.hidden = !twoD;
     if (!twoD) return;
-    const note = drawUnitMaps($("unit-maps-grid"), { regions, weights: shown.weights });
+    const grid = $("unit-maps-grid");
+    // Playback shows a snapshot again and again: its thumbnails are built once.
+    let built = thumbnails.get(shown.geometry);
+    if (!built) {
+      const note = drawUnitMaps(grid, { regions: shown.geometry, weights: shown.weights });
+      built = { note, nodes: [...grid.children] };
+      thumbnails.set(shown.geometry, built);
+    } else {
+      grid.replaceChildren(...built.nodes);
+    }
+    const { note } = built;
     $("unit-maps-help").textContent =
       note ||
       "Each unit's activation over the plane, exact on every region (white where it is off; blue below zero for a linear unit), with the line, or the bent lines, where it switches. Press one to highlight it on the map.";
@@ -106,19 +99,22 @@ export function createLearningView({ load, redraw }) {
         $("caption-main").append(` Shown: snapshot ${shown.snapshot + 1} of the training, not the fitted model.`);
       }
     },
-    /** A new model is on the map: list its snapshots (none for a network by hand). */
+    /**
+     * A new model is on the map: list its snapshots (none for a network by hand).
+     * @returns {Promise<string>} a sentence for the status line if that failed, else ""
+     */
     async started(shown) {
       const { model } = shown;
-      if (!learningSupported() || !model.n_snapshots) {
-        player.stop();
-        return;
-      }
+      // The previous model's training must not stay on screen while this one's loads.
+      player.stop();
+      if (!learningSupported() || !model.n_snapshots) return "";
       try {
         const { snapshots } = await api.snapshots(model.id);
         await player.start(model, { model, weights: shown.weights, geometry: shown.geometry }, snapshots);
+        return "";
       } catch (error) {
         player.stop();
-        $("status").textContent += ` (the training snapshots could not be listed: ${error.message})`;
+        return ` The training snapshots could not be listed: ${error.message}.`;
       }
     },
     stop: () => player.stop(),

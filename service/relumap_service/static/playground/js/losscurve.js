@@ -40,9 +40,14 @@ export function drawTrainingChart(figure, training) {
   const f = logScale ? Math.log10 : (v) => v;
   const top = scale(f(lossLo), f(lossHi) === f(lossLo) ? f(lossLo) + 1 : f(lossHi), MARGIN.top + PANEL, MARGIN.top);
   const lossAxes = axes(svg, x, top, ["", logScale ? "loss (log scale)" : "loss"]);
-  lossAxes.querySelectorAll(".tick-label").forEach((label) => {
-    if (logScale && label.getAttribute("text-anchor") === "end") label.textContent = `1e${label.textContent.replace("\u2212", "-")}`;
-  });
+  // On the log axis the ticks are at log10 values: label them with the loss itself.
+  if (logScale) {
+    const labels = [...lossAxes.querySelectorAll(".tick-label")].filter((label) => label.getAttribute("text-anchor") === "end");
+    labels.forEach((label) => {
+      const y = Number(label.getAttribute("y")) - 4;
+      label.textContent = num(10 ** top.invert(y), 2);
+    });
+  }
   if (lossCurve.length) {
     const points = lossCurve.map((v, i) => `${x(i + 1).toFixed(2)},${top(f(Math.max(v, lossLo))).toFixed(2)}`);
     el("polyline", { points: points.join(" "), class: "loss-curve" }, svg);

@@ -5,7 +5,7 @@ import { api, apiKey, setApiKey, waitForModel } from "./api.js";
 import { classLegend, fitSentence, fitSettings, learnLimits, numberOf, revealTraining, shownData, syncSolver } from "./controls.js";
 import { clearErrors, placeError, showError } from "./errors.js";
 import { affine } from "./format.js";
-import { createLearningView, unitRegionsOf, withUnits } from "./learning.js";
+import { createLearningView, withUnits } from "./learning.js";
 import { drawKnots } from "./plot1d.js";
 import { drawRegions } from "./plot2d.js";
 import { fetchRegionMap } from "./regionmap.js";
@@ -101,14 +101,11 @@ async function fitAndWait(params, label, progress) {
 async function geometryOf(model, snapshot = null) {
   const slice = sliceQuery(model);
   const line = model.n_features === 1 || slice?.axis !== undefined;
-  const [weights, geometry, unitRegions] = await Promise.all([
+  const [weights, geometry] = await Promise.all([
     api.weights(model.id, snapshot === null ? null : { snapshot }),
-    line
-      ? withUnits((extra) => api.knots(model.id, { ...slice, ...extra }), model, snapshot, true)
-      : fetchRegionMap(model.id, snapshot === null ? slice : { ...slice, snapshot: String(snapshot) }),
-    line ? null : unitRegionsOf((extra) => api.regions(model.id, { ...slice, ...extra }), model, snapshot),
+    // Two inputs: the .npz map (with the units' maps in its document when asked for).
+    withUnits((extra) => (line ? api.knots : fetchRegionMap)(model.id, { ...slice, ...extra }), model, snapshot, line),
   ]);
-  if (unitRegions) geometry.unitRegions = unitRegions;
   return { model, weights: sliceWeights(weights, geometry.slice), geometry };
 }
 
@@ -137,8 +134,8 @@ async function runFit() {
     if (run !== state.run) return;
     show({ ...main, data, linear: other });
     writeUrl({ source: state.source, dataset: dataset.id });
-    setStatus(fitSentence(model));
-    await learning.started(state.shown);
+    const note = await learning.started(state.shown);
+    setStatus(fitSentence(model) + note);
   } catch (error) {
     if (run !== state.run) return;
     setStatus("");
@@ -175,8 +172,10 @@ async function reslice() {
   try {
     const main = await geometryOf(shown.model);
     if (run !== state.run) return;
-    show({ ...shown, ...main, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
-    setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.`);
+    show({ ...shown, ...main, snapshot: null, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
+    // The snapshots cached for playback were of the previous slice.
+    const note = await learning.started(state.shown);
+    setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.${note}`);
   } catch (error) {
     setStatus("");
     placeError(error, "fit", "general");
@@ -357,7 +356,8 @@ async function showModelFromUrl(id) {
       });
     }
     show({ ...shown, data, linear: null });
-    await learning.started(state.shown);
+    const note = await learning.started(state.shown);
+    if (note) showError("general", note.trim());
   } catch (error) {
     showError("general", `could not show model ${id}: ${error.message}`);
   }

@@ -8,8 +8,8 @@ import { el, scale } from "./svg.js";
 
 const SIZE = 132;
 const PAD = 2;
-// Thumbnails cost one gradient per region and unit: beyond this, say so and stop.
-const MAX_SHADED = 60000;
+// Thumbnails cost a path per region and unit (merged by paint): beyond this, stop.
+const MAX_SHADED = 20000;
 const MAX_UNITS = 64;
 
 // Colour ramps, piecewise linear in sRGB (as SVG interpolates gradients), so that a
@@ -40,16 +40,22 @@ export function unitMapsOf(regions, r, layer) {
   return entry && Array.isArray(entry.gradient) ? entry : null;
 }
 
-function branchSlope(weights, bit) {
-  if (weights.activation === "identity" || bit === "1") return 1;
+function branchSlope(weights, on) {
+  if (weights.activation === "identity" || on) return 1;
   return weights.activation === "leaky_relu" ? weights.negative_slope : 0;
+}
+
+/** Region r's vertices, from the JSON answer or from a decoded region map's accessor. */
+function polygonOf(regions, r) {
+  if (typeof regions.polygon === "function") return regions.polygon(r);
+  return regions.vertices.slice(regions.offsets[r], regions.offsets[r + 1]);
 }
 
 /**
  * One thumbnail: unit `unit` of layer `layer` over every region.
  * @returns {SVGElement}
  */
-function thumbnail(regions, weights, layer, unit, offset, ids) {
+function thumbnail(regions, weights, layer, unit, ids) {
   const [[x0, y0], [x1, y1]] = regions.box;
   const ratio = (y1 - y0) / (x1 - x0);
   const height = Math.round(Math.min(Math.max(SIZE * ratio, SIZE / 3), SIZE * 3));
@@ -62,15 +68,17 @@ function thumbnail(regions, weights, layer, unit, offset, ids) {
   let [lo, hi] = [0, 0];
   for (let r = 0; r < n; r++) {
     const maps = unitMapsOf(regions, r, layer);
-    const points = regions.vertices.slice(regions.offsets[r], regions.offsets[r + 1]);
+    const points = polygonOf(regions, r);
     const [a, c] = [maps.gradient[unit], maps.intercept[unit]];
     const pre = points.map(([p, q]) => a[0] * p + a[1] * q + c);
-    // The pattern says on which branch the unit is on the whole region.
-    const s = branchSlope(weights, regions.patterns[r][offset + unit]);
+    // The unit keeps one sign on the whole region (the map is cut where it switches):
+    // its sign at the region's centre of vertices says which branch it is on.
+    const centre = points.reduce(([p, q], [u, v]) => [p + u / points.length, q + v / points.length], [0, 0]);
+    const s = branchSlope(weights, a[0] * centre[0] + a[1] * centre[1] + c > 0);
     const act = pre.map((v) => s * v);
     lo = Math.min(lo, ...act);
     hi = Math.max(hi, ...act);
-    shapes.push({ points, a: [s * a[0], s * a[1]], act, pre });
+    shapes.push({ points, a: [s * a[0], s * a[1]], c: s * c, act, pre });
   }
   const diverging = lo < 0;
   const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
@@ -80,33 +88,41 @@ function thumbnail(regions, weights, layer, unit, offset, ids) {
   const svg = el("svg", { viewBox: `0 0 ${SIZE} ${height}`, class: "unit-map", "aria-hidden": "true" });
   const defs = el("defs", {}, svg);
   const fills = el("g", { class: "unit-regions" }, svg);
+  // Regions with the same affine activation share one paint and one path: a
+  // first-layer unit's map is the same on every region where it is on, so its
+  // thumbnail is two paths, not one element per region. Subpaths of one path meet
+  // without the hairline seams of separate polygons.
+  const corners = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  const groups = new Map(); // paint key -> {fill, d: []}
   const zero = [];
-  shapes.forEach(({ points, a, act, pre }, r) => {
+  shapes.forEach(({ points, a, c, act, pre }) => {
     const screen = points.map(([p, q]) => [x(p), y(q)]);
-    const attr = screen.map(([p, q]) => `${p.toFixed(2)},${q.toFixed(2)}`).join(" ");
-    const vmin = Math.min(...act);
-    const vmax = Math.max(...act);
-    let fill;
-    // In screen units the activation's gradient is (a0 / kx, a1 / ky).
-    const g = [a[0] / kx, a[1] / ky];
-    const g2 = g[0] * g[0] + g[1] * g[1];
-    if (vmax - vmin <= 1e-12 * m || g2 === 0) {
-      fill = color((vmin + vmax) / 2);
-    } else {
-      const start = screen[act.indexOf(vmin)];
-      const span = (vmax - vmin) / g2;
-      const id = `${ids}-${r}`;
-      const gradient = el(
-        "linearGradient",
-        { id, gradientUnits: "userSpaceOnUse", x1: start[0], y1: start[1], x2: start[0] + g[0] * span, y2: start[1] + g[1] * span },
-        defs,
-      );
-      const stops = [vmin, ...ramp.map(([t]) => t * m).filter((v) => v > vmin && v < vmax), vmax];
-      for (const v of stops) el("stop", { offset: (v - vmin) / (vmax - vmin), "stop-color": color(v) }, gradient);
-      fill = `url(#${id})`;
+    const flat = Math.max(...act) - Math.min(...act) <= 1e-12 * m || (a[0] === 0 && a[1] === 0);
+    const key = flat ? color((Math.max(...act) + Math.min(...act)) / 2) : `${a[0]} ${a[1]} ${c}`;
+    if (!groups.has(key)) {
+      let fill = key;
+      if (!flat) {
+        // The gradient spans the map's values over the whole box, so every region
+        // with this map can use it; a stop at each ramp knot keeps it exact.
+        const values = corners.map(([p, q]) => a[0] * p + a[1] * q + c);
+        const [vmin, vmax] = [Math.min(...values), Math.max(...values)];
+        // In screen units the activation's gradient is (a0 / kx, a1 / ky).
+        const g = [a[0] / kx, a[1] / ky];
+        const span = (vmax - vmin) / (g[0] * g[0] + g[1] * g[1]);
+        const [sx, sy] = [x(corners[values.indexOf(vmin)][0]), y(corners[values.indexOf(vmin)][1])];
+        const id = `${ids}-${groups.size}`;
+        const gradient = el(
+          "linearGradient",
+          { id, gradientUnits: "userSpaceOnUse", x1: sx, y1: sy, x2: sx + g[0] * span, y2: sy + g[1] * span },
+          defs,
+        );
+        const stops = [vmin, ...ramp.map(([t]) => t * m).filter((v) => v > vmin && v < vmax), vmax];
+        for (const v of stops) el("stop", { offset: (v - vmin) / (vmax - vmin), "stop-color": color(v) }, gradient);
+        fill = `url(#${id})`;
+      }
+      groups.set(key, { fill, d: [] });
     }
-    // The stroke in the fill's own paint hides the hairline seams anti-aliasing leaves.
-    el("polygon", { points: attr, fill, stroke: fill, "data-index": r }, fills);
+    groups.get(key).d.push(`M${screen.map(([p, q]) => `${p.toFixed(2)},${q.toFixed(2)}`).join("L")}Z`);
     // Where the pre-activation is zero inside or on the edge of this region.
     const scaleOf = Math.max(...pre.map(Math.abs), 1e-300);
     const isZero = pre.map((v) => Math.abs(v) <= 1e-9 * scaleOf);
@@ -122,12 +138,17 @@ function thumbnail(regions, weights, layer, unit, offset, ids) {
     const distinct = hits.filter((h, i) => hits.findIndex((o) => Math.hypot(o[0] - h[0], o[1] - h[1]) < 1e-6) === i);
     if (distinct.length === 2) zero.push(distinct);
   });
+  // The stroke in the fill's own paint covers the seams where two paints meet.
+  for (const { fill, d } of groups.values()) el("path", { d: d.join(""), fill, stroke: fill }, fills);
   if (zero.length) {
     const d = zero.map(([[p, q], [s, t]]) => `M${p.toFixed(2)},${q.toFixed(2)}L${s.toFixed(2)},${t.toFixed(2)}`).join("");
     el("path", { d, class: "unit-zero" }, svg);
   }
   el("rect", { x: PAD, y: PAD, width: SIZE - 2 * PAD, height: height - 2 * PAD, class: "unit-frame" }, svg);
   svg.dataset.switchSegments = String(zero.length);
+  // The drawing's scales, for readers and tests: data lo, hi -> pixel lo, hi.
+  svg.dataset.xScale = `${x0},${x1},${PAD},${SIZE - PAD}`;
+  svg.dataset.yScale = `${y0},${y1},${height - PAD},${PAD}`;
   svg.dataset.range = `${lo},${hi}`;
   return svg;
 }
@@ -147,7 +168,6 @@ export function drawUnitMaps(grid, { regions, weights }) {
   if (total > MAX_UNITS || total * regions.n_regions > MAX_SHADED) {
     return `${total} units over ${regions.n_regions} regions are too many to draw one by one here (at most ${MAX_UNITS} units and ${MAX_SHADED} unit-regions).`;
   }
-  let offset = 0;
   let serial = 0;
   sizes.forEach((size, l) => {
     const layer = l + 1;
@@ -157,7 +177,7 @@ export function drawUnitMaps(grid, { regions, weights }) {
       button.className = "unit-thumb";
       button.dataset.layer = String(layer);
       button.dataset.unit = String(unit);
-      const svg = thumbnail(regions, weights, layer, unit, offset, `unit-grad-${serial++}`);
+      const svg = thumbnail(regions, weights, layer, unit, `unit-grad-${serial++}`);
       const label = document.createElement("span");
       label.textContent = unitName(layer, unit);
       button.append(svg, label);
@@ -172,7 +192,6 @@ export function drawUnitMaps(grid, { regions, weights }) {
       });
       grid.appendChild(button);
     }
-    offset += size;
   });
   return "";
 }
