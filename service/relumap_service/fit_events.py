@@ -134,15 +134,18 @@ class FitEvents:
                     event.set()
 
     def listen(self) -> None:
-        """Start receiving the other processes' events, once; wait briefly until reachable."""
+        """Start receiving the other processes' events, once, and wait briefly until reachable."""
         if self.channel is None:
             return
         with self._lock:
-            if self._listener is None and not self._stop.is_set():
-                self._listener = threading.Thread(
-                    target=self._listen, name="relumap-fit-events", daemon=True
-                )
-                self._listener.start()
+            if self._listener is not None or self._stop.is_set():
+                return
+            self._listener = threading.Thread(
+                target=self._listen, name="relumap-fit-events", daemon=True
+            )
+            self._listener.start()
+        # Only the first caller waits: later ones (or all, while the channel is
+        # down) go ahead and rely on re-reading the store.
         self._ready.wait(READY_SECONDS)
 
     def _listen(self) -> None:
