@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -27,32 +29,54 @@ def split_history(history: BoolArray, sizes: tuple[int, ...]) -> list[BoolArray]
     return np.split(history, np.cumsum(sizes)[:-1], axis=1) if sizes else []
 
 
+@dataclass(frozen=True, eq=False)
+class _Corners:
+    """Every polygon's valid corners, polygon after polygon, with their neighbours' places."""
+
+    offsets: IntArray  # (n_polygons + 1,)
+    polygon: IntArray  # (n_corners,) the polygon of each corner
+    nxt: IntArray  # (n_corners,) the next corner of the same polygon
+    line: IntArray  # (n_corners,) the line of the edge from each corner to the next
+    before: IntArray  # (n_corners,) the line of the edge into each corner
+
+    @classmethod
+    def of(cls, tags: NDArray[np.int32], counts: IntArray, valid: BoolArray) -> _Corners:
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        polygon = np.repeat(np.arange(counts.size), counts)
+        n = int(offsets[-1])
+        at = np.arange(n)
+        position = at - offsets[polygon]
+        last = offsets[polygon + 1] - 1
+        nxt = np.where(at < last, at + 1, offsets[polygon])
+        prv = np.where(position > 0, at - 1, last)
+        line = tags[valid].astype(np.int64)
+        return cls(offsets, polygon, nxt, line, line[prv])
+
+
 def _box_coordinates(
-    verts: FloatArray, tags: NDArray[np.int32], counts: IntArray, box: Box, origin: FloatArray
+    verts: FloatArray, corners: _Corners, box: Box, origin: FloatArray
 ) -> FloatArray:
-    """Vertices in the input's coordinates: inside the box, on its sides exactly.
+    """Corners (n_corners, 2) in the input's coordinates: inside the box, on its sides exactly.
 
     A vertex on a side of the box (one of its two edges lies on it) takes the
     side's coordinate as given; rounding can move no vertex out of the box.
     """
     (x0, y0), (x1, y1) = box
-    out = np.clip(verts + origin, [x0, y0], [x1, y1])
+    out = verts + origin
+    np.clip(out, [x0, y0], [x1, y1], out=out)
     sides = np.array([x0, y0, x1, y1])
-    valid = np.arange(tags.shape[1]) < counts[:, None]
-    poly, col = np.nonzero((tags >= 0) & (tags < 4) & valid)
-    nxt = np.where(col + 1 < counts[poly], col + 1, 0)
-    side = tags[poly, col].astype(np.int64)
+    on_side = np.nonzero(corners.line < 4)[0]
+    side = corners.line[on_side]
     # An edge on a side puts both its ends on it.
-    for at in (col, nxt):
-        out[poly, at, side % 2] = sides[side]
+    for at in (on_side, corners.nxt[on_side]):
+        out[at, side % 2] = sides[side]
     return out
 
 
 def _subdivision(
     engine: SignEngine,
-    corners: FloatArray,
-    tags: NDArray[np.int32],
-    counts: IntArray,
+    points: FloatArray,
+    corners: _Corners,
     error: FloatArray,
     reach: float,
     history: BoolArray,
@@ -67,12 +91,8 @@ def _subdivision(
     of its edges on a unit's line.
     """
     lines = engine.lines
-    width = tags.shape[1]
-    valid = np.arange(width) < counts[:, None]
-    cols = np.arange(width)
-    before = np.take_along_axis(tags, np.where(cols > 0, cols - 1, counts[:, None] - 1), axis=1)
-    first_line, second_line = before[valid].astype(np.int64), tags[valid].astype(np.int64)
-    corner_error = np.repeat(error, counts) + 2 * U * reach
+    first_line, second_line = corners.before, corners.line
+    corner_error = error[corners.polygon] + 2 * U * reach
 
     def same_point(i: IntArray, j: IntArray) -> BoolArray:
         pair_i = np.stack([first_line[i], second_line[i]], axis=1)
@@ -88,14 +108,14 @@ def _subdivision(
     coef = lines.coef[: lines.size]
     directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
     directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    polygon = np.repeat(np.arange(counts.size), counts)
-    on_unit = np.flatnonzero(second_line >= 4)
+    on_unit = np.nonzero(second_line >= 4)[0]
     layer, unit = lines.source[:2, second_line[on_unit]]
-    active = history[polygon[on_unit], lines.layer_starts[layer] + unit]
+    active = history[corners.polygon[on_unit], lines.layer_starts[layer] + unit]
     side = np.zeros(second_line.size, np.int8)
     side[on_unit] = np.where(active, 1, -1)
-    sub = shared_vertices(corners, second_line, offsets, corner_error, same_point, directions, side)
+    sub = shared_vertices(
+        points, second_line, corners.offsets, corner_error, same_point, directions, side
+    )
     return sub, side
 
 
@@ -117,19 +137,17 @@ def assemble(
     intercepts = table[:, 2] - table[:, 0] * origin[0] - table[:, 1] * origin[1]
 
     interior = (verts * valid[..., None]).sum(axis=1) / counts[:, None] + origin
-    corners = _box_coordinates(verts, tags, counts, box, origin)[valid]
-    reach = float(np.abs(corners).max(initial=0.0))
-    subdivision, side = _subdivision(
-        engine, corners, tags, counts, store.error[:size], reach, history
-    )
+    corners = _Corners.of(tags, counts, valid)
+    points = _box_coordinates(verts[valid], corners, box, origin)
+    reach = float(np.abs(points).max(initial=0.0))
+    subdivision, side = _subdivision(engine, points, corners, store.error[:size], reach, history)
     # Neighbours across an edge of a unit's line (tags from 4 on), and whether
     # their maps agree: differences beyond both error bounds are certain,
     # the others are compared exactly.
     if subdivision.twin is not None:
         # Every such edge coincides with one on the other side, ends and all.
-        polygon = np.repeat(np.arange(size), counts)
-        edge = np.flatnonzero((side > 0) & (subdivision.twin >= 0))
-        a, b = polygon[edge], polygon[subdivision.twin[edge]]
+        edge = np.nonzero((side > 0) & (subdivision.twin >= 0))[0]
+        a, b = corners.polygon[edge], corners.polygon[subdivision.twin[edge]]
     else:
         chord_tags = np.where(tags >= 4, tags - 4, -1)
         coef = lines.coef[4 : lines.size]
