@@ -1,9 +1,9 @@
 """A model's weights, and the forward pass computed locally from them.
 
-The arithmetic is the service's (``relumap_service.core.network``) step for
-step, so local predictions equal the service's to the last bit on the same
-platform: ``h @ W + b`` per layer, ``max(h, 0)`` for ReLU, ``(1 + tanh(z / 2)) / 2``
-for the logistic output and a max-shifted softmax.
+The arithmetic is the service's: both use :mod:`relumap_geometry.forward`, so
+local predictions equal the service's to the last bit on the same platform:
+``h @ W + b`` per layer, ``max(h, 0)`` for ReLU, ``(1 + tanh(z / 2)) / 2`` for
+the logistic output and a max-shifted softmax.
 
 Examples
 --------
@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from relumap._optional import require
 from relumap.errors import ValidationError, WrongTask
+from relumap_geometry.forward import activate, output_probabilities
 
 __all__ = ["Weights"]
 
@@ -123,26 +124,14 @@ class Weights:
         """
         h = self._check(X)
         for w, b in zip(self.coefs[:-1], self.intercepts[:-1], strict=True):
-            pre = h @ w + b
-            if self.activation == "relu":
-                h = np.maximum(pre, 0.0)
-            elif self.activation == "leaky_relu":
-                h = np.where(pre > 0.0, pre, self.negative_slope * pre)
-            else:
-                h = pre
+            h = activate(h @ w + b, self.activation, self.negative_slope)
         out: FloatArray = h @ self.coefs[-1] + self.intercepts[-1]
         return out
 
     def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Return class probabilities of shape (n_samples, n_classes) for a classifier."""
-        z = self.logits(X)
-        if self.output_activation == "logistic":
-            p = 0.5 * (1.0 + np.tanh(0.5 * z))
-            return np.column_stack([1.0 - p[:, 0], p[:, 0]])
-        if self.output_activation == "softmax":
-            shifted = np.exp(z - z.max(axis=1, keepdims=True))
-            out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
-            return out
+        if self.output_activation in ("logistic", "softmax"):
+            return output_probabilities(self.logits(X), self.output_activation)
         raise WrongTask(
             "these are the weights of a regressor, which has no class probabilities; use predict"
         )

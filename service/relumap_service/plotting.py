@@ -30,8 +30,8 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
 from relumap_geometry import DecisionBoundary, NeuronDiagnostics
+from relumap_geometry.forward import output_probabilities
 from relumap_service.core.knots import Knots1D
-from relumap_service.core.network import output_probabilities
 from relumap_service.core.partitions import class_areas, first_layer_segments, value_bands
 from relumap_service.core.region_map import Regions2D
 

@@ -23,11 +23,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from relumap_geometry.forward import activate, output_probabilities
+
 __all__ = [
     "HIDDEN_ACTIVATIONS",
     "OUTPUT_ACTIVATIONS",
     "Network",
-    "output_probabilities",
 ]
 
 HIDDEN_ACTIVATIONS = ("relu", "identity", "leaky_relu")
@@ -39,27 +40,6 @@ Layout = Literal["sklearn", "torch"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-
-
-def output_probabilities(logits: FloatArray, output_activation: str) -> FloatArray:
-    """Class probabilities from logits, one column per class.
-
-    Parameters
-    ----------
-    logits : ndarray of shape (n_samples, n_outputs)
-    output_activation : {"logistic", "softmax"}
-        ``logistic`` has one output, the logit of the second of two classes.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_classes)
-    """
-    if output_activation == "logistic":
-        p = 0.5 * (1.0 + np.tanh(0.5 * logits[:, 0]))
-        return np.column_stack([1.0 - p, p])
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
-    return out
 
 
 def _as_matrix(value: ArrayLike, name: str) -> FloatArray:
@@ -221,11 +201,7 @@ class Network:
     # -- evaluation -------------------------------------------------------------------
     def activate(self, pre: FloatArray) -> FloatArray:
         """Apply the hidden activation to pre-activations."""
-        if self.hidden_activation == "relu":
-            return np.maximum(pre, 0.0)
-        if self.hidden_activation == "leaky_relu":
-            return np.where(pre > 0.0, pre, self.negative_slope * pre)
-        return pre
+        return activate(pre, self.hidden_activation, self.negative_slope)
 
     def branch_slopes(self, on: BoolArray) -> FloatArray:
         """Slope of the hidden activation on the branch each unit is on.
