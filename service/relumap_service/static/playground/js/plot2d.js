@@ -192,7 +192,7 @@ export function drawRegions(figure, ctx) {
       el("path", { d, class: "boundary" }, overlay);
     }
     if (highlighted.length) el("path", { d: pathOf(highlighted, x, y), class: "neuron-line" }, overlay);
-    if (dataset) drawData(overlay, dataset, model, x, y, view);
+    if (dataset) drawData(overlay, dataset, model, x, y, view, ctx.heldOut);
     if (current >= 0) el("polygon", { class: "selected", points: pointsAttr(regions.polygon(current), x, y) }, overlay);
     live.querySelector(".axes")?.remove();
     axes(live, x, y, regions.axis_names || ["x1", "x2"]);
@@ -314,8 +314,8 @@ export function drawRegions(figure, ctx) {
   };
 }
 
-/** The data as markers, those inside the view only. */
-function drawData(parent, dataset, model, x, y, view) {
+/** The data as markers, those inside the view only; held-out rows (a Set of indices) hollow. */
+function drawData(parent, dataset, model, x, y, view, heldOutRows) {
   const points = el("g", { class: "points", "aria-hidden": "true" }, parent);
   const [[x0, y0], [x1, y1]] = view;
   const index = new Map((model.classes || []).map((label, k) => [JSON.stringify(label), k]));
@@ -325,7 +325,7 @@ function drawData(parent, dataset, model, x, y, view) {
   for (const v of ys) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
   dataset.X.forEach(([a, b], i) => {
     if (a < x0 || a > x1 || b < y0 || b > y1) return;
-    const heldOut = Boolean(ctx.heldOut?.has(i));
+    const heldOut = Boolean(heldOutRows?.has(i));
     if (model.task === "classification") marker(points, x(a), y(b), { cls: index.get(JSON.stringify(dataset.y[i])) ?? 0, heldOut });
     else marker(points, x(a), y(b), { color: viridis((ys[i] - lo) / (hi - lo || 1)), heldOut });
   });
