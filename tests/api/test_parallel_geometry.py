@@ -46,8 +46,9 @@ def by_pattern(body: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
 @pytest.mark.slow
 def test_worker_processes_answer_as_one_process(app_factory):
     before = _descendants()
+    # A generous deadline: the first map starts the forkserver, which imports the engine.
     one = regions_of(app_factory(GEOMETRY_PROCESSES=1), wide_network())
-    app = app_factory(GEOMETRY_PROCESSES=2)
+    app = app_factory(GEOMETRY_PROCESSES=2, REQUEST_TIMEOUT=300.0)
     assert app.test_client().get("/v1").get_json()["limits"]["geometry_processes"] == 2
     two = regions_of(app, wide_network())
     assert one["n_regions"] == two["n_regions"] > 12
