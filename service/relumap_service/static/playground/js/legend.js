@@ -1,9 +1,9 @@
-// Legends under a 2D map, in HTML: the value scale of "colour by output value"
-// (the same tinted viridis as the regions, with round ticks) and the classes of a
-// classifier (colour and marker shape each, so colour is never the only cue).
+// The legend under a 2D map, in HTML: the value scale of "colour by output value"
+// (the same tinted viridis as the regions, with round ticks). The classes' legend
+// (colour and marker shape) is controls.js's, for 1D and 2D alike.
 
 import { num } from "./format.js";
-import { CLASS_SHAPES, classColor, viridis } from "./palette.js";
+import { viridis } from "./palette.js";
 import { ticks } from "./svg.js";
 
 function node(tag, className, parent, text = null) {
@@ -34,23 +34,5 @@ export function valueLegend(parent, scale, tint) {
   }
   legend.dataset.lo = scale.lo;
   legend.dataset.hi = scale.hi;
-  return legend;
-}
-
-/**
- * The classes of a classifier: a swatch of each class's colour and marker shape.
- * @param {HTMLElement} parent
- * @param {Array<string|number>} classes
- */
-export function classLegend(parent, classes) {
-  const legend = node("ul", "legend class-legend", parent);
-  legend.setAttribute("aria-label", "Classes");
-  classes.forEach((label, k) => {
-    const item = node("li", "", legend);
-    const swatch = node("span", `swatch ${CLASS_SHAPES[k % CLASS_SHAPES.length]}`, item);
-    swatch.style.backgroundColor = classColor(k);
-    swatch.setAttribute("aria-hidden", "true");
-    node("span", "", item, `class ${label}`);
-  });
   return legend;
 }

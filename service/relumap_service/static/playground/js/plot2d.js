@@ -6,7 +6,7 @@
 import { affine, num, pattern } from "./format.js";
 import { classParts, switchingSet } from "./geometry.js";
 import { regionCanvas } from "./canvas2d.js";
-import { classLegend, valueLegend } from "./legend.js";
+import { valueLegend } from "./legend.js";
 import { classColor, viridis } from "./palette.js";
 import { boundingBoxes, pickingIndex } from "./picking.js";
 import { VALUE_TINT, regionGradient, valueScale } from "./shading.js";
@@ -172,7 +172,6 @@ export function drawRegions(figure, ctx) {
     svgRegions(zoomed, defs, regions, plan, base.x, base.y, id);
   }
   if (plan.kind === "value") valueLegend(figure, plan.scale, VALUE_TINT);
-  else if (plan.kind === "class" && model.classes) classLegend(figure, model.classes);
 
   // Everything drawn in the current view's pixels: redrawn on each zoom or pan.
   const live = el("g", { class: "live" }, svg);
