@@ -17,13 +17,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Tests run in one process per core (pytest-xdist); tests that share a module's
+# fixture stay on one process (tests/conftest.py). `make test PYTEST_WORKERS=0`
+# runs them all in this process.
+PYTEST_WORKERS ?= auto
+# Each test process, and each server a test starts, imports the service anew:
+# cached bytecode (ignored by git) saves seconds each time where the environment
+# turns it off.
+test test-all: export PYTHONDONTWRITEBYTECODE :=
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+
 # The suite without the tests marked slow (a representative sample of each kind
 # runs here); test-all runs everything.
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_PARALLEL)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 serve: $(STAMP)
 	$(BIN)/relumap-service --host 127.0.0.1 --port $(PORT)
