@@ -135,25 +135,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", params, scope="function")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the tests that share a module- or class-scoped fixture on one xdist worker.
-
-    ``make test`` spreads tests over processes with ``--dist loadgroup``: each test
-    goes to any worker, except that a fixture built once per module (a gunicorn
-    stack, a browser, a fitted model) would be built again by every worker that
-    runs one of its tests. Grouping those tests by module builds it once. Runs
-    before xdist reads the groups; without xdist the mark does nothing.
-    """
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
-        if scopes & {"module", "class", "package"}:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 @cache
 def _unreachable() -> str | None:
     """Return why PostgreSQL or Redis cannot be used, or None if both answer."""
