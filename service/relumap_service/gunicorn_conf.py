@@ -56,6 +56,10 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 accesslog = None
 errorlog = "-"
 logconfig_dict = logging_dict(_config["LOG_FORMAT"], _config["LOG_LEVEL"])
+# gunicorn >= 25.1 opens a control socket at one path per user ($HOME/.gunicorn/
+# gunicorn.ctl): a second server on the host takes it over and either one removes
+# it on exit. Nothing here uses gunicornc; older gunicorns ignore the setting.
+control_socket_disable = True
 
 
 def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:

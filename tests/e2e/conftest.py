@@ -11,10 +11,13 @@ test's time); the browser once per module, as test_csp_browser.py starts its own
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,10 +62,20 @@ def chromium_or_install() -> str:
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
         _unavailable("Chromium is not installed and apt-get cannot install it (not root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
-        if done.returncode != 0:
-            _unavailable(f"`{' '.join(command)}` failed: {done.stderr.strip()[-500:]}")
+    # Parallel test processes (pytest -n) take turns: apt-get refuses to run twice at
+    # once, and the second one finds Chromium installed by the first.
+    with open(Path(tempfile.gettempdir()) / "relumap-tests-apt.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = _chromium()
+        if found:
+            return found
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+        ):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+            if done.returncode != 0:
+                _unavailable(f"`{' '.join(command)}` failed: {done.stderr.strip()[-500:]}")
     found = _chromium()
     if found is None:
         _unavailable("apt-get installed chromium but no chromium executable was found")
