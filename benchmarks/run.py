@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [] if args.e2e_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
     if not (args.no_big or args.e2e_only):
         rows.append(measure(*BIG, repeats=1))
-    million = [] if (args.no_million or args.e2e_only) else big_map_rows(MILLION, repeats=2)
+    million = [] if (args.no_million or args.e2e_only) else big_map_rows(MILLION, repeats=1)
     e2e = end_to_end_rows(max(3, args.repeats // 2))
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
