@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [] if core_only else [measure(kind, sizes, args.repeats) for kind, sizes in CASES]
     if not (args.no_big or core_only):
         rows.append(measure(*BIG, repeats=1))
-    million = [] if (args.no_million or core_only) else big_map_rows(MILLION, repeats=2)
+    million = [] if (args.no_million or core_only) else big_map_rows(MILLION, repeats=1)
     e2e = [] if args.fit_only else end_to_end_rows(max(3, args.repeats // 2))
     fits = fit_latency_rows(args.fit_repeats)
     drawn: list[dict[str, Any]] = []
