@@ -16,6 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from relumap_service.api.context import get_model_or_404, services
+from relumap_service.api.errors import problem_doc
 from relumap_service.api.geometry import default_domain
 from relumap_service.api.heavy_work import heavy_view, work_budget, work_limit
 from relumap_service.api.models import succeeded_network
@@ -63,6 +64,8 @@ class Snapshots(MethodView):
     """The training snapshots of a model."""
 
     @blp.response(200, SnapshotsSchema)
+    @blp.alt_response(404, **problem_doc("No model with this id"))
+    @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no snapshots"))
     @heavy_view
     def get(self, model_id: str) -> Response:
         """List the snapshots: index, iteration, loss, and pieces (1D) or regions (2D).
