@@ -111,14 +111,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Test files whose PostgreSQL variants run in `make test` too: storage, hostile
-# input and the main resources. Elsewhere the PostgreSQL variant is marked slow
-# (`make test-all` runs it), since the code under test does not depend on the store.
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that start servers and browsers first.
+
+    Under pytest-xdist (``make test``) each module goes to one worker in the
+    order collected; a long end-to-end module collected last would leave the
+    other worker idle while it runs. Their order within a module is kept.
+    """
+    items.sort(key=lambda item: not item.nodeid.startswith(("tests/e2e/", "tests/deploy/")))
+
+
+# Tests (by path or node id prefix) whose PostgreSQL variants run in `make test`
+# too: storage, the main resources, and the hostile inputs that reach the store
+# (PostgreSQL refuses NUL characters that SQLite keeps; a body must be stored whole
+# or not at all). Elsewhere the PostgreSQL variant is marked slow (`make test-all`
+# runs it), since the code under test does not depend on the store.
 POSTGRES_SAMPLE = (
     "tests/deploy/",
     "tests/e2e/",
-    "tests/api/test_hostile_input.py",
     "tests/api/test_models_api.py",
+    "tests/api/test_hostile_input.py::test_a_chunked",
+    "tests/api/test_hostile_input.py::test_unstorable",
 )
 
 
@@ -127,7 +140,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         chosen = metafunc.config.getoption("--backend")
         backends = BACKENDS if chosen == "all" else (chosen,)
         path = Path(str(metafunc.definition.path)).relative_to(REPO).as_posix()
-        sampled = path.startswith(POSTGRES_SAMPLE)
+        sampled = f"{path}::{metafunc.definition.name}".startswith(POSTGRES_SAMPLE)
         params = [
             pytest.param(b, marks=pytest.mark.slow) if b == "postgres" and not sampled else b
             for b in backends
