@@ -12,9 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# --no-compile: Python compiles what is imported when it is first imported;
-	# compiling every installed module up front cost a third of the install.
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[service,dev,plot,sklearn,pandas,progress]'
+	$(BIN)/python -m pip install --quiet -e '.[service,dev,plot,sklearn,pandas,progress]'
 	touch $(STAMP)
 
 install: $(STAMP)
