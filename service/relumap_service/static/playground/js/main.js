@@ -2,7 +2,8 @@
 // the service's /knots and /regions answers.
 
 import { api, apiKey, setApiKey, waitForModel } from "./api.js";
-import { classLegend, fitSentence, fitSettings, learnLimits, numberOf, revealTraining, shownData, syncSolver } from "./controls.js";
+import { classLegend, fitSentence, fitSettings, revealTraining, shownData, syncSolver } from "./controls.js";
+import { builtinDataset, describeKind, loadKinds, pointsOf, rememberUploaded, uploadedDataset } from "./datasets.js";
 import { clearErrors, placeError, showError } from "./errors.js";
 import { affine } from "./format.js";
 import { createLearningView, withUnits } from "./learning.js";
@@ -18,9 +19,6 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   source: "builtin",
-  datasets: new Map(), // settings key -> dataset summary
-  data: new Map(), // dataset id -> dataset with points
-  uploaded: null, // {key, dataset}
   shown: null, // {model, weights, geometry, data, linear, view, preset}
   run: 0,
   presets: [],
@@ -32,58 +30,6 @@ function setStatus(text, busy = false) {
   status.textContent = text;
   status.classList.toggle("busy", busy);
   $("fit").disabled = busy;
-}
-
-// --- data ----------------------------------------------------------------------------
-
-async function builtinDataset() {
-  const params = {
-    kind: $("kind").value,
-    n_samples: numberOf("n-samples", { integer: true }),
-    noise: numberOf("noise"),
-    random_state: numberOf("data-seed", { integer: true }),
-  };
-  if (Object.values(params).includes(null)) return null;
-  const key = JSON.stringify(params);
-  if (!state.datasets.has(key)) {
-    try {
-      state.datasets.set(key, await api.generate(params));
-    } catch (error) {
-      placeError(error, "generate", "kind");
-      return null;
-    }
-  }
-  return state.datasets.get(key);
-}
-
-async function uploadedDataset() {
-  const file = $("csv-file").files[0];
-  if (!file) {
-    if (state.uploaded) return state.uploaded.dataset;
-    showError("csv-file", "choose a CSV file first");
-    return null;
-  }
-  const target = $("target").value.trim() || "y";
-  const key = JSON.stringify([file.name, file.size, file.lastModified, target]);
-  if (!state.uploaded || state.uploaded.key !== key) {
-    try {
-      $("upload-status").textContent = `Uploading ${file.name}…`;
-      state.uploaded = { key, dataset: await api.uploadCsv(file, target) };
-    } catch (error) {
-      $("upload-status").textContent = "";
-      placeError(error, "upload", "csv-file");
-      return null;
-    }
-  }
-  const dataset = state.uploaded.dataset;
-  $("upload-status").textContent =
-    `${dataset.name}: ${dataset.n_samples} rows, ${dataset.n_features} feature${dataset.n_features === 1 ? "" : "s"}, looks like ${dataset.task_hint}.`;
-  return dataset;
-}
-
-async function pointsOf(id) {
-  if (!state.data.has(id)) state.data.set(id, await api.dataset(id));
-  return state.data.get(id);
 }
 
 // --- fitting -------------------------------------------------------------------------
@@ -382,37 +328,6 @@ function setSource(source) {
   $("upload-fields").hidden = source !== "upload";
 }
 
-async function loadKinds() {
-  const select = $("kind");
-  const chosen = select.value;
-  try {
-    const info = await api.info();
-    learnLimits(info);
-    select.replaceChildren();
-    const groups = {};
-    for (const [name, spec] of Object.entries(info.dataset_kinds)) {
-      const label = `${spec.n_features}D ${spec.task}`;
-      if (!groups[label]) {
-        groups[label] = document.createElement("optgroup");
-        groups[label].label = label;
-        select.appendChild(groups[label]);
-      }
-      const option = new Option(name, name);
-      option.dataset.description = spec.description;
-      groups[label].appendChild(option);
-    }
-    select.value = chosen || "xor";
-  } catch (error) {
-    showError("kind", `could not list the built-in data sets: ${error.message}`);
-  }
-  describeKind();
-}
-
-function describeKind() {
-  const option = $("kind").selectedOptions[0];
-  $("kind-help").textContent = option?.dataset.description || "";
-}
-
 let liveTimer = null;
 
 // Playback redraws the map with a snapshot's geometry; the fitted model's is the last.
@@ -484,9 +399,7 @@ async function main() {
   if (wanted.source === "upload" || wanted.source === "builtin") setSource(wanted.source);
   if (wanted.dataset) {
     try {
-      const dataset = await api.dataset(wanted.dataset);
-      state.uploaded = { key: null, dataset };
-      state.data.set(dataset.id, dataset);
+      rememberUploaded(await api.dataset(wanted.dataset));
     } catch (error) {
       showError("csv-file", `the shared data set is gone: ${error.message}; upload it again`);
     }
