@@ -71,6 +71,15 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _running_attempt(model_id: str, attempt: int) -> Any:
+    """Return an UPDATE of a model that applies only while ``attempt`` holds it running."""
+    return update(ModelRecord).where(
+        ModelRecord.id == model_id,
+        ModelRecord.status == "running",
+        ModelRecord.attempts == attempt,
+    )
+
+
 class Store:
     """Access to the database behind the service.
 
@@ -336,15 +345,7 @@ class Store:
         was re-queued or failed by the reaper) changes nothing.
         """
         with self.session() as session:
-            result = session.execute(
-                update(ModelRecord)
-                .where(
-                    ModelRecord.id == model_id,
-                    ModelRecord.status == "running",
-                    ModelRecord.attempts == attempt,
-                )
-                .values(**values)
-            )
+            result = session.execute(_running_attempt(model_id, attempt).values(**values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def renew_lease(self, model_id: str, lease_seconds: float, attempt: int) -> bool:
@@ -378,15 +379,7 @@ class Store:
             "lease_until": None,
         }
         with self.session() as session:
-            changed = session.execute(
-                update(ModelRecord)
-                .where(
-                    ModelRecord.id == model_id,
-                    ModelRecord.status == "running",
-                    ModelRecord.attempts == attempt,
-                )
-                .values(**values)
-            )
+            changed = session.execute(_running_attempt(model_id, attempt).values(**values))
             if not changed.rowcount:  # type: ignore[attr-defined]
                 return False
             # In the same transaction: a model is never seen succeeded without them.

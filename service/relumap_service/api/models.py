@@ -345,15 +345,11 @@ def _check_pattern_cells(network: Network, n_rows: int) -> None:
     """
     per_row = sum(network.hidden_layer_sizes) + network.n_inputs * network.n_outputs
     limit = int(services().config["MAX_PATTERN_CELLS"])
-    if n_rows * per_row > limit:
-        raise WorkLimitExceeded(
-            "max_pattern_cells",
-            n_rows * per_row,
-            limit,
-            f"with this model ({per_row} cells per row) send at most {limit // per_row} "
-            "rows per request with include=pattern, or leave include=pattern out "
-            "(RELUMAP_MAX_PATTERN_CELLS)",
-        )
+    _refuse_over_cells(
+        n_rows * per_row,
+        f"with this model ({per_row} cells per row) send at most {limit // per_row} "
+        "rows per request with include=pattern, or leave include=pattern out",
+    )
 
 
 def check_units_cells(network: Network, n_rows: int) -> None:
@@ -363,14 +359,19 @@ def check_units_cells(network: Network, n_rows: int) -> None:
     """
     per_row = sum(network.hidden_layer_sizes) * (network.n_inputs + 1)
     per_row += network.n_outputs * network.hidden_layer_sizes[-1] * 2 if per_row else 0
+    _refuse_over_cells(
+        n_rows * per_row,
+        f"{n_rows} pieces or regions with {per_row} numbers each: ask a smaller "
+        "domain or leave include=units out",
+    )
+
+
+def _refuse_over_cells(cells: int, advice: str) -> None:
+    """422 (max_pattern_cells) when an answer would hold more than RELUMAP_MAX_PATTERN_CELLS."""
     limit = int(services().config["MAX_PATTERN_CELLS"])
-    if n_rows * per_row > limit:
+    if cells > limit:
         raise WorkLimitExceeded(
-            "max_pattern_cells",
-            n_rows * per_row,
-            limit,
-            f"{n_rows} pieces or regions with {per_row} numbers each: ask a smaller "
-            "domain or leave include=units out (RELUMAP_MAX_PATTERN_CELLS)",
+            "max_pattern_cells", cells, limit, f"{advice} (RELUMAP_MAX_PATTERN_CELLS)"
         )
 
 
