@@ -74,6 +74,8 @@ def assert_matches_oracle(net, box):
         np.testing.assert_allclose(r.gradients[i], gradient, atol=1e-12 * scale + 1e-300)
         np.testing.assert_allclose(r.intercepts[i], intercept, atol=1e-12 * scale + 1e-300)
     assert r.n_linear_regions == exact_linear_region_count(oracle)
+    # One table entry per exact point of the subdivision, no more (no two copies of one point).
+    assert r.points.shape[0] == len({point for region in oracle for point in region.polygon})
     return r
 
 
@@ -100,6 +102,25 @@ def test_other_activations(activation):
 @pytest.mark.parametrize("seed", range(4))
 def test_random_float_networks(seed):
     assert_matches_oracle(random_network((2, 5, 4, 1), seed), ((-2.0, -1.5), (1.5, 2.0)))
+
+
+def test_copies_of_a_point_on_a_vertical_line_are_merged():
+    # Found by hypothesis: (1/2, 1/2) computed from two pairs of lines as 0.5 and
+    # 0.5000000000000002, with four other vertices of the line x = 1/2 between
+    # them in x order.
+    coefs = [
+        [[1, 2, 0, 2], [1, -2, 2, 2]],
+        [[1, -2, 2, -2, -1], [-2, 0, -1, 1, -1], [2, 1, 0, 2, -2], [-1, 0, -1, 1, 2]],
+        [[1, -1], [-2, -2], [1, 2], [1, 2], [-2, -2]],
+    ]
+    intercepts = [[-1, 1, 0, -1], [0, -1, 0, 2, 2], [2, 1]]
+    net = Network(
+        [np.array(w, float) for w in coefs],
+        [np.array(b, float) for b in intercepts],
+        hidden_activation="leaky_relu",
+    )
+    r = assert_matches_oracle(net, ((0.0, 0.0), (2.0, 3.0)))
+    assert [0.5, 0.5] in r.points.tolist() and [0.5000000000000002, 0.5] not in r.points.tolist()
 
 
 def test_positively_rescaled_units_keep_the_map():

@@ -8,8 +8,8 @@ neighbour (a T-junction). Geometry tools that check a coverage (GEOS's
 share bit-identical vertices along every shared edge. This module
 
 1. gives every exactly equal point one float representative (candidates are
-   points within their error bounds of each other; equality is decided by the
-   caller, exactly), and
+   points within their error bounds of each other, all of them; equality is
+   decided by the caller, exactly), and
 2. inserts into every edge the points of the subdivision lying inside it: the
    ends of the other edges on the same line (every corner on a line is an end
    of some edge along that line), ordered along the line. Such a point is an
@@ -97,22 +97,44 @@ def _distinct_points(points: FloatArray) -> tuple[IntArray, IntArray]:
     return order, np.cumsum(new) - 1
 
 
-def _candidate_pairs(points: FloatArray, error: FloatArray, window: int = 4) -> IntArray:
-    """Pairs of points within their error bounds of each other, shape (n_pairs, 2).
+# Candidates are found along a direction in which the points of a map's lines
+# rarely line up (sorting by x alone would put every vertex of a vertical line
+# between two copies of one of them).
+_SWEEP = np.array([1.0, 0.6180339887498949])
 
-    ``points`` are sorted by x then y, and each is compared with the next
-    ``window`` ones: the error bounds are far smaller than the distance
-    between distinct vertices of a map, so clusters of near points are small.
+
+def _candidate_pairs(points: FloatArray, error: FloatArray) -> IntArray:
+    """Every pair of points within their error bounds of each other, shape (n_pairs, 2).
+
+    Points are ordered by ``u = x + 0.618 y`` and each is compared with the
+    following ones while ``u`` may still be within reach: two points whose
+    coordinates differ by at most ``e`` differ in ``u`` by at most ``1.618 e``,
+    plus the rounding of ``u`` itself. The error bounds are far smaller than the
+    distance between distinct vertices of a map, so this walk is short.
     """
     n = points.shape[0]
+    u = points @ _SWEEP
+    order = np.argsort(u)
+    u, e = u[order], error[order]
+    slack = 4 * np.finfo(float).eps * np.abs(u)
+    most = float(e.max(initial=0.0))
     found = [np.zeros((0, 2), np.int64)]
-    for shift in range(1, min(window, n - 1) + 1):
-        i, j = np.arange(n - shift), np.arange(shift, n)
-        reach = error[i] + error[j]
-        close = (np.abs(points[j, 0] - points[i, 0]) <= reach) & (
-            np.abs(points[j, 1] - points[i, 1]) <= reach
+    active = np.arange(n - 1)
+    shift = 1
+    while active.size:
+        j = active + shift
+        reach = e[active] + e[j]
+        near = u[j] - u[active] <= _SWEEP.sum() * reach + slack[active] + slack[j]
+        a, b = order[active[near]], order[j[near]]
+        close = (np.abs(points[b, 0] - points[a, 0]) <= reach[near]) & (
+            np.abs(points[b, 1] - points[a, 1]) <= reach[near]
         )
-        found.append(np.stack([i[close], j[close]], axis=1))
+        found.append(np.stack([a[close], b[close]], axis=1))
+        # Points further on are further along u: stop where even the largest bound cannot reach.
+        going = u[j] - u[active] <= _SWEEP.sum() * (e[active] + most) + slack[active] + slack[j]
+        active = active[going]
+        shift += 1
+        active = active[active + shift < n]
     return np.concatenate(found)
 
 
