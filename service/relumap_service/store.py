@@ -13,6 +13,7 @@ number, which fences every later write of that attempt (``renew_lease``,
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -80,6 +82,18 @@ def _running_attempt(model_id: str, attempt: int) -> Any:
     )
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """Read a JSON column with orjson, or the standard library where only it can.
+
+    orjson reads a model's weights about 5 times faster; the standard library
+    also reads the NaN and Infinity it writes itself.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class Store:
     """Access to the database behind the service.
 
@@ -93,7 +107,7 @@ class Store:
     def __init__(self, url: str) -> None:
         url = database_url(url)
         self.url = url
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {"pool_pre_ping": True, "json_deserializer": _json_loads}
         if url.startswith("postgresql"):
             # Fail a health check or a request in seconds, not at the TCP timeout.
             options["connect_args"] = {"connect_timeout": 10, "application_name": "relumap"}

@@ -202,10 +202,11 @@ def areas_and_interior_points(
     centre = np.asarray(box, dtype=np.float64).mean(axis=0)
     v = np.asarray(vertices, dtype=np.float64) - centre
     local = v - np.repeat(v[starts], counts, axis=0)
-    following = np.arange(1, v.shape[0] + 1)
-    following[starts + counts - 1] = starts
-    after = local[following]
-    cross = local[:, 0] * after[:, 1] - after[:, 0] * local[:, 1]
+    # Shoelace terms of consecutive vertices. Relative to its polygon's first
+    # vertex (0, 0), a polygon's closing edge adds nothing, and neither does the
+    # pair that spans two polygons: no wrap-around is needed.
+    cross = np.zeros(v.shape[0])
+    np.subtract(local[:-1, 0] * local[1:, 1], local[1:, 0] * local[:-1, 1], out=cross[:-1])
     areas: FloatArray = 0.5 * np.add.reduceat(cross, starts)
     means: FloatArray = np.add.reduceat(v, starts, axis=0) / counts[:, None] + centre
     return areas, means

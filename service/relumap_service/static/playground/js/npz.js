@@ -1,6 +1,7 @@
-// numpy's .npz in the browser: a zip of .npy members, each deflated. Read with the
-// zip's central directory (zip64 sizes too, as numpy writes them) and the browser's
-// own DecompressionStream, so a region map of 100,000 polygons arrives as typed
+// numpy's .npz in the browser: a zip of .npy members, stored (the service's answers,
+// which travel compressed by the HTTP coding) or deflated (np.savez_compressed). Read
+// with the zip's central directory (zip64 sizes too, as numpy writes them) and the
+// browser's own DecompressionStream, so a region map of 100,000 polygons arrives as typed
 // arrays without parsing any text.
 
 const TYPES = {
