@@ -5,8 +5,10 @@ a process of its own that its requester (a thread of the embedded consumer, or
 a Huey process worker) can kill: when ``RELUMAP_FIT_TIMEOUT`` passes, when the
 model is deleted, or when the attempt loses its lease. The processes come from
 a forkserver that has numpy and the fitting code imported, and has fitted once
-already (``relumap_service.fit_warmup``), so starting one costs milliseconds and
-its fit starts warm; a process that runs threads is never forked.
+already (``relumap_service.fit_warmup``), so its fit starts warm; a process that
+runs threads is never forked. Starting one still costs 10-15 ms (the fork, then
+the new process setting itself up), so one is started ahead of need and waits
+for its payload: a fit takes that spare, and a new spare is started beside it.
 
 No fit process outlives its requester: each asks Linux for ``SIGKILL`` when its
 parent (the forkserver) ends (``PR_SET_PDEATHSIG``), and a thread of it exits
@@ -35,6 +37,8 @@ __all__ = [
     "FitCancelled",
     "FitTimeout",
     "die_with_parent",
+    "discard_spare_fit_process",
+    "prepare_spare_fit_process",
     "run_fit",
     "run_in_fit_process",
     "start_fit_server",
@@ -96,7 +100,13 @@ def _exit_when_requester_ends(connection: Connection) -> None:
 
 def _fit_process_main(connection: Connection) -> None:
     die_with_parent()
-    payload = connection.recv()
+    # A server started by a process that ignores SIGTERM (a Huey process worker)
+    # passes that on through exec; multiprocessing ends a spare with SIGTERM at exit.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        payload = connection.recv()
+    except (EOFError, OSError):  # a spare whose requester ended or discarded it
+        os._exit(0)
     threading.Thread(target=_exit_when_requester_ends, args=(connection,), daemon=True).start()
     try:
         outcome: tuple[str, Any] = ("result", run_fit(payload))
@@ -135,6 +145,64 @@ def start_fit_server() -> None:
     forkserver.ensure_running()
 
 
+_spare_lock = threading.Lock()
+_spare: tuple[Any, Connection] | None = None
+
+
+def _start_fit_process() -> tuple[Any, Connection]:
+    """Start a fit process; it waits for its payload on the returned connection."""
+    context = _context()
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(target=_fit_process_main, args=(theirs,), name="relumap-fit")
+    process.daemon = True
+    process.start()
+    theirs.close()
+    return process, ours
+
+
+def _end_fit_process(process: Any, connection: Connection) -> None:
+    if process.is_alive():
+        process.kill()
+    process.join(10)
+    connection.close()
+
+
+def prepare_spare_fit_process() -> None:
+    """Start a fit process ahead of the next fit, unless one already waits."""
+    global _spare
+    with _spare_lock:
+        if _spare is not None:
+            return
+    started = _start_fit_process()
+    with _spare_lock:
+        if _spare is None:
+            _spare, started = started, None
+    if started is not None:  # another thread was quicker
+        _end_fit_process(*started)
+
+
+def discard_spare_fit_process() -> None:
+    """End the waiting fit process, if any (a consumer that stops)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        _end_fit_process(*spare)
+
+
+def _take_fit_process() -> tuple[Any, Connection]:
+    """The waiting fit process, or a new one; a new spare starts in the background."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is None or not spare[0].is_alive():
+        if spare is not None:
+            _end_fit_process(*spare)
+        spare = _start_fit_process()
+    threading.Thread(target=prepare_spare_fit_process, name="relumap-spare", daemon=True).start()
+    return spare
+
+
 def run_in_fit_process(
     payload: dict[str, Any],
     *,
@@ -167,13 +235,8 @@ def run_in_fit_process(
     FitCancelled
         ``cancelled`` returned True.
     """
-    context = _context()
-    ours, theirs = context.Pipe(duplex=True)
-    process = context.Process(target=_fit_process_main, args=(theirs,), name="relumap-fit")
-    process.daemon = True
+    process, ours = _take_fit_process()
     started = time.monotonic()
-    process.start()
-    theirs.close()
     try:
         try:
             ours.send(payload)
@@ -208,7 +271,9 @@ def run_in_fit_process(
                 if cancelled():
                     raise FitCancelled
     finally:
+        # Killed at once; reaped beside the caller, who records the outcome meanwhile.
         if process.is_alive():
             process.kill()
-        process.join(10)
-        ours.close()
+        threading.Thread(
+            target=_end_fit_process, args=(process, ours), name="relumap-reap", daemon=True
+        ).start()

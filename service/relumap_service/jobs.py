@@ -32,7 +32,13 @@ from huey.consumer import Consumer, Worker
 
 from relumap_service.core.fitting import FitError
 from relumap_service.fit_events import Channel, FitEvents, LocalChannel, RedisChannel
-from relumap_service.fit_process import FitCancelled, run_in_fit_process, start_fit_server
+from relumap_service.fit_process import (
+    FitCancelled,
+    discard_spare_fit_process,
+    prepare_spare_fit_process,
+    run_in_fit_process,
+    start_fit_server,
+)
 from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
 from relumap_service.queue_json import JSONSerializer
 from relumap_service.store import ExpiredLease, ModelRecord, Store
@@ -196,6 +202,7 @@ class FitQueue:
             )
             self._consumer.start()
             start_fit_server()
+            prepare_spare_fit_process()
             self.events.listen()  # fits queued by other processes wake this consumer too
             self._reaper = PeriodicThread(
                 "relumap-reaper", reap_interval(self.lease_seconds), self.reap
@@ -218,6 +225,7 @@ class FitQueue:
             deadline = time.monotonic() + 5
             for thread in list(self._fitting):  # idle threads end by themselves
                 thread.join(max(deadline - time.monotonic(), 0))
+            discard_spare_fit_process()
 
     def reap(self) -> list[ExpiredLease]:
         """Re-queue or fail the running fits whose worker stopped renewing the lease.

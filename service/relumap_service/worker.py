@@ -31,7 +31,11 @@ from huey.consumer import Consumer, ConsumerStopped
 from prometheus_client import start_http_server
 
 from relumap_service.config import native_thread_pools
-from relumap_service.fit_process import die_with_parent, start_fit_server
+from relumap_service.fit_process import (
+    die_with_parent,
+    prepare_spare_fit_process,
+    start_fit_server,
+)
 from relumap_service.jobs import FitQueue
 from relumap_service.leases import reap_interval
 from relumap_service.store import Store
@@ -174,6 +178,7 @@ def run_worker(
         # A forked worker must not share its parent's database sockets.
         store.dispose(close=False)
         start_fit_server()
+        prepare_spare_fit_process()
         log.info("fit process ready", extra={"native_threads": native_thread_pools()})
 
     consumer = _ReapingConsumer(

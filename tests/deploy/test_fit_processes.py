@@ -106,7 +106,12 @@ def test_deleting_a_running_fit_kills_its_process_and_frees_the_worker(
     wait_status(app, small, ("running", "succeeded", "failed"), timeout=20)
     assert time.monotonic() - deleted_at < 2.0, "the worker was not freed within 2 s"
     assert wait_status(app, small, ("succeeded", "failed"), timeout=20)["status"] == "succeeded"
-    assert not fit_processes & descendants(os.getpid()), "the deleted fit's process lives on"
+    # Those processes (the deleted fit's, and the spare that the small fit took)
+    # are killed at once and reaped beside the consumer.
+    deadline = time.monotonic() + 2
+    while survivors := fit_processes & descendants(os.getpid()):
+        assert time.monotonic() < deadline, f"the deleted fit's process lives on: {survivors}"
+        time.sleep(0.05)
 
 
 def _multiprocessing_servers() -> set[int | None]:
@@ -262,3 +267,46 @@ def test_stopping_the_embedded_consumer_requeues_its_running_fit_at_once(
     record = app.extensions["relumap"].store.get_model(model_id)
     assert (record.status, record.attempts, record.lease_until) == ("queued", 1, None)
     assert [task.args[0] for task in queue.huey.pending()] == [model_id]
+
+
+def _fit_process_pid(payload: dict[str, Any]) -> int:
+    from relumap_service import fit_process
+
+    with fit_process._spare_lock:
+        spare = fit_process._spare
+    assert spare is not None, "no fit process waits for the next fit"
+    assert fit_process.run_in_fit_process(payload, timeout=60, cancelled=lambda: False)["network"]
+    return int(spare[0].pid)
+
+
+def test_a_fit_takes_the_waiting_process_and_another_one_starts_beside_it() -> None:
+    from relumap_service import fit_process
+
+    payload = {
+        "X": [[x / 10] for x in range(20)],
+        "y": [x / 10 for x in range(20)],
+        "params": {"hidden_layer_sizes": [4], "max_iter": 20},
+        "task": "regression",
+        "classes": None,
+    }
+    fit_process.start_fit_server()
+    fit_process.prepare_spare_fit_process()
+    first = _fit_process_pid(payload)
+    deadline = time.monotonic() + 10
+    while fit_process._spare is None:  # started in the background
+        assert time.monotonic() < deadline, "no new spare process"
+        time.sleep(0.01)
+    second = _fit_process_pid(payload)
+    assert first != second
+    # Each fit's process ends with its fit; a discarded spare ends too.
+    deadline = time.monotonic() + 10
+    while fit_process._spare is None:
+        assert time.monotonic() < deadline, "no new spare process"
+        time.sleep(0.01)
+    spare = int(fit_process._spare[0].pid)
+    fit_process.discard_spare_fit_process()
+    assert fit_process._spare is None
+    deadline = time.monotonic() + 5
+    while survivors := {first, second, spare} & descendants(os.getpid()):
+        assert time.monotonic() < deadline, f"fit processes live on: {survivors}"
+        time.sleep(0.05)
