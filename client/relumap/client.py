@@ -26,6 +26,7 @@ from urllib3.util import Retry
 
 from relumap import _data
 from relumap._network_files import NetworkSource, network_request
+from relumap._polling import BAR_SECONDS, shows_bar
 from relumap._session import (
     DEFAULT_TIMEOUT,
     DEFAULT_URL,
@@ -220,6 +221,16 @@ class Client:
         value = self._limits.get(name, default)
         return value if isinstance(value, int) and value > 0 else default
 
+    def longest_wait(self, progress: bool | None = None) -> float:
+        """Return the seconds one request may wait for a fit to end (``?wait``).
+
+        Within the service's ``wait_seconds`` limit and well within the read
+        timeout; one second while a progress bar shows the time waited.
+        """
+        read = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+        longest = min(self.limit("wait_seconds", 60), 0.8 * read)
+        return float(min(longest, BAR_SECONDS) if shows_bar(progress) else longest)
+
     def _pages(
         self, path: str, params: Mapping[str, Any], page: int | None, page_size: int | None
     ) -> Iterator[dict[str, Any]]:
@@ -371,8 +382,9 @@ early_stopping, random_state
             geometrically from the first to the last (the model itself); see
             :meth:`Model.snapshots`. At most the service's ``snapshots`` limit.
         wait : bool or float, default=True
-            Wait for the fit to end (polling with backoff), at most ``wait``
-            seconds if it is a number; ``False`` returns the queued model at once.
+            Wait for the fit to end, at most ``wait`` seconds if it is a
+            number; ``False`` returns the queued model at once. The service
+            answers the moment the fit ends (``?wait``; see :meth:`Model.wait`).
         progress : bool, optional
             Show a progress bar while waiting. By default one is shown when
             tqdm is installed and stderr is a terminal.
@@ -408,10 +420,19 @@ early_stopping, random_state
             "batch_size": batch_size,
             "snapshots": snapshots,
         }
-        model = Model(self, self._json("POST", "/v1/models", json=payload, idempotent=True))
         if wait is False:
-            return model
-        return model.wait(None if wait is True else float(wait), progress=progress)
+            return Model(self, self._json("POST", "/v1/models", json=payload, idempotent=True))
+        timeout = None if wait is True else float(wait)
+        started = time.monotonic()
+        first = self.longest_wait(progress)
+        if timeout is not None:
+            first = min(first, timeout)
+        params = {"wait": round(first, 3)}
+        model = Model(
+            self, self._json("POST", "/v1/models", params=params, json=payload, idempotent=True)
+        )
+        left = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
+        return model.wait(left, progress=progress)
 
     def models(
         self,

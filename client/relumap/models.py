@@ -233,13 +233,24 @@ class Model:
         return dict(self._document)
 
     # -- lifecycle --------------------------------------------------------------------
-    def refresh(self) -> Model:
-        """Fetch the document again; return ``self``."""
-        self._document = dict(self._client._json("GET", f"/v1/models/{self.id}"))
+    def refresh(self, *, wait: float | None = None) -> Model:
+        """Fetch the document again; return ``self``.
+
+        Parameters
+        ----------
+        wait : float, optional
+            Seconds the service may hold the answer while the fit runs; it
+            answers the moment the fit ends (``?wait``).
+        """
+        params = None if not wait else {"wait": round(wait, 3)}
+        self._document = dict(self._client._json("GET", f"/v1/models/{self.id}", params=params))
         return self
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Model:
-        """Wait for the fit to end, polling with backoff; return ``self``.
+        """Wait for the fit to end; return ``self``.
+
+        The service answers the moment the fit ends: each request waits there
+        up to :meth:`Client.longest_wait` seconds.
 
         Parameters
         ----------

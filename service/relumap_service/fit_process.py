@@ -191,7 +191,7 @@ def discard_spare_fit_process() -> None:
 
 
 def _take_fit_process() -> tuple[Any, Connection]:
-    """The waiting fit process, or a new one; a new spare starts in the background."""
+    """Return the waiting fit process, or a new one; a new spare starts in the background."""
     global _spare
     with _spare_lock:
         spare, _spare = _spare, None

@@ -7,6 +7,8 @@ the fetched weights, dense sampling, a polygon area formula.
 from __future__ import annotations
 
 import numpy as np
+from typing import Any
+
 import pytest
 
 import relumap
@@ -44,6 +46,41 @@ def test_fit_without_wait_returns_at_once_then_waits(
     assert model.metrics is None
     assert model.wait() is model
     assert model.status == "succeeded" and model.metrics is not None
+
+
+def _recording_client(url: str) -> tuple[relumap.Client, list[str]]:
+    """A client whose session notes each request as "METHOD path?query"."""
+    from urllib.parse import urlsplit
+
+    from relumap._session import build_session
+
+    seen: list[str] = []
+    session = build_session(3)
+
+    def note(response: Any, *args: Any, **kwargs: Any) -> None:
+        parts = urlsplit(response.request.url)
+        seen.append(f"{response.request.method} {parts.path}?{parts.query}")
+
+    session.hooks["response"].append(note)
+    return relumap.Client(url, timeout=(3.05, 60), session=session), seen
+
+
+def test_fit_and_wait_ask_the_service_to_answer_when_the_fit_ends(
+    live_url: str, square: relumap.Dataset
+) -> None:
+    client, seen = _recording_client(live_url)
+    with client:
+        model = client.fit(square, hidden_layer_sizes=[3], progress=False)
+        assert model.status == "succeeded"
+        # One POST that waited (after GET /v1 for the wait limit), no polling.
+        assert [r for r in seen if r.startswith("POST")] == ["POST /v1/models?wait=48.0"]
+        assert not [r for r in seen if r.startswith("GET /v1/models")]
+        seen.clear()
+        queued = client.fit(square, hidden_layer_sizes=[3], wait=False)
+        queued.wait(timeout=60, progress=False)
+        assert queued.status == "succeeded"
+        polls = [r for r in seen if r.startswith("GET /v1/models")]
+        assert 1 <= len(polls) <= 2 and all("wait=" in r for r in polls), polls
 
 
 def test_wait_times_out_while_the_fit_is_queued(

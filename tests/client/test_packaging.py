@@ -32,7 +32,8 @@ BASE_IMPORTS = {"requests", "numpy", "urllib3", "relumap", "relumap_geometry"}
 
 def test_pyproject_declares_the_base_and_the_extras() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert [Requirement(r).name for r in project["dependencies"]] == ["requests", "urllib3", "numpy"]
+    base = ["requests", "urllib3", "numpy"]
+    assert [Requirement(r).name for r in project["dependencies"]] == base
     extras = project["optional-dependencies"]
     for extra, package in EXTRAS.items():
         assert [Requirement(r).name for r in extras[extra]] == [package]

@@ -73,6 +73,34 @@ def test_a_fit_finished_by_another_process_releases_the_waiting_request(
     assert web.extensions["relumap"].queue.events.waiting() == 0
 
 
+def test_a_get_with_wait_is_released_by_the_fit_it_waits_for(
+    app_factory: Callable[..., Flask],
+) -> None:
+    web = app_factory(EMBEDDED_WORKER=False, FIT_WAIT_RECHECK_SECONDS=NEVER)
+    client = web.test_client()
+    fit = {"dataset_id": upload(web), "hidden_layer_sizes": [4], "max_iter": 50}
+    model_id = client.post("/v1/models", json=fit).get_json()["id"]
+    too_long = client.get(f"/v1/models/{model_id}?wait=61")
+    assert too_long.status_code == 422 and "RELUMAP_MAX_WAIT_SECONDS" in str(too_long.get_json())
+    answers: list[Any] = []
+
+    def request() -> None:
+        response = web.test_client().get(f"/v1/models/{model_id}?wait=60")
+        answers.append((response.status_code, response.get_json()))
+
+    thread = threading.Thread(target=request, daemon=True)
+    thread.start()
+    until_waiting(web)
+    app_factory(FIT_WAIT_RECHECK_SECONDS=NEVER)  # its embedded consumer takes the fit
+    thread.join(BOUND)
+    assert not thread.is_alive(), "the waiting GET was not woken by the fit's end"
+    assert answers[0][0] == 200 and answers[0][1]["status"] == "succeeded"
+    # A settled model is answered at once, whatever the wait.
+    started = time.monotonic()
+    assert client.get(f"/v1/models/{model_id}?wait=60").get_json()["status"] == "succeeded"
+    assert time.monotonic() - started < BOUND
+
+
 def test_a_fit_finished_in_the_same_process_releases_the_waiting_request(
     app_factory: Callable[..., Flask],
 ) -> None:

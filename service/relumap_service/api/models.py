@@ -160,6 +160,13 @@ def _resolve_task(args: dict[str, Any]) -> tuple[str, list[str] | None]:
     return task, dataset.feature_names
 
 
+def _check_wait(wait: float) -> None:
+    """Answer 422 for a ``?wait`` longer than ``RELUMAP_MAX_WAIT_SECONDS``."""
+    bound = services().config["MAX_WAIT_SECONDS"]
+    if wait > bound:
+        abort(422, errors={"wait": [f"at most {bound} seconds (RELUMAP_MAX_WAIT_SECONDS)"]})
+
+
 def _wait_for(model_id: str, seconds: float) -> ModelRecord | None:
     """Return the model once settled, or as it is after ``seconds``.
 
@@ -204,8 +211,7 @@ class Models(MethodView):
     def post(self, args: dict[str, Any], wait: float) -> Any:
         """Fit a network on the queue; 202 at once, or 201 if it finished within `?wait`."""
         svc = services()
-        if wait > svc.config["MAX_WAIT_SECONDS"]:
-            abort(422, errors={"wait": [f"at most {svc.config['MAX_WAIT_SECONDS']} seconds"]})
+        _check_wait(wait)
         _check_limits(args)
         task, feature_names = _resolve_task(args)
         params = {key: value for key, value in args.items() if key not in ("dataset_id", "task")}
@@ -238,11 +244,20 @@ class Models(MethodView):
 class Model(MethodView):
     """One model."""
 
+    @blp.arguments(WaitQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ModelSchema)
     @blp.alt_response(404, **problem_doc("No model with this id"))
-    def get(self, model_id: str) -> dict[str, Any]:
-        """Fetch a model: status, parameters, timings, warnings and metrics."""
-        return model_document(get_model_or_404(model_id))
+    def get(self, model_id: str, wait: float) -> dict[str, Any]:
+        """Fetch a model: status, parameters, timings, warnings and metrics.
+
+        With `?wait=SECONDS` a queued or running fit is waited for, up to that
+        long: the answer comes as soon as it has succeeded or failed.
+        """
+        _check_wait(wait)
+        record = get_model_or_404(model_id)
+        if wait > 0 and record.status not in FINISHED:
+            record = _wait_for(model_id, wait) or get_model_or_404(model_id)
+        return model_document(record)
 
     @blp.response(204)
     @blp.alt_response(404, **problem_doc("No model with this id"))

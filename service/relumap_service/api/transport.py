@@ -3,9 +3,10 @@
 - **Compression** (flask-compress): JSON, GeoJSON, problem+json (errors
   too), .npz, SVG, HTML, CSS and JavaScript answers of 500 bytes or more are
   sent with zstd, brotli or gzip, as the request's ``Accept-Encoding`` allows
-  (ties broken in that order). PNG and ONNX are sent as they are. A strong ETag gains the encoding (``"tag"`` becomes
-  ``"tag:gzip"``), as flask-compress does; :func:`not_modified` accepts
-  either form, so a client that cached the compressed answer gets its 304.
+  (ties broken in that order). PNG and ONNX are sent as they are. A strong
+  ETag gains the encoding (``"tag"`` becomes ``"tag:gzip"``), as
+  flask-compress does; :func:`not_modified` accepts either form, so a client
+  that cached the compressed answer gets its 304.
 - **ETags**: a region map, a knots document and a picture are functions of
   the model (its id, weights and stored result, which never change once it
   has succeeded), the query, the media type and the API version; the ETag is
