@@ -19,7 +19,13 @@ Examples
 from relumap_geometry.affine import AffineMap
 from relumap_geometry.boundary import DecisionBoundary
 from relumap_geometry.diagnostics import NeuronDiagnostics
-from relumap_geometry.patterns import pattern_strings, patterns_array
+from relumap_geometry.patterns import (
+    pack_patterns,
+    packed_pattern_strings,
+    pattern_strings,
+    patterns_array,
+    unpack_patterns,
+)
 from relumap_geometry.pieces import Pieces1D, evaluate_pieces
 from relumap_geometry.regions import RegionMap, areas_and_interior_points
 
@@ -31,6 +37,9 @@ __all__ = [
     "RegionMap",
     "areas_and_interior_points",
     "evaluate_pieces",
+    "pack_patterns",
+    "packed_pattern_strings",
     "pattern_strings",
     "patterns_array",
+    "unpack_patterns",
 ]

@@ -20,9 +20,54 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["pattern_strings", "patterns_array"]
+__all__ = [
+    "pack_patterns",
+    "packed_pattern_strings",
+    "pattern_strings",
+    "patterns_array",
+    "unpack_patterns",
+]
 
 BoolArray = NDArray[np.bool_]
+PackedArray = NDArray[np.uint8]
+
+# Rows unpacked at a time to write packed patterns as strings.
+_STRING_CHUNK = 1 << 14
+
+
+def pack_patterns(patterns: BoolArray) -> PackedArray:
+    """Pack activation patterns into bits: ``np.packbits`` of each row.
+
+    >>> pack_patterns(np.array([[True, False, True]])).tolist()
+    [[160]]
+    """
+    out: PackedArray = np.packbits(np.asarray(patterns, dtype=bool), axis=1)
+    return out
+
+
+def unpack_patterns(packed: PackedArray, n_hidden: int) -> BoolArray:
+    """Unpack rows of bits (:func:`pack_patterns`) into (n_rows, n_hidden) booleans.
+
+    >>> unpack_patterns(np.array([[160]], np.uint8), 3).tolist()
+    [[True, False, True]]
+    """
+    packed = np.asarray(packed, dtype=np.uint8)
+    if n_hidden == 0:
+        return np.zeros((packed.shape[0], 0), dtype=bool)
+    out: BoolArray = np.unpackbits(packed, axis=1, count=n_hidden).view(bool)
+    return out
+
+
+def packed_pattern_strings(packed: PackedArray, n_hidden: int) -> list[str]:
+    """Write packed activation patterns as strings of ``0`` and ``1``, a chunk of rows at a time.
+
+    >>> packed_pattern_strings(np.array([[160], [64]], np.uint8), 3)
+    ['101', '010']
+    """
+    out: list[str] = []
+    for lo in range(0, packed.shape[0], _STRING_CHUNK):
+        out += pattern_strings(unpack_patterns(packed[lo : lo + _STRING_CHUNK], n_hidden))
+    return out
 
 
 def pattern_strings(patterns: BoolArray) -> list[str]:
