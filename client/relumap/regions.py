@@ -18,10 +18,15 @@ import relumap_geometry
 from relumap._data import floats, ints, optional_list
 from relumap._optional import require
 from relumap._tables import count
-from relumap.diagnostics import NeuronDiagnostics, pattern_strings, patterns_array
+from relumap.diagnostics import NeuronDiagnostics, patterns_array
 from relumap.slices import Slice, slice_entries
 from relumap.units import UnitMaps
-from relumap_geometry import RegionMap, areas_and_interior_points
+from relumap_geometry import (
+    RegionMap,
+    areas_and_interior_points,
+    pack_patterns,
+    packed_pattern_strings,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,11 +77,19 @@ class DecisionBoundary(relumap_geometry.DecisionBoundary):
         return plotting.plot_boundary(self, ax=ax, **style)
 
 
-def _patterns(found: Any) -> BoolArray:
-    """Return activation patterns given as strings of 0/1 (JSON) or as a bool array (.npz)."""
-    if isinstance(found, np.ndarray) and found.dtype == np.bool_:
+def _packed_patterns(found: Any) -> NDArray[np.uint8]:
+    """Return activation patterns as bits, given as strings of 0/1 (JSON) or as bits (.npz)."""
+    if isinstance(found, np.ndarray) and found.dtype == np.uint8:
         return found
-    return patterns_array(found)
+    return pack_patterns(patterns_array(found))
+
+
+def _n_hidden(document: dict[str, Any]) -> int:
+    """Bits per pattern: the .npz says so, the JSON's strings show it."""
+    if "n_hidden" in document:
+        return int(document["n_hidden"])
+    found = document["patterns"]
+    return len(found[0]) if len(found) else 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +160,8 @@ class Regions(RegionMap):
             box=floats(document["box"]).reshape(2, 2),
             vertices=floats(document["vertices"]).reshape(-1, 2),
             offsets=ints(document["offsets"]),
-            patterns=_patterns(document["patterns"]),
+            packed_patterns=_packed_patterns(document["patterns"]),
+            n_hidden=_n_hidden(document),
             gradients=floats(document["gradients"]).reshape(n, -1, 2),
             intercepts=floats(document["intercepts"]).reshape(n, -1),
             areas=floats(document["areas"]),
@@ -191,10 +205,8 @@ class Regions(RegionMap):
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         document: dict[str, Any] = json.loads(arrays.pop("document").tobytes())
-        patterns = np.unpackbits(arrays.pop("patterns"), axis=1, count=document["n_hidden"])
         document.update(arrays)
         document["vertices"] = arrays["points"][arrays["vertex_ids"]]
-        document["patterns"] = patterns.astype(bool)
         document["areas"], document["interior_points"] = areas_and_interior_points(
             document["vertices"], arrays["offsets"], document["box"]
         )
@@ -239,7 +251,7 @@ class Regions(RegionMap):
         """
         pandas = require("pandas", "Regions.to_frame()")
         columns: dict[str, Any] = {
-            "pattern": pattern_strings(self.patterns),
+            "pattern": packed_pattern_strings(self.packed_patterns, self.n_hidden),
             "linear_region": self.linear_region,
             "area": self.areas,
             "n_vertices": np.diff(self.offsets),

@@ -9,14 +9,16 @@ regions' part of the document of ``GET /v1/models/{id}/regions``, and GeoJSON.
 Examples
 --------
 >>> import numpy as np
+>>> from relumap_geometry.patterns import pack_patterns
 >>> square = RegionMap(
 ...     vertices=np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
-...     offsets=np.array([0, 4]), patterns=np.ones((1, 1), dtype=bool),
+...     offsets=np.array([0, 4]), packed_patterns=pack_patterns(np.ones((1, 1), dtype=bool)),
+...     n_hidden=1,
 ...     gradients=np.array([[[2.0, -1.0]]]), intercepts=np.array([[0.5]]),
 ...     areas=np.array([1.0]), interior_points=np.array([[0.5, 0.5]]),
 ...     linear_region=np.array([0]), n_linear_regions=1, bound=1)
->>> square.n_regions, square.evaluate([[1.0, 1.0]], [0]).tolist()
-(1, [[1.5]])
+>>> square.n_regions, square.evaluate([[1.0, 1.0]], [0]).tolist(), square.patterns.tolist()
+(1, [[1.5]], [[True]])
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from relumap_geometry.patterns import pattern_strings
+from relumap_geometry.patterns import packed_pattern_strings, unpack_patterns
 
 __all__ = ["RegionMap", "areas_and_interior_points"]
 
@@ -48,8 +50,12 @@ class RegionMap:
         and not repeating its first vertex.
     offsets : ndarray of int of shape (n_regions + 1,)
         Region ``i`` is ``vertices[offsets[i]:offsets[i + 1]]``.
-    patterns : ndarray of bool of shape (n_regions, n_hidden_total)
-        Activation pattern of each region (all True for identity activations).
+    packed_patterns : ndarray of uint8 of shape (n_regions, ceil(n_hidden / 8))
+        Activation pattern of each region (all True for identity activations)
+        as bits, ``np.packbits(patterns, axis=1)``: an eighth of the booleans'
+        memory, and what the .npz transport sends.
+    n_hidden : int
+        Hidden units of the network (bits of each pattern).
     gradients : ndarray of shape (n_regions, n_outputs, 2)
         On region ``i`` the logits are ``gradients[i] @ x + intercepts[i]``.
     intercepts : ndarray of shape (n_regions, n_outputs)
@@ -68,7 +74,8 @@ class RegionMap:
 
     vertices: FloatArray
     offsets: IntArray
-    patterns: BoolArray
+    packed_patterns: NDArray[np.uint8]
+    n_hidden: int
     gradients: FloatArray
     intercepts: FloatArray
     areas: FloatArray
@@ -81,6 +88,20 @@ class RegionMap:
     def n_regions(self) -> int:
         """Number of activation regions."""
         return int(self.offsets.shape[0] - 1)
+
+    @cached_property
+    def patterns(self) -> BoolArray:
+        """Activation patterns as booleans, (n_regions, n_hidden) (unpacked on first use, kept).
+
+        One byte per unit per region: a big map's code should read
+        ``packed_patterns`` (or :meth:`pattern`) instead.
+        """
+        return unpack_patterns(self.packed_patterns, self.n_hidden)
+
+    def pattern(self, i: int) -> BoolArray:
+        """Activation pattern of region ``i`` as booleans, without unpacking the others."""
+        row: BoolArray = unpack_patterns(self.packed_patterns[i : i + 1], self.n_hidden)[0]
+        return row
 
     @cached_property
     def polygons(self) -> list[FloatArray]:
@@ -120,7 +141,7 @@ class RegionMap:
             "bound": self.bound,
             "vertices": self.vertices.tolist(),
             "offsets": self.offsets.tolist(),
-            "patterns": pattern_strings(self.patterns),
+            "patterns": packed_pattern_strings(self.packed_patterns, self.n_hidden),
             "gradients": self.gradients.tolist(),
             "intercepts": self.intercepts.tolist(),
             "areas": self.areas.tolist(),
@@ -135,7 +156,7 @@ class RegionMap:
         ``region`` (index), ``pattern`` (string of 0/1), ``gradient``
         (n_outputs x 2), ``intercept`` (n_outputs), ``linear_region`` and ``area``.
         """
-        patterns = pattern_strings(self.patterns)
+        patterns = packed_pattern_strings(self.packed_patterns, self.n_hidden)
         vertices = self.vertices.tolist()
         offsets = self.offsets.tolist()
         gradients = self.gradients.tolist()

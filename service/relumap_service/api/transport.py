@@ -443,12 +443,12 @@ def regions_npz(regions: Regions2D, document: dict[str, Any]) -> bytes:
     """
     index = np.int32 if regions.vertex_ids.shape[0] < 2**31 - 1 else np.int64
     meta = {k: v for k, v in document.items() if k not in _JSON_ARRAYS}
-    meta["n_hidden"] = int(regions.patterns.shape[1])
+    meta["n_hidden"] = regions.n_hidden
     arrays = {
         "points": regions.points,
         "vertex_ids": regions.vertex_ids.astype(index),
         "offsets": regions.offsets.astype(index),
-        "patterns": np.packbits(regions.patterns, axis=1),
+        "patterns": regions.packed_patterns,
         "gradients": regions.gradients,
         "intercepts": regions.intercepts,
         "linear_region": regions.linear_region.astype(index),

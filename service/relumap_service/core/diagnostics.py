@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from relumap_geometry import AffineMap, NeuronDiagnostics
+from relumap_geometry import AffineMap, NeuronDiagnostics, unpack_patterns
 from relumap_service.core.knots import Knots1D
 from relumap_service.core.network import Network
 from relumap_service.core.patterns import unit_labels
@@ -52,6 +52,20 @@ def _affine(partition: Knots1D | Regions2D, network: Network) -> AffineMap | Non
         return None
     p = int(np.argmax(partition.areas))
     return AffineMap(partition.gradients[p].copy(), partition.intercepts[p].copy())
+
+
+def _ever_and_always_on(partition: Knots1D | Regions2D) -> tuple[BoolArray, BoolArray]:
+    """Units on in some piece or region, and units on in all, from the patterns."""
+    if isinstance(partition, Knots1D):
+        patterns = partition.patterns
+        return np.asarray(patterns.any(axis=0)), np.asarray(patterns.all(axis=0))
+    # On the bits: OR and AND of the bytes of every region, unpacked once.
+    packed, n = partition.packed_patterns, partition.n_hidden
+    if packed.shape[0] == 0:
+        return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    ever = np.bitwise_or.reduce(packed, axis=0)[None]
+    always = np.bitwise_and.reduce(packed, axis=0)[None]
+    return unpack_patterns(ever, n)[0], unpack_patterns(always, n)[0]
 
 
 def neuron_diagnostics(
@@ -87,13 +101,13 @@ def neuron_diagnostics(
     >>> d.active_fraction.round(3).tolist()
     [0.667, 0.333]
     """
-    patterns = knots_or_regions.patterns
     if knots_or_regions.hidden_layer_sizes != network.hidden_layer_sizes:
         raise ValueError(
             f"the partition was computed for hidden layers {knots_or_regions.hidden_layer_sizes} "
             f"but the network has {network.hidden_layer_sizes}"
         )
     layer, unit = unit_labels(network)
+    ever_on, always_on = _ever_and_always_on(knots_or_regions)
     active_fraction: FloatArray | None = None
     dead_on_data: BoolArray | None = None
     if X_train is not None:
@@ -109,8 +123,8 @@ def neuron_diagnostics(
     return NeuronDiagnostics(
         layer=layer,
         unit=unit,
-        dead_on_domain=np.logical_not(patterns.any(axis=0)),
-        always_active_on_domain=np.asarray(patterns.all(axis=0)),
+        dead_on_domain=np.logical_not(ever_on),
+        always_active_on_domain=np.asarray(always_on),
         active_fraction=active_fraction,
         dead_on_data=dead_on_data,
         affine_on_domain=_affine(knots_or_regions, network),

@@ -45,6 +45,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_service.core.bits import BitColumns
 from relumap_service.core.network import Network
 
 __all__ = ["LayerMaps"]
@@ -71,8 +72,10 @@ class LayerMaps:
         Maps of the previous layer; None when ``table`` is given.
     parent_root : ndarray of int of shape (n_rows,)
         Row of ``parent`` whose polygon contains each of these polygons.
-    on : ndarray of bool of shape (n_rows, n_parent_units)
-        Activation pattern of the previous layer on each polygon.
+    on : ndarray of bool of shape (n_rows, n_parent_units), or BitColumns
+        Activation pattern of the previous layer on each polygon; ``on[index]``
+        gives the rows' booleans (:class:`relumap_service.core.bits.BitColumns`
+        reads them from packed bits).
     w : ndarray of shape (n_parent_units, n_units)
     b : ndarray of shape (n_units,)
     table : ndarray of shape (n_rows, 3, n_units), optional
@@ -86,7 +89,7 @@ class LayerMaps:
         network: Network,
         parent: LayerMaps | None,
         parent_root: IntArray,
-        on: BoolArray,
+        on: BoolArray | BitColumns,
         w: FloatArray,
         b: FloatArray,
         table: FloatArray | None = None,

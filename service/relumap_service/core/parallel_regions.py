@@ -88,7 +88,7 @@ class StripMap:
             points=regions.points,
             vertex_ids=regions.vertex_ids,
             offsets=regions.offsets,
-            packed_patterns=np.packbits(regions.patterns, axis=1),
+            packed_patterns=regions.packed_patterns,
             gradients=regions.gradients,
             intercepts=regions.intercepts,
             areas=regions.areas,
@@ -310,18 +310,21 @@ def stitch(
     linear = order[inverse].astype(np.int64)
 
     certificates = [s.certificate for s in strips]
-    patterns = np.unpackbits(
-        np.concatenate([s.packed_patterns for s in strips])[kept],
-        axis=1,
-        count=sum(hidden_layer_sizes),
-    ).astype(bool)
+    # The pieces' patterns stay bits: the kept pieces' rows, gathered strip by strip.
+    packed = np.concatenate(
+        [
+            s.packed_patterns[kept[(kept >= lo) & (kept < hi)] - lo]
+            for s, lo, hi in zip(strips, piece_base[:-1], piece_base[1:], strict=True)
+        ]
+    )
     return Regions2D(
         box=box,
         vertices=table[vertex_ids],
         offsets=out_offsets,
         points=table,
         vertex_ids=vertex_ids,
-        patterns=patterns,
+        packed_patterns=packed,
+        n_hidden=int(sum(hidden_layer_sizes)),
         gradients=np.concatenate([s.gradients for s in strips])[kept],
         intercepts=np.concatenate([s.intercepts for s in strips])[kept],
         areas=areas[region_of_kept],

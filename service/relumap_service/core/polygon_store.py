@@ -4,8 +4,9 @@ Rows hold the polygon's vertices (padded with copies of its first vertex, see
 :mod:`relumap_service.core.clipping`), a bound on their coordinates' rounding
 error, edge tags (the line each edge lies on), vertex count, the index of
 its ancestor at the start of the current layer (its *root*) and the activation
-pattern of the current layer's units (earlier layers' patterns are those of
-the root). A disc around each polygon and its *spread* (how far an exact
+pattern of the current layer's units, packed into bits
+(:mod:`relumap_service.core.bits`; earlier layers' patterns are those of the
+root). A disc around each polygon and its *spread* (how far an exact
 vertex can be from the disc's centre) let a line that misses the disc be
 dismissed at once. Capacity grows by half as needed but never exceeds the region
 limit, so memory stays bounded by ``limit * max_vertices``.
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from relumap_service.core.bits import n_bytes
 
 __all__ = ["PolygonStore"]
 
@@ -58,7 +61,7 @@ class PolygonStore:
         self.counts = np.zeros(cap, dtype=np.int64)
         self.counts[0] = 4
         self.root = np.zeros(cap, dtype=np.int64)
-        self.patterns = np.zeros((cap, n_units), dtype=bool)
+        self.patterns = np.zeros((cap, n_bytes(n_units)), dtype=np.uint8)
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
         self.spread = np.zeros(cap)
@@ -89,7 +92,7 @@ class PolygonStore:
             self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
             self.spread = np.concatenate([self.spread, np.zeros(grow)])
             self.patterns = np.concatenate(
-                [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=bool)]
+                [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=np.uint8)]
             )
         if width > old_width:
             extra = width - old_width + 2
@@ -140,4 +143,4 @@ class PolygonStore:
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)
-        self.patterns = np.zeros((self.root.shape[0], n_units), dtype=bool)
+        self.patterns = np.zeros((self.root.shape[0], n_bytes(n_units)), dtype=np.uint8)

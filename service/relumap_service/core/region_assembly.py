@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from relumap_service.core.adjacency import adjacent_pairs, connected_labels
+from relumap_service.core.bits import LayerPatterns, bit_at
 from relumap_service.core.bounds import serra_bound
 from relumap_service.core.clipping import polygon_areas
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
@@ -17,16 +18,11 @@ from relumap_service.core.region_lines import SAFETY, SignEngine
 from relumap_service.core.region_map import Box, Certificate, Regions2D
 from relumap_service.core.subdivision import Subdivision, shared_vertices
 
-__all__ = ["assemble", "split_history"]
+__all__ = ["assemble"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-def split_history(history: BoolArray, sizes: tuple[int, ...]) -> list[BoolArray]:
-    """Split a row of all hidden layers' patterns into one block per layer."""
-    return np.split(history, np.cumsum(sizes)[:-1], axis=1) if sizes else []
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +75,7 @@ def _subdivision(
     corners: _Corners,
     error: FloatArray,
     reach: float,
-    history: BoolArray,
+    history: LayerPatterns,
 ) -> tuple[Subdivision, NDArray[np.int8]]:
     """Share every vertex among the polygons that meet there (see core/subdivision).
 
@@ -110,7 +106,7 @@ def _subdivision(
     directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
     on_unit = np.nonzero(second_line >= 4)[0]
     layer, unit = lines.source[:2, second_line[on_unit]]
-    active = history[corners.polygon[on_unit], lines.layer_starts[layer] + unit]
+    active = bit_at(history.bits, corners.polygon[on_unit], lines.layer_starts[layer] + unit)
     side = np.zeros(second_line.size, np.int8)
     side[on_unit] = np.where(active, 1, -1)
     sub = shared_vertices(
@@ -120,9 +116,12 @@ def _subdivision(
 
 
 def assemble(
-    engine: SignEngine, store: PolygonStore, maps: LayerMaps, history: BoolArray, box: Box
+    engine: SignEngine, store: PolygonStore, maps: LayerMaps, history: LayerPatterns, box: Box
 ) -> Regions2D:
-    """Finish a cut box: affine maps, linear regions (maps compared exactly), shared vertices."""
+    """Finish a cut box: affine maps, linear regions (maps compared exactly), shared vertices.
+
+    ``history`` holds every polygon's pattern as bits; the map keeps them so.
+    """
     network, lines, origin = engine.network, engine.lines, engine.origin
     size = store.size
     verts = store.verts[:size]
@@ -160,12 +159,10 @@ def assemble(
     engine.counts.exact_maps += unsure.size
     same = np.zeros(a.size, dtype=bool)
     if unsure.size:
-        sizes = network.hidden_layer_sizes
         last = len(network.coefs) - 1
-        blocks = split_history(history, sizes)
         for i in unsure.tolist():
-            map_a = engine.exact_network.layer_map(last, [h[a[i]] for h in blocks])
-            map_b = engine.exact_network.layer_map(last, [h[b[i]] for h in blocks])
+            map_a = engine.exact_network.layer_map(last, history.row(int(a[i])))
+            map_b = engine.exact_network.layer_map(last, history.row(int(b[i])))
             same[i] = bool(np.all(map_a == map_b))
     labels = connected_labels(size, a[same], b[same])
     piecewise = network.hidden_activation != "identity"
@@ -178,7 +175,8 @@ def assemble(
         offsets=subdivision.offsets,
         points=subdivision.points,
         vertex_ids=subdivision.index,
-        patterns=history,
+        packed_patterns=history.bits,
+        n_hidden=int(sum(sizes)),
         gradients=gradients,
         intercepts=intercepts,
         areas=polygon_areas(verts),

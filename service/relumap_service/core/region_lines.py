@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_service.core.bits import LayerPatterns, bit_at
 from relumap_service.core.exact import ExactNetwork, Line
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.network import Network
@@ -67,10 +68,9 @@ class LineTable:
         self.size = 4
         # (layer, unit, root) of every unit's line.
         self.source = np.zeros((3, 64), np.int64)
-        self.histories: list[list[BoolArray]] = []
-        # The same patterns as one array per layer (rows: that layer's roots),
-        # and where each layer's units start in it.
-        self.full_histories: list[BoolArray] = []
+        # Patterns of the earlier layers of every root, as bits, one per layer
+        # (rows: that layer's roots), and where each layer's units start in them.
+        self.histories: list[LayerPatterns] = []
         self.layer_starts = np.zeros(1, np.int64)
         self.exact_network = exact
         self._exact: dict[int, Line] = {}
@@ -125,8 +125,7 @@ class LineTable:
                 out = self.exact_network.box_line(line)
             else:
                 layer, unit, root = (int(v) for v in self.source[:, line])
-                history = [block[root] for block in self.histories[layer]]
-                out = self.exact_network.unit_line(layer, unit, history)
+                out = self.exact_network.unit_line(layer, unit, self.histories[layer].row(root))
             self._exact[line] = out
         return out
 
@@ -156,15 +155,17 @@ class LineTable:
         ok = (edge >= 4) & (one >= 4) & (other >= 4) & (one != other)
         ok &= (layer == self.source[0, other]) & (unit == self.source[1, other])
         for level in np.unique(layer[ok]).tolist():
-            history = self.full_histories[level]
+            history = self.histories[level].bits
             pick = np.flatnonzero(ok & (layer == level))
             if history.shape[1] == 0:
                 ok[pick] = False
                 continue
-            differ = history[root[pick]] != history[self.source[2, other[pick]]]
+            # The patterns differ in one bit, that of the edge's unit.
+            differ = history[root[pick]] ^ history[self.source[2, other[pick]]]
             sizes = self.layer_starts
             column = sizes[self.source[0, edge[pick]]] + self.source[1, edge[pick]]
-            ok[pick] = (differ.sum(axis=1) == 1) & differ[np.arange(pick.size), column]
+            one = np.bitwise_count(differ).sum(axis=1, dtype=np.int64) == 1
+            ok[pick] = one & bit_at(differ, np.arange(pick.size), column)
         out[rows] = ok
         return out
 
@@ -230,7 +231,7 @@ class SignEngine:
         sign: SignArray,
         tags: NDArray[np.int32],
         counts: IntArray,
-        line_of: tuple[int, int | IntArray, IntArray, list[BoolArray]],
+        line_of: tuple[int, int | IntArray, IntArray, LayerPatterns],
     ) -> SignArray:
         """Decide exactly the signs floating point left open (0) at polygons' vertices.
 
@@ -256,7 +257,7 @@ class SignEngine:
                 key = (int(unit_of[r]), int(roots[r]))
                 f = cache.get(key)
                 if f is None:
-                    f = self.exact_network.unit_line(layer, key[0], [h[key[1]] for h in history])
+                    f = self.exact_network.unit_line(layer, key[0], history.row(key[1]))
                     cache[key] = f
                 before = int(tags[r, k - 1 if k > 0 else counts[r] - 1])
                 after = int(tags[r, k])

@@ -41,6 +41,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from relumap_service.core.bits import (
+    BitColumns,
+    Bits,
+    LayerPatterns,
+    append_bits,
+    n_bytes,
+    set_bits,
+    test_bits,
+)
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
 from relumap_service.core.layer_maps import RHO, LayerMaps
@@ -48,7 +57,7 @@ from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
-from relumap_service.core.region_assembly import assemble, split_history
+from relumap_service.core.region_assembly import assemble
 from relumap_service.core.region_lines import SAFETY, SignEngine
 from relumap_service.core.region_map import Box, Regions2D
 
@@ -62,6 +71,8 @@ SignArray = NDArray[np.int8]
 # Largest table of a layer's maps held in memory; beyond it they are recomputed
 # chunk by chunk (see relumap_service.core.layer_maps).
 _TABLE_BYTES = 256 * 2**20
+# Polygons whose patterns are combined at a time at the end of a layer.
+_HISTORY_CHUNK = 1 << 16
 
 
 class RegionLimitExceeded(WorkLimitExceeded):
@@ -192,10 +203,12 @@ def _layer_signs(
     store: PolygonStore,
     maps: LayerMaps,
     layer: int,
-    history: list[BoolArray],
+    history: LayerPatterns,
     budget: WorkBudget | None,
-) -> tuple[BoolArray, BoolArray, _Crossings]:
+) -> tuple[Bits, Bits, _Crossings]:
     """Which units' zero lines cross each polygon, and which are positive on it.
+
+    Both as packed bits, one row per polygon (:mod:`relumap_service.core.bits`).
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     margin cannot change sign on it; only the remaining pairs are evaluated at
@@ -205,8 +218,8 @@ def _layer_signs(
     goes on to the vertex test.
     """
     n_poly = store.size
-    crosses = np.empty((n_poly, maps.n_units), dtype=bool)
-    positive = np.empty((n_poly, maps.n_units), dtype=bool)
+    crosses = np.empty((n_poly, n_bytes(maps.n_units)), dtype=np.uint8)
+    positive = np.empty((n_poly, n_bytes(maps.n_units)), dtype=np.uint8)
     found: list[tuple[IntArray, IntArray, FloatArray]] = []
     extent = store.extent
     colnorm_max = float(maps.colnorm.max(initial=0.0))
@@ -247,11 +260,39 @@ def _layer_signs(
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
-        crosses[lo:hi] = crosses_block
-        positive[lo:hi] = sure_pos
+        crosses[lo:hi] = np.packbits(crosses_block, axis=1)
+        positive[lo:hi] = np.packbits(sure_pos, axis=1)
         found.append((rows[cross], unit[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
     return crosses, positive, _Crossings(root, unit, pair_rows, maps.n_units)
+
+
+def _next_history(
+    history: Bits,
+    n_history: int,
+    root: IntArray,
+    patterns: Bits,
+    n_units: int,
+    signs: tuple[Bits, Bits] | None,
+) -> Bits:
+    """Return the finished layers' patterns of every polygon: its root's, then the layer's own.
+
+    ``signs`` (crosses, positive) of each root: where a unit's line misses
+    the root, the unit has the sign ``positive`` on all of it; elsewhere the
+    polygon's own bit in ``patterns`` holds. All on packed rows, chunk by
+    chunk, with no boolean copy of the layer.
+    """
+    size = root.size
+    out = np.empty((size, n_bytes(n_history + n_units)), np.uint8)
+    for lo in range(0, size, _HISTORY_CHUNK):
+        hi = min(lo + _HISTORY_CHUNK, size)
+        roots = root[lo:hi]
+        block = patterns[lo:hi]
+        if signs is not None:
+            crosses, positive = signs[0][roots], signs[1][roots]
+            block = (block & crosses) | (positive & ~crosses)
+        out[lo:hi] = append_bits(history[roots], n_history, block, n_units)
+    return out
 
 
 def regions_2d(
@@ -318,19 +359,19 @@ def regions_2d(
     sizes = network.hidden_layer_sizes
     # Edges run from each corner to the next: on y = y_min, x = x_max, y = y_max, x = x_min.
     store = PolygonStore(corners, [1, 2, 3, 0], corner_error, sizes[0] if sizes else 0, max_regions)
-    # Patterns of all finished layers, one row per root of the current layer.
-    history = np.zeros((1, 0), dtype=bool)
+    # Patterns of all finished layers as bits, one row per root of the current layer.
+    history = np.zeros((1, 0), dtype=np.uint8)
+    n_history = 0
     piecewise = network.hidden_activation != "identity"
     maps = LayerMaps.first(network, shifted_biases(network.coefs[0], network.intercepts[0], origin))
     for layer, (w, b) in enumerate(zip(network.coefs[1:], network.intercepts[1:], strict=True)):
         n_units = w.shape[0]
         store.start_layer(n_units)
         maps = maps.as_table(_TABLE_BYTES)
-        blocks = split_history(history, sizes[:layer])
+        blocks = LayerPatterns(history, sizes[:layer])
         lines.histories.append(blocks)
-        lines.full_histories.append(history)
         if not piecewise:
-            store.patterns[: store.size] = True
+            store.patterns[: store.size] = np.packbits(np.ones(n_units, dtype=bool))
         else:
             crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks, budget)
             # Scratch space: the line of each root (or a row that splits it).
@@ -340,7 +381,7 @@ def regions_2d(
                 budget.check()
             size = store.size
             root = store.root[:size]
-            cand = np.nonzero(crosses[root, j])[0]
+            cand = np.nonzero(test_bits(crosses, root, j))[0]
             if cand.size == 0:
                 continue
             roots = root[cand]
@@ -356,7 +397,7 @@ def regions_2d(
             margin += slack
             near = np.nonzero(np.abs(at_centre) <= margin)[0]
             engine.counts.float_signs += cand.size - near.size
-            store.patterns[cand, j] = at_centre > 0
+            set_bits(store.patterns, cand, j, at_centre > 0)
             if near.size == 0:
                 continue
             cand, pair, slack, roots = cand[near], pair[near], slack[near], roots[near]
@@ -397,7 +438,7 @@ def regions_2d(
             cut = split_convex(
                 cand_verts, cand_tags, cand_counts, sign, chord, crossing, has_pos, splits
             )
-            store.patterns[cand, j] = cut.positive_side
+            set_bits(store.patterns, cand, j, cut.positive_side)
             rows = cand[cut.split]
             n_new = rows.size
             if n_new == 0:
@@ -417,16 +458,16 @@ def regions_2d(
             )
             store.root[new] = store.root[rows]
             store.patterns[new] = store.patterns[rows]
-            store.patterns[rows, j] = True
-            store.patterns[new, j] = False
+            set_bits(store.patterns, rows, j, True)
+            set_bits(store.patterns, new, j, False)
             store.size = size + n_new
         size = store.size
         root = store.root[:size]
-        block = store.patterns[:size]
+        signs = (crosses, positive) if piecewise else None
+        history = _next_history(history, n_history, root, store.patterns, n_units, signs)
+        maps = LayerMaps(network, maps, root.copy(), BitColumns(history, n_history, n_units), w, b)
+        n_history += n_units
         if piecewise:
-            # Units whose line misses a polygon's root have one sign on all of it.
-            block = np.where(crosses[root], block, positive[root])
-        history = np.concatenate([history[root], block], axis=1)
-        maps = LayerMaps(network, maps, root.copy(), block, w, b)
+            del crosses, positive, crossings, signs
 
-    return assemble(engine, store, maps.as_table(), history, box)
+    return assemble(engine, store, maps.as_table(), LayerPatterns(history, sizes), box)

@@ -124,7 +124,7 @@ def verify_regions(network: Network, regions: Regions2D) -> Verification:
         history, zero = _exact_pattern(exact, point, n_layers)
         boundary += zero
         if np.array_equal(
-            np.concatenate(history) if history else np.zeros(0, bool), regions.patterns[i]
+            np.concatenate(history) if history else np.zeros(0, bool), regions.pattern(i)
         ):
             agree += 1
         reported = np.vstack([regions.gradients[i].T, regions.intercepts[i][None, :]])
