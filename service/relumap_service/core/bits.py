@@ -19,7 +19,7 @@ Examples
 --------
 >>> import numpy as np
 >>> bits = np.packbits(np.array([[True, False, True]]), axis=1)
->>> test_bits(bits, np.array([0]), 2).tolist()
+>>> get_bits(bits, np.array([0]), 2).tolist()
 [True]
 >>> set_bits(bits, np.array([0]), 2, np.array([False]))
 >>> unpack_columns(bits, 0, 3).tolist()
@@ -38,7 +38,7 @@ __all__ = [
     "bit_at",
     "n_bytes",
     "set_bits",
-    "test_bits",
+    "get_bits",
     "unpack_columns",
 ]
 
@@ -56,7 +56,7 @@ def _mask(bit: int) -> np.uint8:
     return np.uint8(0x80 >> (bit % 8))
 
 
-def test_bits(bits: Bits, rows: IntArray, bit: int) -> BoolArray:
+def get_bits(bits: Bits, rows: IntArray, bit: int) -> BoolArray:
     """Return bit ``bit`` of ``rows``."""
     out: BoolArray = (bits[rows, bit // 8] & _mask(bit)) != 0
     return out

@@ -46,9 +46,9 @@ from relumap_service.core.bits import (
     Bits,
     LayerPatterns,
     append_bits,
+    get_bits,
     n_bytes,
     set_bits,
-    test_bits,
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
@@ -381,7 +381,7 @@ def regions_2d(
                 budget.check()
             size = store.size
             root = store.root[:size]
-            cand = np.nonzero(test_bits(crosses, root, j))[0]
+            cand = np.nonzero(get_bits(crosses, root, j))[0]
             if cand.size == 0:
                 continue
             roots = root[cand]
