@@ -6,10 +6,13 @@ error, edge tags (the line each edge lies on), vertex count, the index of
 its ancestor at the start of the current layer (its *root*) and the activation
 pattern of the current layer's units, packed into bits
 (:mod:`relumap_service.core.bits`; earlier layers' patterns are those of the
-root). A disc around each polygon and its *spread* (how far an exact
-vertex can be from the disc's centre) let a line that misses the disc be
-dismissed at once. Capacity grows by half as needed but never exceeds the region
-limit, so memory stays bounded by ``limit * max_vertices``.
+root). The eight units of the byte being cut are held as booleans
+(:meth:`PolygonStore.unit_column`), where writing one unit's column of many
+rows is one scatter, and packed when the cut moves to the next byte. A disc
+around each polygon and its *spread* (how far an exact vertex can be from the
+disc's centre) let a line that misses the disc be dismissed at once. Capacity
+grows by half as needed but never exceeds the region limit, so memory stays
+bounded by ``limit * max_vertices``.
 """
 
 from __future__ import annotations
@@ -61,7 +64,11 @@ class PolygonStore:
         self.counts = np.zeros(cap, dtype=np.int64)
         self.counts[0] = 4
         self.root = np.zeros(cap, dtype=np.int64)
-        self.patterns = np.zeros((cap, n_bytes(n_units)), dtype=np.uint8)
+        # Per row: the layer's packed pattern, then the units of byte
+        # ``group_byte`` of it (none while -1) as booleans, so one copy moves both.
+        self.n_bytes = n_bytes(n_units)
+        self.bits = np.zeros((cap, self.n_bytes + 8), dtype=np.uint8)
+        self.group_byte = -1
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
         self.spread = np.zeros(cap)
@@ -91,8 +98,8 @@ class PolygonStore:
             self.error = np.concatenate([self.error, np.zeros(grow)])
             self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
             self.spread = np.concatenate([self.spread, np.zeros(grow)])
-            self.patterns = np.concatenate(
-                [self.patterns, np.zeros((grow, self.patterns.shape[1]), dtype=np.uint8)]
+            self.bits = np.concatenate(
+                [self.bits, np.zeros((grow, self.bits.shape[1]), dtype=np.uint8)]
             )
         if width > old_width:
             extra = width - old_width + 2
@@ -143,4 +150,42 @@ class PolygonStore:
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)
-        self.patterns = np.zeros((self.root.shape[0], n_bytes(n_units)), dtype=np.uint8)
+        self.n_bytes = n_bytes(n_units)
+        self.bits = np.zeros((self.root.shape[0], self.n_bytes + 8), dtype=np.uint8)
+        self.group_byte = -1
+
+    @property
+    def patterns(self) -> NDArray[np.uint8]:
+        """The current layer's packed patterns, one row per polygon (a view)."""
+        return self.bits[:, : self.n_bytes]
+
+    @property
+    def group(self) -> NDArray[np.bool_]:
+        """The units of byte ``group_byte`` as booleans, one row per polygon (a view)."""
+        return self.bits[:, self.n_bytes :].view(bool)
+
+    def unit_column(self, unit: int) -> NDArray[np.bool_]:
+        """Return the writable boolean column of the current layer's ``unit``, by rows.
+
+        Units must come in increasing order; moving to another byte packs the
+        previous one's eight columns into ``patterns``.
+        """
+        byte = unit // 8
+        if byte != self.group_byte:
+            self.flush()
+            self.group_byte = byte
+        column: NDArray[np.bool_] = self.group[:, unit % 8]
+        return column
+
+    def copy_patterns(self, new: IntArray, rows: IntArray) -> None:
+        """Give polygons ``new`` the current layer's pattern of ``rows``."""
+        self.bits[new] = self.bits[rows]
+
+    def flush(self) -> None:
+        """Pack the byte of units held as booleans into ``patterns`` (the layer's end)."""
+        if self.group_byte >= 0:
+            size = self.size
+            group = self.group[:size]
+            self.patterns[:size, self.group_byte] = np.packbits(group, axis=1)[:, 0]
+            group[:] = False
+            self.group_byte = -1

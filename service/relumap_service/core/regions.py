@@ -46,9 +46,7 @@ from relumap_service.core.bits import (
     Bits,
     LayerPatterns,
     append_bits,
-    get_bits,
     n_bytes,
-    set_bits,
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
@@ -381,7 +379,10 @@ def regions_2d(
                 budget.check()
             size = store.size
             root = store.root[:size]
-            cand = np.nonzero(get_bits(crosses, root, j))[0]
+            if j % 8 == 0:
+                # The next eight units' crossings of every root, as booleans, unit by unit.
+                crosses_group = np.unpackbits(crosses[:, j // 8, None], axis=1).T.copy().view(bool)
+            cand = np.nonzero(crosses_group[j % 8][root])[0]
             if cand.size == 0:
                 continue
             roots = root[cand]
@@ -397,7 +398,8 @@ def regions_2d(
             margin += slack
             near = np.nonzero(np.abs(at_centre) <= margin)[0]
             engine.counts.float_signs += cand.size - near.size
-            set_bits(store.patterns, cand, j, at_centre > 0)
+            column = store.unit_column(j)
+            column[cand] = at_centre > 0
             if near.size == 0:
                 continue
             cand, pair, slack, roots = cand[near], pair[near], slack[near], roots[near]
@@ -438,7 +440,7 @@ def regions_2d(
             cut = split_convex(
                 cand_verts, cand_tags, cand_counts, sign, chord, crossing, has_pos, splits
             )
-            set_bits(store.patterns, cand, j, cut.positive_side)
+            column[cand] = cut.positive_side
             rows = cand[cut.split]
             n_new = rows.size
             if n_new == 0:
@@ -457,10 +459,13 @@ def regions_2d(
                 np.concatenate([error, error]),
             )
             store.root[new] = store.root[rows]
-            store.patterns[new] = store.patterns[rows]
-            set_bits(store.patterns, rows, j, True)
-            set_bits(store.patterns, new, j, False)
+            store.copy_patterns(new, rows)
+            # A split polygon keeps the positive part; the negative one is new.
+            column = store.unit_column(j)
+            column[rows] = True
+            column[new] = False
             store.size = size + n_new
+        store.flush()
         size = store.size
         root = store.root[:size]
         signs = (crosses, positive) if piecewise else None
