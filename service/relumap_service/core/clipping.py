@@ -120,13 +120,21 @@ def polygon_areas(verts: FloatArray) -> FloatArray:
     ndarray of shape (n_polygons,)
         Positive for counter-clockwise polygons.
     """
-    # Relative to the first vertex, so that boxes far from the origin keep
-    # their precision.
-    local = verts - verts[:, :1]
-    nxt = np.roll(local, -1, axis=1)
-    cross = local[..., 0] * nxt[..., 1] - nxt[..., 0] * local[..., 1]
-    out: FloatArray = 0.5 * cross.sum(axis=1)
+    out: FloatArray = np.empty(verts.shape[0])
+    # A chunk of rows at a time: the temporaries are several times the
+    # polygons' size, the peak of a big map's end.
+    for lo in range(0, verts.shape[0], _AREA_CHUNK):
+        part = verts[lo : lo + _AREA_CHUNK]
+        # Relative to the first vertex, so that boxes far from the origin keep
+        # their precision.
+        local = part - part[:, :1]
+        nxt = np.roll(local, -1, axis=1)
+        cross = local[..., 0] * nxt[..., 1] - nxt[..., 0] * local[..., 1]
+        out[lo : lo + _AREA_CHUNK] = 0.5 * cross.sum(axis=1)
     return out
+
+
+_AREA_CHUNK = 1 << 15
 
 
 def _arc(

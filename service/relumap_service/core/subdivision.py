@@ -308,6 +308,8 @@ def shared_vertices(
     position = np.arange(n) - offsets[polygon]
     nxt = np.where(position + 1 < counts[polygon], np.arange(n) + 1, offsets[polygon])
     start, end = corner, corner[nxt]
+    # A big map's peak is here: let the tables of one entry per corner go.
+    del order, group, first, pairs, same, label, polygon, position, nxt
     twin = None if side is None else _twin_edges(lines, start, end, side, table.shape[0])
     if twin is not None:
         return Subdivision(points=table, index=start, offsets=offsets.astype(np.int64), twin=twin)
