@@ -6,9 +6,9 @@ the fetched weights, dense sampling, a polygon area formula.
 
 from __future__ import annotations
 
-import numpy as np
 from typing import Any
 
+import numpy as np
 import pytest
 
 import relumap

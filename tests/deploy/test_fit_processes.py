@@ -304,7 +304,9 @@ def test_a_fit_takes_the_waiting_process_and_another_one_starts_beside_it() -> N
         assert time.monotonic() < deadline, "no new spare process"
         time.sleep(0.01)
     spare = int(fit_process._spare[0].pid)
-    fit_process.discard_spare_fit_process()
+    fit_process.discard_spare_fit_process()  # this test's consumer stops
+    assert fit_process._spare is None
+    fit_process._refill_spare()  # as a fit's background refill would: no consumer keeps one
     assert fit_process._spare is None
     deadline = time.monotonic() + 5
     while survivors := {first, second, spare} & descendants(os.getpid()):
