@@ -183,11 +183,19 @@ def _refill_spare() -> None:
 
 
 def prepare_spare_fit_process() -> None:
-    """Keep a fit process started ahead of the next fit (a consumer that starts)."""
+    """Keep a fit process started ahead of the next fit (a consumer that starts).
+
+    It starts in the background: the first one waits for the server's imports
+    and warm-up fits, which a starting web process must not wait for.
+    """
     global _spare_keepers
     with _spare_lock:
         _spare_keepers += 1
-    _refill_spare()
+    _refill_in_background()
+
+
+def _refill_in_background() -> None:
+    threading.Thread(target=_refill_spare, name="relumap-spare", daemon=True).start()
 
 
 def discard_spare_fit_process() -> None:
@@ -211,7 +219,7 @@ def _take_fit_process() -> tuple[Any, Connection]:
         if spare is not None:
             _end_fit_process(*spare)
         spare = _start_fit_process()
-    threading.Thread(target=_refill_spare, name="relumap-spare", daemon=True).start()
+    _refill_in_background()
     return spare
 
 

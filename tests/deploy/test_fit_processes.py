@@ -291,6 +291,10 @@ def test_a_fit_takes_the_waiting_process_and_another_one_starts_beside_it() -> N
     }
     fit_process.start_fit_server()
     fit_process.prepare_spare_fit_process()
+    deadline = time.monotonic() + 30
+    while fit_process._spare is None:  # started in the background
+        assert time.monotonic() < deadline, "no spare process"
+        time.sleep(0.01)
     first = _fit_process_pid(payload)
     deadline = time.monotonic() + 10
     while fit_process._spare is None:  # started in the background
