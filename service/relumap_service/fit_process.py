@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from relumap_service.core.fitting import FitError, FitParams, fit_network
+from relumap_service.core.fit_error import FitError
 
 __all__ = [
     "FitCancelled",
@@ -80,6 +80,9 @@ def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> Non
 
 def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
     """Fit from a JSON-ready payload (data, encoded labels, parameters, task, classes)."""
+    # Imported here: only fit processes, forked from a server that preloads it, fit.
+    from relumap_service.core.fitting import FitParams, fit_network
+
     X = np.asarray(payload["X"], dtype=np.float64)
     return fit_network(
         X,
@@ -130,6 +133,7 @@ def _context() -> Any:
         [
             "__main__",
             "relumap_service.fit_process",
+            "relumap_service.core.fitting",
             "relumap_service.fit_warmup",
             "relumap_service.core.parallel_regions",
         ]
