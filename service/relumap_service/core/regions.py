@@ -156,7 +156,7 @@ class _Crossings:
 
     def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_units: int) -> None:
         order = np.argsort(unit, kind="stable")
-        self.root, self.rows = root[order], rows[order]
+        self.root, self.rows = root[order], np.ascontiguousarray(rows[order])
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
     def rows_of(self, j: int, roots: IntArray) -> FloatArray:
@@ -167,10 +167,15 @@ class _Crossings:
         """
         lo, hi = self.start[j], self.start[j + 1]
         if hi - lo == 1:
-            out: FloatArray = np.broadcast_to(self.rows[lo], (roots.size, N_COLUMNS))
+            # np.broadcast_to(self.rows[lo], ...), built directly: it is called once per unit.
+            rows = self.rows
+            out: FloatArray = np.ndarray(
+                (roots.size, N_COLUMNS), rows.dtype, rows, int(lo) * rows.strides[0], (0, rows.strides[1])
+            )
+            out.flags.writeable = False
             return out
-        out = self.rows[lo + self.root[lo:hi].searchsorted(roots)]
-        return out
+        gathered: FloatArray = self.rows[lo + self.root[lo:hi].searchsorted(roots)]
+        return gathered
 
 
 def _vertex_signs(
@@ -373,8 +378,11 @@ def regions_2d(
                 cand_counts,
                 (layer, j, roots, blocks),
             )
-            has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
-            splits: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
+            # Each row's extreme signs: numpy reduces the first axis of the
+            # transpose far faster than the short last axis.
+            columns = np.ascontiguousarray(sign.T)
+            has_pos: BoolArray = columns.max(axis=0) > 0
+            splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
             # One line per root whose polygons this unit splits: mark each root once.
             split_rows = splits.nonzero()[0]
             line_of_root[roots[split_rows]] = split_rows
