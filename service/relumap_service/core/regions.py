@@ -147,7 +147,13 @@ def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
     out[:, GNORM] = gnorm
     out[:, P_EXTENT] = ((4 * U) * (a[:, 0] + a[:, 1]) + e[:, 0] + e[:, 1]) * SAFETY
     out[:, P_CONST] = ((4 * U) * a[:, 2] + e[:, 2]) * SAFETY
-    LineTable.bound_terms(e.max(axis=1), a.sum(axis=1), out[:, 3:6])
+    # The largest error and the 1-norm column by column: numpy reduces a
+    # short last axis row by row, slowly (the same sums, in the same order).
+    largest_error = np.maximum(e[:, 0], e[:, 1])
+    np.maximum(largest_error, e[:, 2], out=largest_error)
+    norm = a[:, 0] + a[:, 1]
+    norm += a[:, 2]
+    LineTable.bound_terms(largest_error, norm, out[:, 3:6])
     return out
 
 
@@ -192,7 +198,8 @@ def _vertex_signs(
     bound *= rows[:, GNORM]
     bound += slack
     column = bound[:, None]
-    sign: SignArray = (values > column).view(np.int8) - (values < -column).view(np.int8)
+    sign: SignArray = (values > column).view(np.int8)
+    sign -= (values < -column).view(np.int8)
     return sign
 
 
@@ -251,8 +258,9 @@ def _layer_signs(
         sign = engine.settle(
             sign, store.tags[rows], store.counts[rows], (layer, unit, rows, history)
         )
-        pos = (sign > 0).any(axis=1)
-        cross = pos & (sign < 0).any(axis=1)
+        columns = np.ascontiguousarray(sign.T)
+        pos = columns.max(axis=0) > 0
+        cross = pos & (columns.min(axis=0) < 0)
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
