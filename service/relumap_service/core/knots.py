@@ -387,19 +387,17 @@ def knots_1d(
             # A unit is on a piece when it is positive inside it: at the midpoint.
             mid = x[:-1] / 2 + x[1:] / 2
             mid_err = (x_err[:-1] + x_err[1:]) / 2 + 2 * U * np.abs(mid)
-            on = (
-                maps.signs(
-                    mid,
-                    mid_err,
-                    lambda r, j, layer=layer, ids=ids: exact_sign(
-                        layer,
-                        j,
-                        r,
-                        (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
-                    ),
-                    counts,
-                )[0]
-            )
+            on = maps.signs(
+                mid,
+                mid_err,
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer,
+                    j,
+                    r,
+                    (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
+                ),
+                counts,
+            )[0]
         else:
             on = np.ones(maps.slope.shape, dtype=bool)
         blocks.append(on)

@@ -101,7 +101,6 @@ class LineTable:
         out[:, 1] = norm
         out[:, 2] = norm + 2 * w
 
-
     def add(self, rows: FloatArray, layer: int, unit: int, roots: IntArray) -> IntArray:
         """Record the zero lines of ``unit`` on ``roots`` and return their ids.
 

@@ -175,8 +175,9 @@ class _Crossings:
         if hi - lo == 1:
             # np.broadcast_to(self.rows[lo], ...), built directly: it is called once per unit.
             rows = self.rows
+            step, column = rows.strides
             out: FloatArray = np.ndarray(
-                (roots.size, N_COLUMNS), rows.dtype, rows, int(lo) * rows.strides[0], (0, rows.strides[1])
+                (roots.size, N_COLUMNS), rows.dtype, rows, int(lo) * step, (0, column)
             )
             out.flags.writeable = False
             return out
