@@ -165,6 +165,10 @@ class _Crossings:
         self.root, self.rows = root[order], np.ascontiguousarray(rows[order])
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
+    def one_root(self, j: int) -> bool:
+        """Whether unit ``j``'s line crosses one root only (so all its polygons lie in it)."""
+        return bool(self.start[j + 1] - self.start[j] == 1)
+
     def rows_of(self, j: int, roots: IntArray) -> FloatArray:
         """Return the rows (len(roots), N_COLUMNS) of unit ``j`` on ``roots``.
 
@@ -394,13 +398,19 @@ def regions_2d(
             splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
             # One line per root whose polygons this unit splits: mark each root once.
             split_rows = splits.nonzero()[0]
-            line_of_root[roots[split_rows]] = split_rows
-            first = split_rows[line_of_root[roots[split_rows]] == split_rows]
-            line = pair[first]
-            ids = lines.add(line[:, LINE_ROW], layer, j, roots[first])
-            line_of_root[roots[first]] = ids
             chord = np.full(cand.size, -1, np.int64)
-            chord[split_rows] = line_of_root[roots[split_rows]]
+            if crossings.one_root(j):
+                # Every polygon lies in the same root: at most one line.
+                first = split_rows[:1]
+                ids = lines.add(pair[first, LINE_ROW], layer, j, roots[first])
+                chord[split_rows] = ids[0] if ids.size else -1
+            else:
+                line_of_root[roots[split_rows]] = split_rows
+                first = split_rows[line_of_root[roots[split_rows]] == split_rows]
+                line = pair[first]
+                ids = lines.add(line[:, LINE_ROW], layer, j, roots[first])
+                line_of_root[roots[first]] = ids
+                chord[split_rows] = line_of_root[roots[split_rows]]
             extent = store.extent
 
             def crossing(
