@@ -197,10 +197,15 @@ class _Maps:
     def largest(self) -> FloatArray:
         """Largest ``|slope|`` and ``|offset|`` of each piece over the units, shape (n, 2)."""
         if self._largest is None:
+            # max(max m, -min m): two reductions, without an array of |m|.
             self._largest = np.stack(
                 [
-                    np.abs(self.slope).max(axis=1, initial=0.0),
-                    np.abs(self.offset).max(axis=1, initial=0.0),
+                    np.maximum(
+                        self.slope.max(axis=1, initial=0.0), -self.slope.min(axis=1, initial=0.0)
+                    ),
+                    np.maximum(
+                        self.offset.max(axis=1, initial=0.0), -self.offset.min(axis=1, initial=0.0)
+                    ),
                 ],
                 axis=1,
             )
