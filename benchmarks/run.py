@@ -238,9 +238,10 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
     """Time ``GET /regions`` to the client's arrays beside the core's time for the same map.
 
     ``first``: a map the server has not computed yet (each run asks with another
-    ``max_regions``, so its cache cannot answer); ``repeat``: the same request
-    again, each on a new connection, so that either gunicorn worker may take it
-    (served from its cache or the cache the workers share). Both through
+    ``max_regions``, so its cache cannot answer); ``repeat``: the same view
+    again (``Model.regions()`` of the same model), each on a new connection, so
+    that either gunicorn worker may take it (served from its cache or the cache
+    the workers share). Both through
     ``Model.regions()``, which asks for .npz. ``not modified``: the repeat with
     ``If-None-Match`` (a 304), also on a new connection. ``json first``: the
     JSON answer, uncompressed, parsed with ``Regions.from_dict``. Bytes per
@@ -265,8 +266,8 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
         model.regions(max_regions=150_000)  # computed and cached once
 
         def repeated() -> Regions:
-            with relumap.Client(url, timeout=(3.05, 120)) as fresh_connection:
-                return fresh_connection.model(model.id).regions(max_regions=150_000)
+            api.session.close()  # the next request opens a new connection
+            return model.regions(max_regions=150_000)
 
         repeat = _median_time(repeated, repeats)
         path = f"{url}/v1/models/{model.id}/regions"

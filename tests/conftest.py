@@ -13,9 +13,12 @@ except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,7 +132,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 POSTGRES_SAMPLE = (
     "tests/deploy/",
     "tests/e2e/",
-    "tests/api/test_models_api.py",
+    # A fit's life on PostgreSQL: queued, fitted, listed, predicted, restarted, deleted.
+    "tests/api/test_models_api.py::test_fit_is_queued_with_202_and_location",
+    "tests/api/test_models_api.py::test_relu_beats_linear",
+    "tests/api/test_models_api.py::test_classifier_keeps_string_labels",
+    "tests/api/test_models_api.py::test_predict_validates_shapes",
+    "tests/api/test_models_api.py::test_list_filter_and_delete",
+    "tests/api/test_models_api.py::test_models_and_datasets_survive_a_restart",
+    # What PostgreSQL stores differently (NUL characters, long texts, streamed bodies).
     "tests/api/test_hostile_input.py::test_a_chunked",
     "tests/api/test_hostile_input.py::test_unstorable",
 )
@@ -222,9 +232,33 @@ def backend_settings(backend: str) -> Iterator[dict[str, Any]]:
         yield {"DATABASE_URL": database_url, **queue}
 
 
+@cache
+def _migrated_sqlite() -> Path:
+    """An SQLite database at the newest migration, made once per test process."""
+    from relumap_service.store import Store
+
+    folder = tempfile.mkdtemp(prefix="relumap-schema-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "relumap.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.dispose()
+    return path
+
+
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
-    """An app with its own SQLite database and queue under ``tmp_path``."""
-    return create_app({"DATA_DIR": str(tmp_path / "var"), **overrides})
+    """An app with its own SQLite database and queue under ``tmp_path``.
+
+    A new SQLite database starts as a copy of one migrated once per test
+    process (migrating each took 0.1-0.2 s); tests/deploy/test_migrations.py
+    migrates from nothing.
+    """
+    data_dir = tmp_path / "var"
+    database = data_dir / "relumap.db"
+    if "DATABASE_URL" not in overrides and not database.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_sqlite(), database)
+    return create_app({"DATA_DIR": str(data_dir), **overrides})
 
 
 def close_app(app: Flask) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from relumap_service.core.fitting import FitError, FitParams, fit_network
+from relumap_service.core.fit_error import FitError
 
 __all__ = [
     "FitCancelled",
@@ -80,6 +80,9 @@ def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> Non
 
 def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
     """Fit from a JSON-ready payload (data, encoded labels, parameters, task, classes)."""
+    # Imported here: only fit processes, forked from a server that preloads it, fit.
+    from relumap_service.core.fitting import FitParams, fit_network
+
     X = np.asarray(payload["X"], dtype=np.float64)
     return fit_network(
         X,
@@ -130,6 +133,7 @@ def _context() -> Any:
         [
             "__main__",
             "relumap_service.fit_process",
+            "relumap_service.core.fitting",
             "relumap_service.fit_warmup",
             "relumap_service.core.parallel_regions",
         ]
@@ -147,6 +151,7 @@ def start_fit_server() -> None:
 
 _spare_lock = threading.Lock()
 _spare: tuple[Any, Connection] | None = None
+_spare_keepers = 0  # consumers of this process that keep a spare
 
 
 def _start_fit_process() -> tuple[Any, Connection]:
@@ -167,25 +172,44 @@ def _end_fit_process(process: Any, connection: Connection) -> None:
     connection.close()
 
 
-def prepare_spare_fit_process() -> None:
-    """Start a fit process ahead of the next fit, unless one already waits."""
+def _refill_spare() -> None:
+    """Start a spare fit process, unless one waits or no consumer keeps one."""
     global _spare
     with _spare_lock:
-        if _spare is not None:
+        if _spare is not None or not _spare_keepers:
             return
-    started = _start_fit_process()
+    started: tuple[Any, Connection] | None = _start_fit_process()
     with _spare_lock:
-        if _spare is None:
+        if _spare is None and _spare_keepers:
             _spare, started = started, None
-    if started is not None:  # another thread was quicker
+    if started is not None:  # another thread was quicker, or the consumers stopped meanwhile
         _end_fit_process(*started)
 
 
-def discard_spare_fit_process() -> None:
-    """End the waiting fit process, if any (a consumer that stops)."""
-    global _spare
+def prepare_spare_fit_process() -> None:
+    """Keep a fit process started ahead of the next fit (a consumer that starts).
+
+    It starts in the background: the first one waits for the server's imports
+    and warm-up fits, which a starting web process must not wait for.
+    """
+    global _spare_keepers
     with _spare_lock:
-        spare, _spare = _spare, None
+        _spare_keepers += 1
+    _refill_in_background()
+
+
+def _refill_in_background() -> None:
+    threading.Thread(target=_refill_spare, name="relumap-spare", daemon=True).start()
+
+
+def discard_spare_fit_process() -> None:
+    """Stop keeping a spare fit process (a consumer that stops); the last one ends it."""
+    global _spare, _spare_keepers
+    spare = None
+    with _spare_lock:
+        _spare_keepers = max(_spare_keepers - 1, 0)
+        if not _spare_keepers:
+            spare, _spare = _spare, None
     if spare is not None:
         _end_fit_process(*spare)
 
@@ -199,7 +223,7 @@ def _take_fit_process() -> tuple[Any, Connection]:
         if spare is not None:
             _end_fit_process(*spare)
         spare = _start_fit_process()
-    threading.Thread(target=prepare_spare_fit_process, name="relumap-spare", daemon=True).start()
+    _refill_in_background()
     return spare
 
 

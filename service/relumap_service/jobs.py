@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Worker
 
-from relumap_service.core.fitting import FitError
+from relumap_service.core.fit_error import FitError
 from relumap_service.fit_events import Channel, FitEvents, LocalChannel, RedisChannel
 from relumap_service.fit_process import (
     FitCancelled,

@@ -299,7 +299,7 @@ def models(client: FlaskClient) -> dict[str, str]:
         ("/v1/models/{one}/knots?low=-1", "low", "did you mean 'lo'?"),
         ("/v1/models/{two}/regions?xmin=1", "xmin", "did you mean 'x_min'?"),
         ("/v1/models?pagesize=3", "pagesize", "did you mean 'page_size'?"),
-        ("/v1/models/{one}?verbose=1", "verbose", "this endpoint takes none"),
+        ("/v1/models/{one}?verbose=1", "verbose", "known: wait"),
     ],
 )
 def test_unknown_query_parameters_are_422_with_a_suggestion(

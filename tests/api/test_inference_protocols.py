@@ -22,6 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from tests.conftest import close_app, make_app
+
 mlflow_scoring = pytest.importorskip("mlflow.pyfunc.scoring_server")
 mlflow_utils = pytest.importorskip("mlflow.models.utils")
 triton = pytest.importorskip("tritonclient.http")
@@ -50,9 +52,18 @@ def _fit(client: FlaskClient, csv: str, target: str, task: str) -> dict[str, Any
     return model
 
 
-@pytest.fixture
-def models(client: FlaskClient) -> dict[str, dict[str, Any]]:
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app for the module: its tests only read the models fitted once on it."""
+    shared = make_app(tmp_path_factory.mktemp("protocols"))
+    yield shared
+    close_app(shared)
+
+
+@pytest.fixture(scope="module")
+def models(app: Flask) -> dict[str, dict[str, Any]]:
     """A regressor and a classifier with text labels, both on three named inputs."""
+    client = app.test_client()
     rng = np.random.default_rng(3)
     X = rng.uniform(-2, 2, size=(120, 3))
     price = (X[:, 0] - 2 * np.abs(X[:, 1]) + 0.5 * X[:, 2]).tolist()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.conftest import close_app, make_app
 
 PROBLEM = "application/problem+json"
 NAMES = ["age", "income", "height", "weight", "score"]
@@ -20,9 +24,18 @@ def forward(weights: dict[str, Any], X: np.ndarray) -> np.ndarray:
     return np.asarray(h @ np.asarray(weights["coefs"][-1]) + weights["intercepts"][-1])
 
 
-@pytest.fixture
-def five(client: FlaskClient) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app for the module: its tests only add models and read the one fitted once."""
+    shared = make_app(tmp_path_factory.mktemp("slices"))
+    yield shared
+    close_app(shared)
+
+
+@pytest.fixture(scope="module")
+def five(app: Flask) -> dict[str, Any]:
     """A fitted regressor of five named inputs, its data and its weights."""
+    client = app.test_client()
     rng = np.random.default_rng(5)
     X = rng.normal(size=(160, 5)) * [1.0, 10.0, 0.5, 2.0, 1.0] + [0.0, 50.0, 1.7, 70.0, 0.0]
     y = np.abs(X[:, 0]) + 0.1 * X[:, 1] - X[:, 3] * X[:, 2] / 50 + np.maximum(X[:, 4], 0)

@@ -15,10 +15,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from relumap_service.app import create_app
 from relumap_service.migrations import current_revision, head_revision, upgrade
 from relumap_service.records import Base
 from relumap_service.store import Store
-from tests.conftest import backend_settings, make_app
+from tests.conftest import backend_settings
 
 SCRIPT = Path(sys.executable).with_name("relumap-service")
 
@@ -105,7 +106,8 @@ def test_concurrent_start_ups_migrate_once(store: Store) -> None:
 
 def test_without_migrate_on_start_an_old_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="relumap-service migrate"):
-        make_app(tmp_path, MIGRATE_ON_START=False, EMBEDDED_WORKER=False)
+        # A database with no schema yet (make_app would copy a migrated one).
+        create_app({"DATA_DIR": str(tmp_path), "MIGRATE_ON_START": False, "EMBEDDED_WORKER": False})
 
 
 def _cli(*args: str, env: dict[str, Any]) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_fit_predict_and_restart_over_http(tmp_path: Path) -> None:
-    with running_service(tmp_path, "--workers", "2") as url:
+    # One web process (several are the scale-out and load tests' concern).
+    with running_service(tmp_path, "--workers", "1") as url:
         dataset = requests.post(
             url + "/v1/datasets/generate", json={"kind": "square", "n_samples": 200}, timeout=10
         ).json()
@@ -35,7 +36,7 @@ def test_fit_predict_and_restart_over_http(tmp_path: Path) -> None:
         assert bad.headers["Content-Type"] == "application/problem+json"
         assert requests.get(url + "/docs", timeout=10).status_code == 200
 
-    with running_service(tmp_path, "--workers", "2") as url:
+    with running_service(tmp_path, "--workers", "1") as url:
         again = requests.get(f"{url}/v1/models/{model['id']}", timeout=10).json()
         assert again["status"] == "succeeded"
         assert again["metrics"] == model["metrics"]

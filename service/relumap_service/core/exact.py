@@ -90,6 +90,9 @@ def shifted_biases(
     >>> shifted_biases(np.array([[1e16]]), np.array([1.0]), np.array([1.0 + 2**-52])).tolist()
     [1.0000000000000004e+16]
     """
+    if not origin.any() and np.all(b != 0) and np.isfinite(b).all() and np.isfinite(w).all():
+        # Every product is a zero, so each sum is its non-zero bias exactly.
+        return np.array(b, dtype=np.float64)
     terms = [b[None, :]]
     for k in range(origin.size):
         terms += list(_two_product(w[k], float(origin[k])))

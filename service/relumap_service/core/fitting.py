@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from relumap_service.core.fit_error import FitError
 from relumap_service.core.metrics import classification_metrics, regression_metrics
 from relumap_service.core.network import Network
 from relumap_service.core.snapshots import IterateRecorder, Weights
@@ -37,10 +38,6 @@ from relumap_service.core.training import (
 __all__ = ["FitError", "FitParams", "fit_network"]
 
 Task = Literal["regression", "classification"]
-
-
-class FitError(ValueError):
-    """The data or parameters make a fit impossible; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -197,10 +197,15 @@ class _Maps:
     def largest(self) -> FloatArray:
         """Largest ``|slope|`` and ``|offset|`` of each piece over the units, shape (n, 2)."""
         if self._largest is None:
+            # max(max m, -min m): two reductions, without an array of |m|.
             self._largest = np.stack(
                 [
-                    np.abs(self.slope).max(axis=1, initial=0.0),
-                    np.abs(self.offset).max(axis=1, initial=0.0),
+                    np.maximum(
+                        self.slope.max(axis=1, initial=0.0), -self.slope.min(axis=1, initial=0.0)
+                    ),
+                    np.maximum(
+                        self.offset.max(axis=1, initial=0.0), -self.offset.min(axis=1, initial=0.0)
+                    ),
                 ],
                 axis=1,
             )
@@ -219,11 +224,12 @@ class _Maps:
 
     def signs(
         self, x: FloatArray, error: FloatArray, exact_value: Any, counts: dict[str, int]
-    ) -> NDArray[np.int8]:
-        """Exact signs at points ``x`` (one per piece, within ``error``) of every unit.
+    ) -> tuple[BoolArray, BoolArray]:
+        """Where every unit is positive, and where negative, at points ``x`` (exactly).
 
-        One bound per piece covers all its units: the float value's sign is
-        certain beyond it. ``exact_value(row, unit)`` settles the others.
+        ``x`` holds one point per piece, each within ``error`` of the exact
+        one. One bound per piece covers all its units: the float value's sign
+        is certain beyond it. ``exact_value(row, unit)`` settles the others.
         """
         ax = np.abs(x)
         largest = self.largest()
@@ -238,16 +244,20 @@ class _Maps:
             )
             bound *= _SAFETY
         column = bound[:, None]
-        sign: NDArray[np.int8] = (values > column).view(np.int8) - (values < -column).view(np.int8)
-        counts["float"] += sign.size
-        if np.count_nonzero(sign) == sign.size:
-            return sign
-        rows, units = np.nonzero(sign == 0)
+        positive = values > column
+        negative = values < -column
+        counts["float"] += values.size
+        unsure = values.size - np.count_nonzero(positive) - np.count_nonzero(negative)
+        if unsure == 0:
+            return positive, negative
+        rows, units = (~(positive | negative)).nonzero()
         counts["exact"] += rows.size
         counts["float"] -= rows.size
         for r, j in zip(rows.tolist(), units.tolist(), strict=True):
-            sign[r, j] = exact_value(r, j)
-        return sign
+            sign = exact_value(r, j)
+            positive[r, j] = sign > 0
+            negative[r, j] = sign < 0
+        return positive, negative
 
     def propagate(self, gain: FloatArray, w: FloatArray, b: FloatArray) -> _Maps:
         """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
@@ -354,7 +364,8 @@ def knots_1d(
                 ),
                 counts,
             )
-            piece, unit = np.nonzero(left.astype(np.int16) * right < 0)
+            (left_pos, left_neg), (right_pos, right_neg) = left, right
+            piece, unit = ((left_pos & right_neg) | (left_neg & right_pos)).nonzero()
             a, c = maps.slope[piece, unit], maps.offset[piece, unit]
             ea, ec = maps.errors(piece, unit)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -381,20 +392,17 @@ def knots_1d(
             # A unit is on a piece when it is positive inside it: at the midpoint.
             mid = x[:-1] / 2 + x[1:] / 2
             mid_err = (x_err[:-1] + x_err[1:]) / 2 + 2 * U * np.abs(mid)
-            on = (
-                maps.signs(
-                    mid,
-                    mid_err,
-                    lambda r, j, layer=layer, ids=ids: exact_sign(
-                        layer,
-                        j,
-                        r,
-                        (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
-                    ),
-                    counts,
-                )
-                > 0
-            )
+            on = maps.signs(
+                mid,
+                mid_err,
+                lambda r, j, layer=layer, ids=ids: exact_sign(
+                    layer,
+                    j,
+                    r,
+                    (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
+                ),
+                counts,
+            )[0]
         else:
             on = np.ones(maps.slope.shape, dtype=bool)
         blocks.append(on)

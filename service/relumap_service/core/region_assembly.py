@@ -59,7 +59,8 @@ def _box_coordinates(
     """
     (x0, y0), (x1, y1) = box
     out = verts + origin
-    np.clip(out, [x0, y0], [x1, y1], out=out)
+    np.maximum(out, np.array([x0, y0]), out=out)
+    np.minimum(out, np.array([x1, y1]), out=out)
     sides = np.array([x0, y0, x1, y1])
     on_side = np.nonzero(corners.line < 4)[0]
     side = corners.line[on_side]

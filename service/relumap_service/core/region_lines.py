@@ -48,12 +48,17 @@ class DecisionCounts:
 class LineTable:
     """Every line an edge lies on: computed coefficients, error bounds and provenance.
 
+    A line's row is ``(a, b, c, w, n, t)``: its coefficients, then the terms
+    of the intersection bound (:meth:`bound_terms`).
+
     Coefficients ``(a, b, c)`` are of ``a u_x + b u_y + c`` in coordinates
     ``u = x - origin``. Lines 0-3 are the box's sides ``x = x_min``,
     ``y = y_min``, ``x = x_max``, ``y = y_max``; later ones are a hidden unit's
     zero line on a root polygon, recorded as (layer, unit, root) with the
     patterns of the earlier layers of every root of that layer.
     """
+
+    WIDTH = 6
 
     def __init__(self, box: Box, origin: FloatArray, exact: ExactNetwork) -> None:
         (x0, y0), (x1, y1) = box
@@ -64,7 +69,9 @@ class LineTable:
         for i, side in enumerate(sides):
             self.rows[i, i % 2] = 1.0
             self.rows[i, 2] = -side
-            self._set_bounds(np.array([i]), np.array([U * abs(side)]), np.array([1.0 + abs(side)]))
+            self.bound_terms(
+                np.array([U * abs(side)]), np.array([1.0 + abs(side)]), self.rows[i : i + 1, 3:]
+            )
         self.size = 4
         # (layer, unit, root) of every unit's line.
         self.source = np.zeros((3, 64), np.int64)
@@ -81,41 +88,38 @@ class LineTable:
         """Coefficients ``(a, b, c)`` of every line, shape (size, 3)."""
         return self.rows[: self.size, :3]
 
-    def _set_bounds(self, ids: IntArray, err: FloatArray, norm: FloatArray) -> None:
-        # w = e + u n and t = n + 2 w, with e the largest coefficient error and
-        # n the coefficients' 1-norm.
-        w = err + U * norm
-        self.rows[ids, 3] = w
-        self.rows[ids, 4] = norm
-        self.rows[ids, 5] = norm + 2 * w
+    @staticmethod
+    def bound_terms(err: FloatArray, norm: FloatArray, out: FloatArray) -> None:
+        """Write the intersection bound terms ``(w, n, t)`` of lines into ``out`` (n, 3).
 
-    def add(
-        self,
-        coef: FloatArray,
-        err: FloatArray,
-        norm: FloatArray,
-        layer: int,
-        unit: int,
-        roots: IntArray,
-    ) -> IntArray:
+        ``w = e + u n`` and ``t = n + 2 w``, with ``e`` (``err``) the largest
+        coefficient error and ``n`` (``norm``) the coefficients' 1-norm (see
+        :meth:`intersect`).
+        """
+        w = err + U * norm
+        out[:, 0] = w
+        out[:, 1] = norm
+        out[:, 2] = norm + 2 * w
+
+    def add(self, rows: FloatArray, layer: int, unit: int, roots: IntArray) -> IntArray:
         """Record the zero lines of ``unit`` on ``roots`` and return their ids.
 
-        ``coef`` (n, 3) are their coefficients, ``err`` (n,) bounds the error
-        of each coefficient and ``norm`` (n,) is their 1-norm.
+        ``rows`` (n, WIDTH) are their rows: coefficients and :meth:`bound_terms`.
         """
         n = roots.size
-        if self.size + n > self.rows.shape[0]:
+        start = self.size
+        if start + n > self.rows.shape[0]:
             grow = max(n, self.rows.shape[0])
-            self.rows = np.concatenate([self.rows, np.zeros((grow, 6))])
+            self.rows = np.concatenate([self.rows, np.zeros((grow, self.WIDTH))])
             self.source = np.concatenate([self.source, np.zeros((3, grow), np.int64)], axis=1)
-        ids = np.arange(self.size, self.size + n)
-        self.rows[ids, :3] = coef
-        self._set_bounds(ids, err, norm)
-        self.source[0, ids] = layer
-        self.source[1, ids] = unit
-        self.source[2, ids] = roots
-        self.size += n
-        return ids
+        end = start + n
+        self.rows[start:end] = rows
+        source = self.source[:, start:end]
+        source[0] = layer
+        source[1] = unit
+        source[2] = roots
+        self.size = end
+        return np.arange(start, end)
 
     def exact(self, line: int) -> Line:
         """Return the line's exact integer coefficients, in the input's own coordinates."""
@@ -204,7 +208,11 @@ class LineTable:
             error = bound * ((1 + extent) * SAFETY)
             error /= ad
             error += (2 * U * SAFETY) * extent
-            bad = np.flatnonzero(~(ad > 2 * bound))
+            bound *= 2
+            safe = ad > bound
+        if safe.all():
+            return points, error
+        bad = (~safe).nonzero()[0]
         counts.exact_points += bad.size
         for i in bad.tolist():
             gx, gy = self.exact_network.meeting_point(

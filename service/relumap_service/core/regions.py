@@ -56,7 +56,7 @@ from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
 from relumap_service.core.polygon_store import PolygonStore
 from relumap_service.core.region_assembly import assemble
-from relumap_service.core.region_lines import SAFETY, SignEngine
+from relumap_service.core.region_lines import SAFETY, LineTable, SignEngine
 from relumap_service.core.region_map import Box, Regions2D
 
 __all__ = ["RegionLimitExceeded", "Regions2D", "regions_2d"]
@@ -121,9 +121,12 @@ def _check_box(box: ArrayLike) -> Box:
 
 
 # Columns of a (root, unit) pair's row: the map (x-gradient, y-gradient,
-# offset), then the terms of its rigorous bounds (see _pair_rows), then the
-# line's largest coefficient error and 1-norm.
-M0, M1, M2, GNORM, P_EXTENT, P_CONST, LINE_ERR, LINE_NORM = range(8)
+# offset), then the terms of its zero line's intersection bound (so the first
+# columns are the line's row of the LineTable, and recording a line is one
+# copy), then the terms of the pair's own rigorous bounds (see _pair_rows).
+M0, M1, M2, _, _, _, GNORM, P_EXTENT, P_CONST = range(9)
+LINE_ROW = slice(0, LineTable.WIDTH)
+N_COLUMNS = 9
 
 
 def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
@@ -144,7 +147,7 @@ def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
     the rounding of the bounds themselves.
     """
     a = np.abs(m)
-    out = np.empty((m.shape[0], 8))
+    out = np.empty((m.shape[0], N_COLUMNS))
     out[:, :3] = m
     gnorm = m[:, 0] * m[:, 0]
     gnorm += m[:, 1] * m[:, 1]
@@ -153,8 +156,13 @@ def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
     out[:, GNORM] = gnorm
     out[:, P_EXTENT] = ((4 * U) * (a[:, 0] + a[:, 1]) + e[:, 0] + e[:, 1]) * SAFETY
     out[:, P_CONST] = ((4 * U) * a[:, 2] + e[:, 2]) * SAFETY
-    out[:, LINE_ERR] = e.max(axis=1)
-    out[:, LINE_NORM] = a.sum(axis=1)
+    # The largest error and the 1-norm column by column: numpy reduces a
+    # short last axis row by row, slowly (the same sums, in the same order).
+    largest_error = np.maximum(e[:, 0], e[:, 1])
+    np.maximum(largest_error, e[:, 2], out=largest_error)
+    norm = a[:, 0] + a[:, 1]
+    norm += a[:, 2]
+    LineTable.bound_terms(largest_error, norm, out[:, 3:6])
     return out
 
 
@@ -163,19 +171,31 @@ class _Crossings:
 
     def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_units: int) -> None:
         order = np.argsort(unit, kind="stable")
-        self.root, self.rows = root[order], rows[order]
+        self.root, self.rows = root[order], np.ascontiguousarray(rows[order])
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
+    def one_root(self, j: int) -> bool:
+        """Whether unit ``j``'s line crosses one root only (so all its polygons lie in it)."""
+        return bool(self.start[j + 1] - self.start[j] == 1)
+
     def rows_of(self, j: int, roots: IntArray) -> FloatArray:
-        """Return the rows (len(roots), 8) of unit ``j`` on ``roots``."""
+        """Return the rows (len(roots), N_COLUMNS) of unit ``j`` on ``roots``.
+
+        With one root (the first layer's box) every polygon shares its row:
+        the result is a read-only view repeating it, not a copy.
+        """
         lo, hi = self.start[j], self.start[j + 1]
         if hi - lo == 1:
-            # One root (the first layer's box): every polygon shares its row.
-            at = np.full(roots.size, lo)
-        else:
-            at = lo + np.searchsorted(self.root[lo:hi], roots)
-        out: FloatArray = self.rows[at]
-        return out
+            # np.broadcast_to(self.rows[lo], ...), built directly: it is called once per unit.
+            rows = self.rows
+            step, column = rows.strides
+            out: FloatArray = np.ndarray(
+                (roots.size, N_COLUMNS), rows.dtype, rows, int(lo) * step, (0, column)
+            )
+            out.flags.writeable = False
+            return out
+        gathered: FloatArray = self.rows[lo + self.root[lo:hi].searchsorted(roots)]
+        return gathered
 
 
 def _vertex_signs(
@@ -192,7 +212,8 @@ def _vertex_signs(
     bound *= rows[:, GNORM]
     bound += slack
     column = bound[:, None]
-    sign: SignArray = (values > column).view(np.int8) - (values < -column).view(np.int8)
+    sign: SignArray = (values > column).view(np.int8)
+    sign -= (values < -column).view(np.int8)
     return sign
 
 
@@ -253,8 +274,9 @@ def _layer_signs(
         sign = engine.settle(
             sign, store.tags[rows], store.counts[rows], (layer, unit, rows, history)
         )
-        pos = (sign > 0).any(axis=1)
-        cross = pos & (sign < 0).any(axis=1)
+        columns = np.ascontiguousarray(sign.T)
+        pos = columns.max(axis=0) > 0
+        cross = pos & (columns.min(axis=0) < 0)
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
@@ -382,7 +404,7 @@ def regions_2d(
             if j % 8 == 0:
                 # The next eight units' crossings of every root, as booleans, unit by unit.
                 crosses_group = np.unpackbits(crosses[:, j // 8, None], axis=1).T.copy().view(bool)
-            cand = np.nonzero(crosses_group[j % 8][root])[0]
+            cand = crosses_group[j % 8][root].nonzero()[0]
             if cand.size == 0:
                 continue
             roots = root[cand]
@@ -396,7 +418,7 @@ def regions_2d(
             slack += pair[:, P_CONST]
             margin = pair[:, GNORM] * store.spread[cand]
             margin += slack
-            near = np.nonzero(np.abs(at_centre) <= margin)[0]
+            near = (np.abs(at_centre) <= margin).nonzero()[0]
             engine.counts.float_signs += cand.size - near.size
             column = store.unit_column(j)
             column[cand] = at_centre > 0
@@ -412,19 +434,26 @@ def regions_2d(
                 cand_counts,
                 (layer, j, roots, blocks),
             )
-            has_pos: BoolArray = np.asarray((sign > 0).any(axis=1))
-            splits: BoolArray = has_pos & np.asarray((sign < 0).any(axis=1))
+            # Each row's extreme signs: numpy reduces the first axis of the
+            # transpose far faster than the short last axis.
+            columns = np.ascontiguousarray(sign.T)
+            has_pos: BoolArray = columns.max(axis=0) > 0
+            splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
             # One line per root whose polygons this unit splits: mark each root once.
-            split_rows = np.nonzero(splits)[0]
-            line_of_root[roots[split_rows]] = split_rows
-            first = split_rows[line_of_root[roots[split_rows]] == split_rows]
-            line = pair[first]
-            ids = lines.add(
-                line[:, :3], line[:, LINE_ERR], line[:, LINE_NORM], layer, j, roots[first]
-            )
-            line_of_root[roots[first]] = ids
+            split_rows = splits.nonzero()[0]
             chord = np.full(cand.size, -1, np.int64)
-            chord[split_rows] = line_of_root[roots[split_rows]]
+            if crossings.one_root(j):
+                # Every polygon lies in the same root: at most one line.
+                first = split_rows[:1]
+                ids = lines.add(pair[first, LINE_ROW], layer, j, roots[first])
+                chord[split_rows] = ids[0] if ids.size else -1
+            else:
+                line_of_root[roots[split_rows]] = split_rows
+                first = split_rows[line_of_root[roots[split_rows]] == split_rows]
+                line = pair[first]
+                ids = lines.add(line[:, LINE_ROW], layer, j, roots[first])
+                line_of_root[roots[first]] = ids
+                chord[split_rows] = line_of_root[roots[split_rows]]
             extent = store.extent
 
             def crossing(

@@ -87,7 +87,9 @@ def _distinct_points(points: FloatArray) -> tuple[IntArray, IntArray]:
     mixed = same_x & (ys[1:] != ys[:-1])
     if mixed.any():
         run = np.concatenate([[0], np.cumsum(~same_x)])
-        members = np.flatnonzero(np.isin(run, run[1:][mixed]))
+        is_mixed = np.zeros(int(run[-1]) + 1, dtype=bool)
+        is_mixed[run[1:][mixed]] = True
+        members = np.flatnonzero(is_mixed[run])
         # Members are whole runs, so sorting them by (run, y) keeps each run in place.
         by_y = members[np.lexsort((ys[members], run[members]))]
         order[members] = order[by_y]
