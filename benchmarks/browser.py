@@ -125,7 +125,7 @@ def browser_rows(repeats: int) -> list[dict[str, Any]]:
 
 def browser_table(rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'network':14} {'regions':>7} {'colour':>13} {'npz B/r':>8} {'response→drawn ms':>18} "
+        f"{'network':14} {'regions':>7} {'colour':>13} {'.npz B/r':>8} {'response→drawn ms':>18} "
         f"{'decode ms':>9} {'hover ms':>8} {'hover max':>9}"
     )
     lines = [head, "-" * len(head)]
