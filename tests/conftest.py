@@ -267,6 +267,16 @@ def close_app(app: Flask) -> None:
     services.store.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app (SQLite) for a whole module whose tests read what its fixtures made once."""
+    built = make_app(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+    yield built
+    close_app(built)
+
+
 @pytest.fixture
 def backend_config(backend: str) -> Iterator[dict[str, Any]]:
     """Settings for the backend this test runs on (empty for the embedded default)."""

@@ -22,8 +22,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from tests.conftest import close_app, make_app
-
 mlflow_scoring = pytest.importorskip("mlflow.pyfunc.scoring_server")
 mlflow_utils = pytest.importorskip("mlflow.models.utils")
 triton = pytest.importorskip("tritonclient.http")
@@ -53,11 +51,9 @@ def _fit(client: FlaskClient, csv: str, target: str, task: str) -> dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def app(module_app: Flask) -> Flask:
     """One app for the module: its tests only read the models fitted once on it."""
-    shared = make_app(tmp_path_factory.mktemp("protocols"))
-    yield shared
-    close_app(shared)
+    return module_app
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,10 +32,8 @@ STATIC = Path(plots.__file__).resolve().parents[1] / "static" / "playground"
 
 
 @pytest.fixture(scope="module")
-def plot_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = make_app(tmp_path_factory.mktemp("plots"))
-    yield app
-    close_app(app)
+def plot_app(module_app: Flask) -> Flask:
+    return module_app
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-from tests.conftest import close_app, make_app
 
 PROBLEM = "application/problem+json"
 NAMES = ["age", "income", "height", "weight", "score"]
@@ -25,11 +22,9 @@ def forward(weights: dict[str, Any], X: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def app(module_app: Flask) -> Flask:
     """One app for the module: its tests only add models and read the one fitted once."""
-    shared = make_app(tmp_path_factory.mktemp("slices"))
-    yield shared
-    close_app(shared)
+    return module_app
 
 
 @pytest.fixture(scope="module")
