@@ -95,8 +95,8 @@ def browser_rows(repeats: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(root))
     from playwright.sync_api import sync_playwright
 
+    from tests.e2e.conftest import CHROMIUM_ARGS, chromium_or_install
     from tests.e2e.servers import running_service
-    from tests.e2e.test_playground_browser import CHROMIUM_ARGS, chromium_or_install
 
     rows = []
     with tempfile.TemporaryDirectory() as data_dir:

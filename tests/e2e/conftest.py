@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@contextmanager
+def playwright_chromium() -> Iterator[tuple[Any, str]]:
+    """Playwright's Chromium launcher and Debian's Chromium to launch (skip, or fail under CI)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -99,7 +101,13 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     executable = chromium_or_install()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
+        yield playwright.chromium, executable
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with playwright_chromium() as (chromium, executable):
+        context = chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
             executable_path=executable,
             args=CHROMIUM_ARGS,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_ARGS, TIMEOUT_MS, _unavailable, chromium_or_install
+from tests.e2e.conftest import CHROMIUM_ARGS, TIMEOUT_MS, playwright_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -19,13 +19,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def enforcing_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A browser that enforces the policy (the playground tests bypass it to run their probes)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed (pip install -e '.[dev]')")
-    executable = chromium_or_install()
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
+    with playwright_chromium() as (chromium, executable):
+        context = chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-csp-profile")),
             executable_path=executable,
             args=CHROMIUM_ARGS,

@@ -22,15 +22,15 @@ import pytest
 import requests
 
 from tests.conftest import REPO
-from tests.e2e.servers import running_service
-from tests.e2e.test_playground_browser import (
+from tests.e2e.conftest import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     TIMEOUT_MS,
     _unavailable,
-    chromium_or_install,
-    forward_pattern,
+    playwright_chromium,
 )
+from tests.e2e.servers import running_service
+from tests.e2e.test_playground_browser import forward_pattern
 
 pytestmark = pytest.mark.e2e
 
@@ -86,16 +86,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed (pip install -e '.[dev]')")
-    executable = chromium_or_install()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
+    with playwright_chromium() as (chromium, executable):
+        launched = chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             yield launched
         finally:
