@@ -1,4 +1,4 @@
-"""One process per fit: killed when it runs too long, when its fit is cancelled, or with its parent.
+"""Fits in processes of their own: killed when one runs too long, is cancelled, or with its parent.
 
 A fit is CPU-bound numpy that cannot be interrupted from within, so it runs in
 a process of its own that its requester (a thread of the embedded consumer, or
@@ -7,8 +7,12 @@ model is deleted, or when the attempt loses its lease. The processes come from
 a forkserver that has numpy and the fitting code imported, and has fitted once
 already (``relumap_service.fit_warmup``), so its fit starts warm; a process that
 runs threads is never forked. Starting one still costs 10-15 ms (the fork, then
-the new process setting itself up), so one is started ahead of need and waits
-for its payload: a fit takes that spare, and a new spare is started beside it.
+the new process setting itself up), and its first fit runs a few milliseconds
+slower than the next (copy-on-write faults), so a process that finished a fit
+waits for the next one, up to ``FITS_PER_PROCESS`` fits; one is started ahead
+of the first fit, and again after a process was killed or retired. A fit that
+is killed takes its process with it: the next fit never shares a process with
+an interrupted one.
 
 No fit process outlives its requester: each asks Linux for ``SIGKILL`` when its
 parent (the forkserver) ends (``PR_SET_PDEATHSIG``), and a thread of it exits
@@ -22,10 +26,12 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -37,8 +43,8 @@ __all__ = [
     "FitCancelled",
     "FitTimeout",
     "die_with_parent",
-    "discard_spare_fit_process",
-    "prepare_spare_fit_process",
+    "keep_fit_processes",
+    "release_fit_processes",
     "run_fit",
     "run_in_fit_process",
     "start_fit_server",
@@ -93,12 +99,24 @@ def run_fit(payload: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _exit_when_requester_ends(connection: Connection) -> None:
+def _receive_until_requester_ends(connection: Connection, payloads: queue.SimpleQueue[Any]) -> None:
     try:
-        connection.recv()  # the requester sends nothing more: this returns on EOF only
-    except (EOFError, OSError):
+        while True:
+            payloads.put(connection.recv())
+    except (EOFError, OSError):  # the requester ended, or stopped keeping this process
         pass
-    os._exit(1)
+    os._exit(0)
+
+
+def _outcome(payload: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return ("result", run_fit(payload))
+    except FitError as exc:
+        return ("fit_error", str(exc))
+    except MemoryError:
+        return ("fit_error", "the fit ran out of memory; use fewer samples or a smaller network")
+    except Exception as exc:
+        return ("error", repr(exc))
 
 
 def _fit_process_main(connection: Connection) -> None:
@@ -106,20 +124,14 @@ def _fit_process_main(connection: Connection) -> None:
     # A server started by a process that ignores SIGTERM (a Huey process worker)
     # passes that on through exec; multiprocessing ends a spare with SIGTERM at exit.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        payload = connection.recv()
-    except (EOFError, OSError):  # a spare whose requester ended or discarded it
-        os._exit(0)
-    threading.Thread(target=_exit_when_requester_ends, args=(connection,), daemon=True).start()
-    try:
-        outcome: tuple[str, Any] = ("result", run_fit(payload))
-    except FitError as exc:
-        outcome = ("fit_error", str(exc))
-    except MemoryError:
-        outcome = ("fit_error", "the fit ran out of memory; use fewer samples or a smaller network")
-    except Exception as exc:
-        outcome = ("error", repr(exc))
-    connection.send(outcome)
+    # A thread receives, so that the process ends the moment its requester does,
+    # even in the middle of a fit; this one fits, in turn.
+    payloads: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    threading.Thread(
+        target=_receive_until_requester_ends, args=(connection, payloads), daemon=True
+    ).start()
+    while True:
+        connection.send(_outcome(payloads.get()))
 
 
 def _context() -> Any:
@@ -149,82 +161,133 @@ def start_fit_server() -> None:
     forkserver.ensure_running()
 
 
-_spare_lock = threading.Lock()
-_spare: tuple[Any, Connection] | None = None
-_spare_keepers = 0  # consumers of this process that keep a spare
+# A fit process takes this many fits in turn, then ends and gives back its memory.
+FITS_PER_PROCESS = 100
 
 
-def _start_fit_process() -> tuple[Any, Connection]:
-    """Start a fit process; it waits for its payload on the returned connection."""
+@dataclass
+class _FitProcess:
+    """A fit process, the requester's end of its pipe, and how many fits it ran."""
+
+    process: Any
+    connection: Connection
+    fits: int = 0
+
+
+_pool_lock = threading.Lock()
+_idle: list[_FitProcess] = []  # waiting for a fit; the last one is the warmest
+_busy = 0  # running a fit
+_pool_size = 0  # how many are kept: the fits the consumers of this process run at once
+
+
+def _start_fit_process() -> _FitProcess:
+    """Start a fit process; it waits for payloads on the returned connection."""
     context = _context()
     ours, theirs = context.Pipe(duplex=True)
     process = context.Process(target=_fit_process_main, args=(theirs,), name="relumap-fit")
     process.daemon = True
     process.start()
     theirs.close()
-    return process, ours
+    return _FitProcess(process, ours)
 
 
-def _end_fit_process(process: Any, connection: Connection) -> None:
-    if process.is_alive():
-        process.kill()
-    process.join(10)
-    connection.close()
+def _end_fit_process(fit: _FitProcess) -> None:
+    if fit.process.is_alive():
+        fit.process.kill()
+    fit.process.join(10)
+    fit.connection.close()
 
 
-def _refill_spare() -> None:
-    """Start a spare fit process, unless one waits or no consumer keeps one."""
-    global _spare
-    with _spare_lock:
-        if _spare is not None or not _spare_keepers:
+def _end_in_background(fit: _FitProcess) -> None:
+    threading.Thread(target=_end_fit_process, args=(fit,), name="relumap-reap", daemon=True).start()
+
+
+def _refill_pool() -> None:
+    """Start a fit process ahead of need, unless one waits or the consumers have enough."""
+    with _pool_lock:
+        if _idle or _busy >= _pool_size:
             return
-    started: tuple[Any, Connection] | None = _start_fit_process()
-    with _spare_lock:
-        if _spare is None and _spare_keepers:
-            _spare, started = started, None
+    started: _FitProcess | None = _start_fit_process()
+    with _pool_lock:
+        if not _idle and _busy < _pool_size:
+            _idle.append(started)  # type: ignore[arg-type]
+            started = None
     if started is not None:  # another thread was quicker, or the consumers stopped meanwhile
-        _end_fit_process(*started)
-
-
-def prepare_spare_fit_process() -> None:
-    """Keep a fit process started ahead of the next fit (a consumer that starts).
-
-    It starts in the background: the first one waits for the server's imports
-    and warm-up fits, which a starting web process must not wait for.
-    """
-    global _spare_keepers
-    with _spare_lock:
-        _spare_keepers += 1
-    _refill_in_background()
+        _end_fit_process(started)
 
 
 def _refill_in_background() -> None:
-    threading.Thread(target=_refill_spare, name="relumap-spare", daemon=True).start()
+    threading.Thread(target=_refill_pool, name="relumap-spare", daemon=True).start()
 
 
-def discard_spare_fit_process() -> None:
-    """Stop keeping a spare fit process (a consumer that stops); the last one ends it."""
-    global _spare, _spare_keepers
-    spare = None
-    with _spare_lock:
-        _spare_keepers = max(_spare_keepers - 1, 0)
-        if not _spare_keepers:
-            spare, _spare = _spare, None
-    if spare is not None:
-        _end_fit_process(*spare)
+def keep_fit_processes(fits_at_once: int = 1) -> None:
+    """Keep fit processes waiting for the fits of a consumer that starts.
 
+    Parameters
+    ----------
+    fits_at_once : int, default=1
+        How many fits the consumer runs at once: as many processes, once
+        started, wait for the next fits instead of ending.
 
-def _take_fit_process() -> tuple[Any, Connection]:
-    """Return the waiting fit process, or a new one; a new spare starts in the background."""
-    global _spare
-    with _spare_lock:
-        spare, _spare = _spare, None
-    if spare is None or not spare[0].is_alive():
-        if spare is not None:
-            _end_fit_process(*spare)
-        spare = _start_fit_process()
+    One starts now, in the background: the first one waits for the server's
+    imports and warm-up fits, which a starting web process must not wait for.
+    """
+    global _pool_size
+    with _pool_lock:
+        _pool_size += max(int(fits_at_once), 1)
     _refill_in_background()
-    return spare
+
+
+def release_fit_processes(fits_at_once: int = 1) -> None:
+    """Stop keeping the fit processes of a consumer that stops; the last one ends them all."""
+    global _pool_size
+    with _pool_lock:
+        _pool_size = max(_pool_size - max(int(fits_at_once), 1), 0)
+        extra = _idle[_pool_size:]
+        del _idle[_pool_size:]
+    for fit in extra:
+        _end_fit_process(fit)
+
+
+def _take_fit_process() -> _FitProcess:
+    """Return the warmest waiting fit process, or a new one if none waits."""
+    global _busy
+    with _pool_lock:
+        _busy += 1
+    while True:
+        with _pool_lock:
+            fit = _idle.pop() if _idle else None
+        if fit is None:
+            try:
+                return _start_fit_process()
+            except BaseException:
+                with _pool_lock:
+                    _busy -= 1
+                raise
+        if fit.process.is_alive():
+            return fit
+        _end_fit_process(fit)
+
+
+def _give_back(fit: _FitProcess, reusable: bool) -> None:
+    """After a fit: keep its process for the next fit, or end it and start another ahead of need.
+
+    A process is kept after a fit that returned (a result or a fit error), up
+    to ``FITS_PER_PROCESS`` fits and as many waiting processes as the consumers
+    run fits at once; one that was killed, broke or retires is ended, beside
+    the caller, who records the outcome meanwhile.
+    """
+    global _busy
+    fit.fits += 1
+    with _pool_lock:
+        _busy -= 1
+        if reusable and fit.fits < FITS_PER_PROCESS and len(_idle) + _busy < _pool_size:
+            _idle.append(fit)
+            return
+    if fit.process.is_alive():
+        fit.process.kill()
+    _end_in_background(fit)
+    _refill_in_background()
 
 
 def run_in_fit_process(
@@ -259,7 +322,9 @@ def run_in_fit_process(
     FitCancelled
         ``cancelled`` returned True.
     """
-    process, ours = _take_fit_process()
+    fit = _take_fit_process()
+    ours = fit.connection
+    returned = False  # the process answered, and may take the next fit
     started = time.monotonic()
     try:
         try:
@@ -277,6 +342,7 @@ def run_in_fit_process(
                     raise FitError(
                         "the fit process died (out of memory or killed); try again"
                     ) from None
+                returned = kind in ("result", "fit_error")
                 if kind == "result":
                     result: dict[str, Any] = value
                     return result
@@ -295,9 +361,4 @@ def run_in_fit_process(
                 if cancelled():
                     raise FitCancelled
     finally:
-        # Killed at once; reaped beside the caller, who records the outcome meanwhile.
-        if process.is_alive():
-            process.kill()
-        threading.Thread(
-            target=_end_fit_process, args=(process, ours), name="relumap-reap", daemon=True
-        ).start()
+        _give_back(fit, returned)

@@ -34,8 +34,8 @@ from relumap_service.core.fit_error import FitError
 from relumap_service.fit_events import Channel, FitEvents, LocalChannel, RedisChannel
 from relumap_service.fit_process import (
     FitCancelled,
-    discard_spare_fit_process,
-    prepare_spare_fit_process,
+    keep_fit_processes,
+    release_fit_processes,
     run_in_fit_process,
     start_fit_server,
 )
@@ -202,7 +202,7 @@ class FitQueue:
             )
             self._consumer.start()
             start_fit_server()
-            prepare_spare_fit_process()
+            keep_fit_processes(int(self.config["FIT_WORKERS"]))
             self.events.listen()  # fits queued by other processes wake this consumer too
             self._reaper = PeriodicThread(
                 "relumap-reaper", reap_interval(self.lease_seconds), self.reap
@@ -225,7 +225,7 @@ class FitQueue:
             deadline = time.monotonic() + 5
             for thread in list(self._fitting):  # idle threads end by themselves
                 thread.join(max(deadline - time.monotonic(), 0))
-            discard_spare_fit_process()
+            release_fit_processes(int(self.config["FIT_WORKERS"]))
 
     def reap(self) -> list[ExpiredLease]:
         """Re-queue or fail the running fits whose worker stopped renewing the lease.

@@ -33,7 +33,7 @@ from prometheus_client import start_http_server
 from relumap_service.config import native_thread_pools
 from relumap_service.fit_process import (
     die_with_parent,
-    prepare_spare_fit_process,
+    keep_fit_processes,
     start_fit_server,
 )
 from relumap_service.jobs import FitQueue
@@ -178,7 +178,7 @@ def run_worker(
         # A forked worker must not share its parent's database sockets.
         store.dispose(close=False)
         start_fit_server()
-        prepare_spare_fit_process()
+        keep_fit_processes()
         log.info("fit process ready", extra={"native_threads": native_thread_pools()})
 
     consumer = _ReapingConsumer(

@@ -160,8 +160,8 @@ def _descendants() -> dict[int, bytes]:
 
 
 def _spare_pids() -> set[int]:
-    spare = fit_process._spare
-    return set() if spare is None else {spare[0].pid}
+    with fit_process._pool_lock:
+        return {fit.process.pid for fit in fit_process._idle}
 
 
 def test_worker_processes_give_the_same_map_and_end():

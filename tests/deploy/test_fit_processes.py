@@ -7,6 +7,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -274,21 +275,30 @@ def test_stopping_the_embedded_consumer_requeues_its_running_fit_at_once(
 def _fit_process_pid(payload: dict[str, Any]) -> int:
     from relumap_service import fit_process
 
-    with fit_process._spare_lock:
-        spare = fit_process._spare
-    assert spare is not None, "no fit process waits for the next fit"
+    with fit_process._pool_lock:
+        assert fit_process._idle, "no fit process waits for the next fit"
+        waiting = int(fit_process._idle[-1].process.pid)  # the one the fit takes
     assert fit_process.run_in_fit_process(payload, timeout=60, cancelled=lambda: False)["network"]
-    return int(spare[0].pid)
+    return waiting
 
 
-def test_a_fit_takes_the_waiting_process_and_another_one_starts_beside_it(
+def _idle_pids() -> list[int]:
+    from relumap_service import fit_process
+
+    with fit_process._pool_lock:
+        return [fit.process.pid for fit in fit_process._idle]
+
+
+def test_fit_processes_take_fits_in_turn_and_end_when_killed_retired_or_released(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from relumap_service import fit_process
 
-    # As if no consumer of this test process kept a spare (other tests' apps may).
-    monkeypatch.setattr(fit_process, "_spare", None)
-    monkeypatch.setattr(fit_process, "_spare_keepers", 0)
+    # As if no consumer of this test process kept fit processes (other tests' apps may).
+    monkeypatch.setattr(fit_process, "_idle", [])
+    monkeypatch.setattr(fit_process, "_busy", 0)
+    monkeypatch.setattr(fit_process, "_pool_size", 0)
+    monkeypatch.setattr(fit_process, "FITS_PER_PROCESS", 3)
 
     payload = {
         "X": [[x / 10] for x in range(20)],
@@ -298,29 +308,54 @@ def test_a_fit_takes_the_waiting_process_and_another_one_starts_beside_it(
         "classes": None,
     }
     fit_process.start_fit_server()
-    fit_process.prepare_spare_fit_process()
+    fit_process.keep_fit_processes(1)
     deadline = time.monotonic() + 30
-    while fit_process._spare is None:  # started in the background
-        assert time.monotonic() < deadline, "no spare process"
+    while not _idle_pids():  # started ahead of the first fit, in the background
+        assert time.monotonic() < deadline, "no process waits for the first fit"
         time.sleep(0.01)
     first = _fit_process_pid(payload)
+    # A process that answered takes the next fit, a fit error included ...
+    assert _fit_process_pid(payload) == first
+    bad = payload | {"y": [0] * 20, "task": "classification", "classes": [0]}
+    with pytest.raises(fit_process.FitError):
+        fit_process.run_in_fit_process(bad, timeout=60, cancelled=lambda: False)
+    # ... up to FITS_PER_PROCESS fits; then it ends, and another starts ahead of need.
     deadline = time.monotonic() + 10
-    while fit_process._spare is None:  # started in the background
-        assert time.monotonic() < deadline, "no new spare process"
+    while not _idle_pids() or _idle_pids() == [first]:
+        assert time.monotonic() < deadline, "no new process after the first retired"
         time.sleep(0.01)
     second = _fit_process_pid(payload)
-    assert first != second
-    # Each fit's process ends with its fit; a discarded spare ends too.
+    assert second != first
+    # A cancelled fit's process is killed, never given the next fit.
+    slow = payload | {"params": LONG_FIT, "X": payload["X"] * 50, "y": payload["y"] * 50}
+    with pytest.raises(fit_process.FitCancelled):
+        fit_process.run_in_fit_process(slow, timeout=60, cancelled=lambda: True, poll_seconds=0.1)
     deadline = time.monotonic() + 10
-    while fit_process._spare is None:
-        assert time.monotonic() < deadline, "no new spare process"
+    while not _idle_pids():
+        assert time.monotonic() < deadline, "no new process after a cancelled fit"
         time.sleep(0.01)
-    spare = int(fit_process._spare[0].pid)
-    fit_process.discard_spare_fit_process()  # this test's consumer stops
-    assert fit_process._spare is None
-    fit_process._refill_spare()  # as a fit's background refill would: no consumer keeps one
-    assert fit_process._spare is None
+    third = _fit_process_pid(payload)
+    assert third not in (first, second)
+    # Two fits at once run in two processes, and both wait for the next fits
+    # when the consumers run two fits at once.
+    fit_process.keep_fit_processes(1)
+    longer = payload | {"X": payload["X"] * 20, "y": payload["y"] * 20}
+    longer["params"] = {"hidden_layer_sizes": [64], "max_iter": 300}
+    with ThreadPoolExecutor(2) as pool:
+        for result in pool.map(
+            lambda p: fit_process.run_in_fit_process(p, timeout=60, cancelled=lambda: False),
+            [longer, longer],
+        ):
+            assert result["network"]
+    waiting = _idle_pids()
+    assert len(set(waiting)) == 2 and third in waiting
+    fit_process.release_fit_processes(1)
+    assert _idle_pids() == waiting[:1]
+    fit_process.release_fit_processes(1)  # this test's consumers stop: none waits
+    assert _idle_pids() == []
+    fit_process._refill_pool()  # as a refill after a kill would: no consumer keeps one
+    assert _idle_pids() == []
     deadline = time.monotonic() + 5
-    while survivors := {first, second, spare} & descendants(os.getpid()):
+    while survivors := {first, second, third, *waiting} & descendants(os.getpid()):
         assert time.monotonic() < deadline, f"fit processes live on: {survivors}"
         time.sleep(0.05)
