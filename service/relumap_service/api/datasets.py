@@ -138,7 +138,7 @@ class Datasets(MethodView):
         return rows
 
     @idempotent
-    @blp.arguments(CsvQuerySchema, location="query")
+    @blp.arguments(CsvQuerySchema(), location="query")
     @blp.doc(requestBody=_UPLOAD_BODY)
     @blp.response(201, DatasetSummarySchema)
     def post(self, query: dict[str, Any]) -> Any:
@@ -178,7 +178,7 @@ class GeneratedDatasets(MethodView):
     """Built-in data sets."""
 
     @idempotent
-    @blp.arguments(DatasetGenerateSchema)
+    @blp.arguments(DatasetGenerateSchema())
     @blp.response(201, DatasetSummarySchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Generate a built-in data set; the same `random_state` gives the same data."""
@@ -201,7 +201,7 @@ class GeneratedDatasets(MethodView):
 class Dataset(MethodView):
     """One data set."""
 
-    @blp.arguments(DatasetQuerySchema, location="query")
+    @blp.arguments(DatasetQuerySchema(), location="query")
     @blp.response(200, DatasetSchema)
     def get(self, args: dict[str, Any], dataset_id: str) -> Any:
         """Fetch a data set; `?include=data` adds its points `X` and `y`."""
@@ -210,7 +210,7 @@ class Dataset(MethodView):
             return record
         return {name: getattr(record, name) for name in DatasetSummarySchema().fields}
 
-    @blp.arguments(DeleteDatasetQuerySchema, location="query")
+    @blp.arguments(DeleteDatasetQuerySchema(), location="query")
     @blp.response(204)
     def delete(self, args: dict[str, Any], dataset_id: str) -> None:
         """Delete a data set; `?cascade=true` also deletes the models fitted on it."""

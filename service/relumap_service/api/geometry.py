@@ -164,7 +164,7 @@ def _region_map(network: Network, box: Any, max_regions: int, budget: WorkBudget
 class Knots(MethodView):
     """Knots and pieces of a one-input model."""
 
-    @blp.arguments(KnotsQuerySchema, location="query")
+    @blp.arguments(KnotsQuerySchema(), location="query")
     @blp.response(200, KnotsSchema)
     @heavy_view
     def get(self, args: dict[str, Any], model_id: str) -> Response:
@@ -211,7 +211,7 @@ class Knots(MethodView):
 class Regions(MethodView):
     """Linear regions of a two-input model."""
 
-    @blp.arguments(RegionsQuerySchema, location="query")
+    @blp.arguments(RegionsQuerySchema(), location="query")
     @blp.response(200, RegionsSchema)
     @blp.alt_response(
         200,

@@ -191,7 +191,7 @@ def _wait_for(model_id: str, seconds: float) -> ModelRecord | None:
 class Models(MethodView):
     """The collection of models."""
 
-    @blp.arguments(ModelListQuerySchema, location="query")
+    @blp.arguments(ModelListQuerySchema(), location="query")
     @blp.response(200, ModelSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
@@ -202,8 +202,8 @@ class Models(MethodView):
         return [model_document(row) for row in rows]
 
     @idempotent
-    @blp.arguments(FitSchema)
-    @blp.arguments(WaitQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(FitSchema())
+    @blp.arguments(WaitQuerySchema(), location="query", as_kwargs=True)
     @blp.response(202, ModelSchema, headers={"Location": {"schema": {"type": "string"}}})
     @blp.alt_response(
         201, schema=ModelSchema, success=True, description="The fit finished within ?wait seconds"
@@ -244,7 +244,7 @@ class Models(MethodView):
 class Model(MethodView):
     """One model."""
 
-    @blp.arguments(WaitQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(WaitQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, ModelSchema)
     @blp.alt_response(404, **problem_doc("No model with this id"))
     def get(self, model_id: str, wait: float) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def network_at(record: ModelRecord, snapshot: int | None) -> Network:
 class Weights(MethodView):
     """The weights of a model."""
 
-    @blp.arguments(WeightsQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(WeightsQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, WeightsSchema)
     @blp.alt_response(404, **problem_doc("No model with this id"))
     @blp.alt_response(409, **problem_doc("The model is queued, running or failed: no weights"))
@@ -425,8 +425,8 @@ def _require_finite(values: np.ndarray, what: str) -> None:
 class Predict(MethodView):
     """Predictions of a model."""
 
-    @blp.arguments(PredictSchema)
-    @blp.arguments(PredictQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(PredictSchema())
+    @blp.arguments(PredictQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, PredictionSchema)
     def post(self, args: dict[str, Any], model_id: str, include: str | None = None) -> Any:
         """Predict `{"X": [[...]]}`, or MLflow's `inputs`, `dataframe_split`, `dataframe_records`.

@@ -67,7 +67,7 @@ class Networks(MethodView):
     """Hand-specified networks."""
 
     @idempotent
-    @blp.arguments(NetworkQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(NetworkQuerySchema(), location="query", as_kwargs=True)
     @blp.doc(requestBody=NETWORK_BODY)
     @blp.response(201, ModelSchema)
     def post(self, name: str | None = None) -> Any:

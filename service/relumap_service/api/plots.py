@@ -388,7 +388,7 @@ _NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current
 class PlotPng(MethodView):
     """A PNG picture of a model."""
 
-    @blp.arguments(PlotQuerySchema, location="query")
+    @blp.arguments(PlotQuerySchema(), location="query")
     @blp.response(200, _BINARY, content_type="image/png", **_DOC)
     @blp.alt_response(304, **_NOT_MODIFIED)
     def get(self, args: dict[str, Any], model_id: str) -> Response:
@@ -405,7 +405,7 @@ class PlotPng(MethodView):
 class PlotSvg(MethodView):
     """An SVG picture of a model."""
 
-    @blp.arguments(PlotQuerySchema, location="query")
+    @blp.arguments(PlotQuerySchema(), location="query")
     @blp.response(200, _SVG_TEXT, content_type="image/svg+xml", **_DOC)
     @blp.alt_response(304, **_NOT_MODIFIED)
     def get(self, args: dict[str, Any], model_id: str) -> Response:
