@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey
 from huey.consumer import Consumer, Worker
+from huey.storage import SqliteStorage
 
 from relumap_service.core.fit_error import FitError
 from relumap_service.fit_events import Channel, FitEvents, LocalChannel, RedisChannel
@@ -52,13 +53,36 @@ log = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
 
 
+class _QueueFileStorage(SqliteStorage):  # type: ignore[misc]
+    """Huey's SQLite storage, committing without waiting for the disk (``synchronous=NORMAL``).
+
+    With its write-ahead log, a commit survives any crash of a process, and an
+    operating system crash or power loss can only undo the last commits. The
+    queue's messages are a copy: the store holds every queued model, and the
+    sweep (:meth:`FitQueue.sweep`) queues again a fit left with no message, and
+    a message delivered twice finds its model claimed. Not waiting for the disk
+    saves about 1 ms at each submit and each take of a fit.
+    """
+
+    def _create_connection(self) -> Any:
+        connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
+
+
 def make_huey(queue_url: str, name: str) -> Huey:
     """Create Huey, with JSON messages, for ``sqlite:///path`` or ``redis://host:port/db``."""
     scheme = urlparse(queue_url).scheme
     if scheme == "sqlite":
         path = Path(queue_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name, filename=str(path), results=False, serializer=JSONSerializer())
+        return Huey(
+            name,
+            storage_class=_QueueFileStorage,
+            filename=str(path),
+            results=False,
+            serializer=JSONSerializer(),
+        )
     if scheme in ("redis", "rediss"):
         # Blocking: an idle consumer waits in BRPOP, and takes a new fit the moment it comes.
         return RedisHuey(

@@ -73,12 +73,21 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+# The store's sessions end with their statement, so an UPDATE or DELETE need
+# not look for matching objects in the session (about 0.3 ms a statement).
+UNSYNCHRONIZED = {"synchronize_session": False}
+
+
 def _running_attempt(model_id: str, attempt: int) -> Any:
     """Return an UPDATE of a model that applies only while ``attempt`` holds it running."""
-    return update(ModelRecord).where(
-        ModelRecord.id == model_id,
-        ModelRecord.status == "running",
-        ModelRecord.attempts == attempt,
+    return (
+        update(ModelRecord)
+        .where(
+            ModelRecord.id == model_id,
+            ModelRecord.status == "running",
+            ModelRecord.attempts == attempt,
+        )
+        .execution_options(**UNSYNCHRONIZED)
     )
 
 
@@ -217,10 +226,11 @@ class Store:
         with self.session() as session:
             session.add(record)
 
-    def get_dataset(self, dataset_id: str) -> DatasetRecord | None:
-        """Return one dataset, or None."""
+    def get_dataset(self, dataset_id: str, *, points: bool = True) -> DatasetRecord | None:
+        """Return one dataset, or None; with ``points=False`` its ``X`` is not read."""
+        options = () if points else (defer(DatasetRecord.X, raiseload=True),)
         with self.session() as session:
-            return session.get(DatasetRecord, dataset_id)
+            return session.get(DatasetRecord, dataset_id, options=options)
 
     def list_datasets(self, offset: int, limit: int) -> tuple[list[DatasetRecord], int]:
         """Return a page of datasets, newest first, and the total count."""
@@ -318,7 +328,7 @@ class Store:
         """
         now = utcnow()
         with self.session() as session:
-            result = session.execute(
+            return session.scalar(
                 update(ModelRecord)
                 .where(ModelRecord.id == model_id, ModelRecord.status == "queued")
                 .values(
@@ -328,10 +338,9 @@ class Store:
                     lease_until=now + timedelta(seconds=lease_seconds),
                     worker=worker[:100] or None,
                 )
+                .returning(ModelRecord.attempts)
+                .execution_options(**UNSYNCHRONIZED)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return None
-            return session.scalar(select(ModelRecord.attempts).where(ModelRecord.id == model_id))
 
     def holds_attempt(self, model_id: str, attempt: int) -> bool:
         """Return True while ``attempt`` still runs the model (not deleted, lease not lost)."""
@@ -397,7 +406,11 @@ class Store:
             if not changed.rowcount:  # type: ignore[attr-defined]
                 return False
             # In the same transaction: a model is never seen succeeded without them.
-            session.execute(delete(SnapshotRecord).where(SnapshotRecord.model_id == model_id))
+            session.execute(
+                delete(SnapshotRecord)
+                .where(SnapshotRecord.model_id == model_id)
+                .execution_options(**UNSYNCHRONIZED)
+            )
             session.add_all(
                 SnapshotRecord(
                     model_id=model_id,

@@ -359,3 +359,17 @@ def test_fit_processes_take_fits_in_turn_and_end_when_killed_retired_or_released
     while survivors := {first, second, third, *waiting} & descendants(os.getpid()):
         assert time.monotonic() < deadline, f"fit processes live on: {survivors}"
         time.sleep(0.05)
+
+
+def test_the_sqlite_queue_commits_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    # Its messages are a copy of the store's queued models (the sweep restores a
+    # lost one), so the queue file trades the last commits on power loss for speed;
+    # the store keeps waiting for the disk.
+    from relumap_service.jobs import make_huey
+
+    huey = make_huey(f"sqlite:///{tmp_path / 'queue.db'}", "relumap-test")
+    assert huey.storage.conn.execute("pragma synchronous").fetchone() == (1,)  # NORMAL
+    assert huey.storage.conn.execute("pragma journal_mode").fetchone() == ("wal",)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL

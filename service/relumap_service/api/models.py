@@ -137,7 +137,7 @@ def _check_limits(args: dict[str, Any]) -> None:
 
 
 def _resolve_task(args: dict[str, Any]) -> tuple[str, list[str] | None]:
-    dataset = services().store.get_dataset(args["dataset_id"])
+    dataset = services().store.get_dataset(args["dataset_id"], points=False)
     if dataset is None:
         abort(404, message=f"no dataset with id {args['dataset_id']!r}")
     assert dataset is not None
