@@ -42,7 +42,7 @@ from relumap_service.fit_process import (
 )
 from relumap_service.leases import Heartbeat, PeriodicThread, reap_interval
 from relumap_service.queue_json import JSONSerializer
-from relumap_service.store import ExpiredLease, ModelRecord, Store
+from relumap_service.store import DatasetRecord, ExpiredLease, ModelRecord, Store
 from relumap_service.telemetry import FIT_DURATION, FITS_FINISHED, FITS_STARTED, LEASES_EXPIRED
 
 __all__ = ["FitQueue", "make_huey", "queue_name", "worker_name"]
@@ -96,9 +96,8 @@ def queue_name(config: dict[str, Any], store: Store) -> str:
     return f"{config['QUEUE_NAME']}.{store.deployment_id()[:12]}"
 
 
-def fit_payload(store: Store, model: ModelRecord) -> dict[str, Any]:
-    """Gather what a fit needs from the store: data, encoded labels and parameters."""
-    dataset = store.get_dataset(model.dataset_id or "")
+def fit_payload(model: ModelRecord, dataset: DatasetRecord | None) -> dict[str, Any]:
+    """Gather what a fit needs: data, encoded labels and parameters."""
     if dataset is None:
         raise FitError(f"dataset {model.dataset_id} was deleted before the fit started")
     y: list[Any] = dataset.y
@@ -323,10 +322,11 @@ class FitQueue:
             self._fitting.discard(threading.current_thread())
 
     def _execute(self, model_id: str) -> None:
-        attempt = self.store.claim_model(model_id, self.lease_seconds, worker_name())
-        if attempt is None:
+        claim = self.store.claim_model(model_id, self.lease_seconds, worker_name())
+        if claim is None:
             log.info("fit not claimed: deleted or taken", extra={"model_id": model_id})
             return
+        attempt = claim.attempt
         started = time.monotonic()
         FITS_STARTED.inc()
         log.info("fit started", extra={"model_id": model_id, "attempt": attempt})
@@ -334,9 +334,6 @@ class FitQueue:
         error: str | None = None
         try:
             with Heartbeat(self.store, model_id, attempt, self.lease_seconds) as heartbeat:
-                model = self.store.get_model(model_id)
-                if model is None:  # deleted since the claim: the outcome is discarded
-                    raise FitCancelled
 
                 def cancelled() -> bool:
                     if heartbeat.lost or self._stopping.is_set():
@@ -347,7 +344,7 @@ class FitQueue:
                         log.warning("could not check the fit", extra={"model_id": model_id})
                         return False
 
-                result = self._run(fit_payload(self.store, model), cancelled)
+                result = self._run(fit_payload(claim.model, claim.dataset), cancelled)
         except FitCancelled:
             if self._stopping.is_set() and self.store.requeue_model(model_id, attempt):
                 self.submit(model_id)

@@ -70,7 +70,7 @@ class Heartbeat:
     model_id : str
         The model being fitted.
     attempt : int
-        The attempt number ``Store.claim_model`` returned (the fencing token).
+        The attempt number of the ``Store.claim_model`` claim (the fencing token).
     lease_seconds : float
         The lease; it is renewed every third of it.
 

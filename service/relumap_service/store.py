@@ -42,6 +42,7 @@ from relumap_service.records import (
 
 __all__ = [
     "STATUSES",
+    "Claim",
     "DatasetRecord",
     "ExpiredLease",
     "IdempotencyRecord",
@@ -51,6 +52,15 @@ __all__ = [
     "new_id",
     "utcnow",
 ]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A fit taken by a worker: the attempt number, the model, and its dataset if it is left."""
+
+    attempt: int
+    model: ModelRecord
+    dataset: DatasetRecord | None
 
 
 @dataclass(frozen=True)
@@ -317,18 +327,19 @@ class Store:
         with self.session() as session:
             return session.get(SnapshotRecord, (model_id, index))
 
-    def claim_model(self, model_id: str, lease_seconds: float, worker: str = "") -> int | None:
-        """Move a queued model to ``running`` under a lease.
+    def claim_model(self, model_id: str, lease_seconds: float, worker: str = "") -> Claim | None:
+        """Move a queued model to ``running`` under a lease, and read what its fit needs.
 
         Returns
         -------
-        int or None
-            The attempt number, which fences this attempt's later writes; None if
-            another worker has the model or it is gone.
+        Claim or None
+            The attempt number, which fences this attempt's later writes, the
+            model and its dataset, read in the same transaction; None if another
+            worker has the model or it is gone.
         """
         now = utcnow()
         with self.session() as session:
-            return session.scalar(
+            attempt = session.scalar(
                 update(ModelRecord)
                 .where(ModelRecord.id == model_id, ModelRecord.status == "queued")
                 .values(
@@ -341,6 +352,11 @@ class Store:
                 .returning(ModelRecord.attempts)
                 .execution_options(**UNSYNCHRONIZED)
             )
+            if attempt is None:
+                return None
+            model = session.get_one(ModelRecord, model_id)
+            dataset = session.get(DatasetRecord, model.dataset_id) if model.dataset_id else None
+            return Claim(attempt, model, dataset)
 
     def holds_attempt(self, model_id: str, attempt: int) -> bool:
         """Return True while ``attempt`` still runs the model (not deleted, lease not lost)."""
@@ -405,22 +421,22 @@ class Store:
             changed = session.execute(_running_attempt(model_id, attempt).values(**values))
             if not changed.rowcount:  # type: ignore[attr-defined]
                 return False
-            # In the same transaction: a model is never seen succeeded without them.
-            session.execute(
-                delete(SnapshotRecord)
-                .where(SnapshotRecord.model_id == model_id)
-                .execution_options(**UNSYNCHRONIZED)
-            )
-            session.add_all(
-                SnapshotRecord(
-                    model_id=model_id,
-                    idx=index,
-                    iteration=int(snapshot["iteration"]),
-                    loss=snapshot.get("loss"),
-                    weights=snapshot["weights"],
+            if snapshots:  # in the same transaction: never a model succeeded without them
+                session.execute(
+                    delete(SnapshotRecord)
+                    .where(SnapshotRecord.model_id == model_id)
+                    .execution_options(**UNSYNCHRONIZED)
                 )
-                for index, snapshot in enumerate(snapshots or [])
-            )
+                session.add_all(
+                    SnapshotRecord(
+                        model_id=model_id,
+                        idx=index,
+                        iteration=int(snapshot["iteration"]),
+                        loss=snapshot.get("loss"),
+                        weights=snapshot["weights"],
+                    )
+                    for index, snapshot in enumerate(snapshots)
+                )
             return True
 
     def requeue_model(self, model_id: str, attempt: int) -> bool:

@@ -59,7 +59,7 @@ def expire(store: Store, model_id: str) -> None:
 
 def test_claim_is_exclusive_and_fences_the_attempt(store: Store) -> None:
     model_id = add_model(store)
-    assert store.claim_model(model_id, 30, "host:1") == 1
+    assert store.claim_model(model_id, 30, "host:1").attempt == 1
     assert store.claim_model(model_id, 30, "host:2") is None
     assert store.get_model(model_id).worker == "host:1"
     assert store.renew_lease(model_id, 30, attempt=1)
@@ -71,7 +71,7 @@ def test_claim_is_exclusive_and_fences_the_attempt(store: Store) -> None:
 
 def test_an_expired_lease_is_requeued_then_failed_naming_the_lease(store: Store) -> None:
     model_id = add_model(store)
-    assert store.claim_model(model_id, 30, "host:1") == 1
+    assert store.claim_model(model_id, 30, "host:1").attempt == 1
     assert store.expire_leases(max_attempts=2, lease_seconds=30) == []  # still valid
     expire(store, model_id)
     [first] = store.expire_leases(max_attempts=2, lease_seconds=30)
@@ -80,7 +80,7 @@ def test_an_expired_lease_is_requeued_then_failed_naming_the_lease(store: Store)
     assert (record.status, record.lease_until, record.error) == ("queued", None, None)
     # The first worker comes back to life: its writes are refused.
     assert not store.finish_model(model_id, 1, result={"late": True})
-    assert store.claim_model(model_id, 30, "host:2") == 2
+    assert store.claim_model(model_id, 30, "host:2").attempt == 2
     assert not store.renew_lease(model_id, 30, attempt=1)
     expire(store, model_id)
     [second] = store.expire_leases(max_attempts=2, lease_seconds=30)
@@ -120,7 +120,7 @@ def test_the_embedded_reaper_requeues_a_dead_workers_fit_and_it_succeeds(
     store: Store = app.extensions["relumap"].store
     model_id = add_model(store, status="queued")
     # A worker claimed it and died: nobody renews the lease.
-    assert store.claim_model(model_id, 0.6, "gone:1") == 1
+    assert store.claim_model(model_id, 0.6, "gone:1").attempt == 1
     body = poll(app, model_id, ("succeeded", "failed"), timeout=30)
     assert body["status"] == "succeeded", body["error"]
     assert body["attempts"] == 2
@@ -132,7 +132,7 @@ def test_the_embedded_reaper_fails_a_fit_that_used_its_attempts(
     app = app_factory(FIT_LEASE_SECONDS=0.6, FIT_MAX_ATTEMPTS=1)
     store: Store = app.extensions["relumap"].store
     model_id = add_model(store, status="queued")
-    assert store.claim_model(model_id, 0.6, "gone:1") == 1
+    assert store.claim_model(model_id, 0.6, "gone:1").attempt == 1
     body = poll(app, model_id, ("succeeded", "failed"), timeout=30)
     assert body["status"] == "failed"
     assert "stopped renewing its 0.6-second lease" in body["error"]
