@@ -24,6 +24,17 @@ layers over many polygons that dominates the memory of a region map, so a
 layer's maps are kept as a table only when it is small and otherwise computed
 on demand, chunk by chunk, from the previous layer's maps.
 
+When every polygon shares one parent map (the second layer, whose parent is
+the first layer's single map ``P``), two polygons' maps differ only in the
+units where their patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
+P_k W_k``. Rows come in runs of ``RUN`` neighbours (``order``, a Z-order of
+the polygons' centres, where neighbours differ in a few units); the middle
+row of each run is computed by the product, the others from it with one
+sparse product, which costs a few units' work instead of all of them. Each
+step's rounding adds ``2u`` times ``max_k |P_ik|`` (and the bias's share on
+the offset row) times the column norm to the bound: the sums of any subset
+of the terms are bounded by the sum of their absolute values.
+
 Examples
 --------
 >>> import numpy as np
@@ -56,6 +67,8 @@ BoolArray = NDArray[np.bool_]
 
 # Elements per temporary array when computing maps chunk by chunk.
 CHUNK = 1 << 19
+# Rows of a run computed from its middle row (see the module's docstring).
+RUN = 32
 # Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
 # The relative part of every map's error bound: the rounding of the last addition.
@@ -82,6 +95,9 @@ class LayerMaps:
         The maps themselves.
     scale : ndarray of shape (n_rows, 3), optional
         The per-row part of the maps' error bounds; given with ``table``.
+    order : ndarray of int of shape (n_rows,), optional
+        The rows in an order where neighbours come together (a locality
+        order); tables and chunks are built in it.
     """
 
     def __init__(
@@ -94,11 +110,14 @@ class LayerMaps:
         b: FloatArray,
         table: FloatArray | None = None,
         scale: FloatArray | None = None,
+        order: IntArray | None = None,
     ) -> None:
         self.network, self.parent, self.parent_root, self.on = network, parent, parent_root, on
-        self.w, self.b, self.table, self.scale = w, b, table, scale
+        self.w, self.b, self.table, self.scale, self.order = w, b, table, scale, order
         self.colnorm = np.abs(w).sum(axis=0)
         self._largest: FloatArray | None = None
+        self._rank: IntArray | None = None
+        self._flip_terms: tuple[FloatArray, FloatArray, FloatArray] | None = None
         # gamma_{n+2} of the product with W, doubled to cover the rounding of the bound
         # itself, plus the parent's relative part and a slope's rounding.
         self.gamma = 2 * (w.shape[0] + 2) * UNIT_ROUNDOFF + RHO + UNIT_ROUNDOFF
@@ -144,19 +163,105 @@ class LayerMaps:
     def rows(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
         """Return the maps of polygons ``index`` and the per-row part of their error bounds.
 
-        Shapes (len(index), 3, n_units) and (len(index), 3).
+        Shapes (len(index), 3, n_units) and (len(index), 3). Neighbours in
+        ``index`` should come together (see ``order``): with one parent map,
+        rows are computed from their neighbours'.
         """
         if self.table is not None:
             assert self.scale is not None
             return self.table[index], self.scale[index]
+        if index.size > 1 and self._flips() is not None:
+            return self._rows_by_flips(index)
+        return self._product_rows(index)
+
+    @property
+    def rank(self) -> IntArray:
+        """Position of each row in ``order``."""
+        if self._rank is None:
+            assert self.order is not None
+            self._rank = np.empty_like(self.order)
+            self._rank[self.order] = np.arange(self.order.size)
+        return self._rank
+
+    def _flips(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+        """With one parent map ``P``: each parent unit's terms, and the scales of their bound.
+
+        ``terms[k]`` is ``P_k W_k`` flattened to ``3 * n_units``; the bound of a
+        row ``d`` flips from a computed row adds ``(d + 8) 2u flip_scale``
+        (rounding of the terms and the sums) plus ``extra`` (the parent's own
+        error on the flipped terms), both per map row. None when rows do not
+        share one parent map, or when the scales are not finite.
+        """
+        parent = self.parent
+        if parent is None or parent.table is None or parent.table.shape[0] != 1:
+            return None
+        if self.network.hidden_activation == "identity":
+            return None  # every row has the same map
+        if self._flip_terms is None:
+            assert parent.scale is not None
+            p = parent.table[0]
+            terms = (p.T[:, :, None] * self.w[:, None, :]).reshape(self.w.shape[0], -1)
+            # |b_j| <= beta cn_j wherever cn_j > 0; a unit with cn_j = 0 only ever adds zeros.
+            used = self.colnorm > 0
+            beta = float(np.max(np.abs(self.b[used]) / self.colnorm[used], initial=0.0))
+            flip_scale = parent.largest()[0].copy()
+            flip_scale[2] += beta * (1 + 4 * UNIT_ROUNDOFF)
+            extra = parent.scale[0] * float(parent.colnorm.max(initial=0.0))
+            extra *= 1 + 4 * UNIT_ROUNDOFF
+            self._flip_terms = (terms, flip_scale, extra)
+        flip_scale, extra = self._flip_terms[1:]
+        if not (np.isfinite(flip_scale).all() and np.isfinite(extra).all()):
+            return None
+        return self._flip_terms
+
+    def _rows_by_flips(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`rows` from the middle row of each run of ``RUN``, one sparse product for the rest.
+
+        A row whose pattern differs from its run's middle in over an eighth
+        of the parent's units (the locality order jumped) is computed by the
+        product too.
+        """
+        from scipy.sparse import csr_matrix
+
+        terms, flip_scale, extra = self._flip_terms  # type: ignore[misc]
+        n, n_parent = index.size, self.w.shape[0]
+        on = self.on[index]
+        head = np.minimum(np.arange(n) // RUN * RUN + RUN // 2, n - 1)
+        diff = on != on[head]
+        count = diff.sum(axis=1)
+        far = (count > n_parent // 8).nonzero()[0]
+        head[far], diff[far], count[far] = far, False, 0
+        direct = np.unique(head)
+        maps, bound = self._product_rows(index[direct])
+        at = np.searchsorted(direct, head)
+        out, scale = maps[at], bound[at]
+        rows, units = diff.nonzero()
+        if rows.size:
+            on_slope, off_slope = self.network.branch_slopes(np.array([True, False]))
+            step = np.where(on[rows, units], on_slope - off_slope, off_slope - on_slope)
+            indptr = np.concatenate([[0], np.cumsum(count)])
+            flips = csr_matrix((step, units, indptr), shape=(n, n_parent))
+            out.reshape(n, -1)[...] += flips @ terms
+            moved = (count > 0).nonzero()[0]
+            grow = (count[moved, None] + 8) * (2 * UNIT_ROUNDOFF) * flip_scale
+            scale[moved] += grow + extra
+        return out, scale
+
+    def _product_rows(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`rows` by the product of each row's parent map, scaled, with ``W``."""
         assert self.parent is not None
         parents = self.parent_root[index]
         if self.parent.table is not None:
             assert self.parent.scale is not None
             source, source_scale = self.parent.table[parents], self.parent.scale[parents]
         else:
-            # Polygons sharing a root share its maps: compute each root once.
-            unique, inverse = np.unique(parents, return_inverse=True)
+            # Polygons sharing a root share its maps: compute each root once, the
+            # roots in the parent's locality order, so that its runs are neighbours.
+            if self.parent.order is None:
+                unique, inverse = np.unique(parents, return_inverse=True)
+            else:
+                ranks, inverse = np.unique(self.parent.rank[parents], return_inverse=True)
+                unique = self.parent.order[ranks]
             maps, scale = self.parent.rows(unique)
             source, source_scale = maps[inverse], scale[inverse]
         slopes = self.network.branch_slopes(self.on[index])[:, None, :]
@@ -182,8 +287,8 @@ class LayerMaps:
             self._largest = np.maximum(self.table.max(axis=2), -self.table.min(axis=2))
         return self._largest
 
-    def chunks(self) -> Iterator[tuple[int, FloatArray, FloatArray, FloatArray]]:
-        """Yield ``(start, maps, scale, largest)`` for consecutive chunks of rows.
+    def chunks(self) -> Iterator[tuple[IntArray, FloatArray, FloatArray, FloatArray]]:
+        """Yield ``(index, maps, scale, largest)`` for chunks of rows, in ``order`` if given.
 
         ``largest`` (n, 3) is the largest ``|map|`` of each row over the units.
         """
@@ -192,10 +297,12 @@ class LayerMaps:
             hi = min(lo + step, self.n_rows)
             if self.table is not None:
                 assert self.scale is not None
-                yield lo, self.table[lo:hi], self.scale[lo:hi], self.largest()[lo:hi]
+                index = np.arange(lo, hi)
+                yield index, self.table[lo:hi], self.scale[lo:hi], self.largest()[lo:hi]
             else:
-                maps, scale = self.rows(np.arange(lo, hi))
-                yield lo, maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
+                index = np.arange(lo, hi) if self.order is None else self.order[lo:hi]
+                maps, scale = self.rows(index)
+                yield index, maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
 
     def as_table(self, budget: float = np.inf) -> LayerMaps:
         """Return these maps held as a table if that takes at most ``budget`` bytes."""
@@ -203,8 +310,14 @@ class LayerMaps:
             return self
         table = np.empty((self.n_rows, 3, self.n_units))
         scale = np.empty((self.n_rows, 3))
-        # In root order, so that each chunk needs few rows of the parent.
-        order = np.argsort(self.parent_root, kind="stable")
+        # In root order, so that each chunk needs few rows of the parent (in the
+        # parent's locality order, if it has one), or in this layer's own.
+        if self.order is not None:
+            order = self.order
+        elif self.parent is not None and self.parent.order is not None:
+            order = np.argsort(self.parent.rank[self.parent_root], kind="stable")
+        else:
+            order = np.argsort(self.parent_root, kind="stable")
         step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
         for lo in range(0, self.n_rows, step):
             index = order[lo : lo + step]

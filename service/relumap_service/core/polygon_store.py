@@ -147,6 +147,25 @@ class PolygonStore:
         """Bound on ``|x|`` and ``|y|`` of every vertex and disc centre, computed or exact."""
         return (self.corner_reach + self.max_error) * (1 + 2 * U)
 
+    def locality_order(self) -> IntArray:
+        """Return the rows sorted along a Z-order curve through their centres.
+
+        Rows close in this order are close in the plane, so their patterns
+        differ in few units (:class:`relumap_service.core.layer_maps.LayerMaps`).
+        """
+        centre = self.centre[: self.size]
+        low = centre.min(axis=0)
+        with np.errstate(all="ignore"):  # a box near float's limits: any order is correct
+            width = np.maximum(centre.max(axis=0) - low, np.finfo(float).tiny)
+            scaled = np.nan_to_num((centre - low) / width * 65535, nan=0.0, posinf=65535.0)
+        cell = np.clip(scaled, 0, 65535).astype(np.uint64)
+        code = np.zeros(self.size, np.uint64)
+        for bit in range(16):  # interleave the bits of x and y
+            code |= ((cell[:, 0] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit)
+            code |= ((cell[:, 1] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + 1)
+        order: IntArray = np.argsort(code, kind="stable")
+        return order
+
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)

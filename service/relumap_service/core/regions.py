@@ -170,7 +170,7 @@ class _Crossings:
     """Rows (see :func:`_pair_rows`) of the (root, unit) pairs whose zero line crosses the root."""
 
     def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_units: int) -> None:
-        order = np.argsort(unit, kind="stable")
+        order = np.lexsort((root, unit))  # by unit, then root: rows_of searches the roots
         self.root, self.rows = root[order], np.ascontiguousarray(rows[order])
         self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
 
@@ -242,11 +242,10 @@ def _layer_signs(
     found: list[tuple[IntArray, IntArray, FloatArray]] = []
     extent = store.extent
     colnorm_max = float(maps.colnorm.max(initial=0.0))
-    for lo, m, scale, largest in maps.chunks():
+    for index, m, scale, largest in maps.chunks():
         if budget is not None:
             budget.check()
-        hi = lo + m.shape[0]
-        centre = store.centre[lo:hi]
+        centre = store.centre[index]
         at_centre = centre[:, 0, None] * m[:, 0]
         at_centre += centre[:, 1, None] * m[:, 1]
         at_centre += m[:, 2]
@@ -260,13 +259,13 @@ def _layer_signs(
         margin = m[:, 0] * m[:, 0]
         margin += m[:, 1] * m[:, 1]
         np.sqrt(margin, out=margin)
-        margin *= (store.spread[lo:hi] * ((1 + 4 * U) * SAFETY))[:, None]
+        margin *= (store.spread[index] * ((1 + 4 * U) * SAFETY))[:, None]
         margin += slack[:, None]
         sure_pos = at_centre > margin
         unsure = np.abs(at_centre) <= margin
         engine.counts.float_signs += int(unsure.size - np.count_nonzero(unsure))
         poly, unit = np.nonzero(unsure)
-        rows = lo + poly
+        rows = index[poly]
         pair_maps = m[poly, :, unit]
         pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
         slack = pair[:, P_EXTENT] * extent + pair[:, P_CONST]
@@ -280,8 +279,8 @@ def _layer_signs(
         crosses_block = np.zeros(unsure.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
-        crosses[lo:hi] = np.packbits(crosses_block, axis=1)
-        positive[lo:hi] = np.packbits(sure_pos, axis=1)
+        crosses[index] = np.packbits(crosses_block, axis=1)
+        positive[index] = np.packbits(sure_pos, axis=1)
         found.append((rows[cross], unit[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
     return crosses, positive, _Crossings(root, unit, pair_rows, maps.n_units)
@@ -499,7 +498,10 @@ def regions_2d(
         root = store.root[:size]
         signs = (crosses, positive) if piecewise else None
         history = _next_history(history, n_history, root, store.patterns, n_units, signs)
-        maps = LayerMaps(network, maps, root.copy(), BitColumns(history, n_history, n_units), w, b)
+        on = BitColumns(history, n_history, n_units)
+        # Below the first layer, rows share one parent map: neighbours' maps follow from each other.
+        order = store.locality_order() if layer == 0 else None
+        maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order)
         n_history += n_units
         if piecewise:
             del crosses, positive, crossings, signs

@@ -1,0 +1,95 @@
+"""Second-layer maps computed from a neighbour's map: within their bound of the exact maps."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+from relumap_service.core.layer_maps import RUN, LayerMaps
+from relumap_service.core.network import Network
+from tests.core.exact_oracle import _next_maps, _weights
+
+N1 = 128  # first-layer units: a run's rows differ from its middle in far fewer
+
+
+def _network(seed: int, activation: str, weight_scale: float, bias_scale: float) -> Network:
+    rng = np.random.default_rng(seed)
+    coefs = [rng.normal(0, 1, (2, N1)) * weight_scale, rng.normal(0, 1, (N1, 10)), np.ones((10, 1))]
+    intercepts = [rng.normal(0, 1, N1), rng.normal(0, bias_scale, 10), np.zeros(1)]
+    coefs[1][:, 3] = 0.0  # a unit with no incoming weight: its map is its bias, exactly
+    return Network(coefs, intercepts, hidden_activation=activation)
+
+
+def _local_patterns(seed: int, n: int, n_units: int) -> np.ndarray:
+    """A walk flipping one unit a step, with a few rows far from any other."""
+    rng = np.random.default_rng(seed)
+    rows, current = [], rng.random(n_units) > 0.5
+    for _ in range(n):
+        current = current.copy()
+        current[rng.integers(0, n_units)] ^= True
+        rows.append(current)
+    on = np.array(rows)
+    on[::17] = rng.random((on[::17].shape[0], n_units)) > 0.5
+    return on
+
+
+@pytest.mark.parametrize(
+    ("activation", "weight_scale", "bias_scale"),
+    [
+        ("relu", 1.0, 1.0),
+        ("relu", 2.0**-300, 2.0**200),  # biases dwarf the terms
+        ("relu", 2.0**300, 1.0),
+        ("leaky_relu", 1.0, 1.0),
+        ("leaky_relu", 3.0, 2.0**40),
+    ],
+)
+def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
+    activation: str, weight_scale: float, bias_scale: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = _network(7, activation, weight_scale, bias_scale)
+    first = LayerMaps.first(net, net.intercepts[0])
+    on = _local_patterns(3, 48, N1)
+    second = LayerMaps(net, first, np.zeros(48, np.int64), on, net.coefs[1], net.intercepts[1])
+    by_product: list[int] = []
+    product_rows = LayerMaps._product_rows
+
+    def spy(self: LayerMaps, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        by_product.append(index.size)
+        return product_rows(self, index)
+
+    monkeypatch.setattr(LayerMaps, "_product_rows", spy)
+    maps, scale = second.rows(np.arange(48))
+    # Most rows came from a neighbour: the run's middles and the far rows by the product.
+    assert sum(by_product) <= 48 // RUN + 1 + 48 // 17 + 1
+    bound = second.errors(maps, scale)
+
+    coefs, biases, off = _weights(net)
+    first_maps = [(coefs[0][0][k], coefs[0][1][k], biases[0][k]) for k in range(N1)]
+    for r in range(48):
+        exact = _next_maps(first_maps, on[r].tolist(), coefs[1], biases[1], off)
+        for j, (gx, gy, c) in enumerate(exact):
+            for i, value in enumerate((gx, gy, c)):
+                error = abs(F(float(maps[r, i, j])) - value)
+                assert error <= F(float(bound[r, i, j])), (r, i, j, float(error))
+    assert np.all(maps[:, :, 3] == [0.0, 0.0, 0.0] + np.array([0, 0, 1]) * net.intercepts[1][3])
+
+
+def test_a_row_whose_flipped_terms_cancel_is_within_its_bound() -> None:
+    # Its run's middle has every unit off; this row turns on two units whose
+    # terms nearly cancel, so the rounding of a term is the size of the result.
+    coefs0 = np.zeros((2, 16))
+    coefs0[0, :2] = [0.1, 0.3]
+    w = np.zeros((16, 1))
+    w[:2, 0] = [3.0, -1.0]
+    net = Network([coefs0, w, np.ones((1, 1))], [np.zeros(16), np.zeros(1), np.zeros(1)])
+    first = LayerMaps.first(net, net.intercepts[0])
+    on = np.zeros((3, 16), bool)
+    on[1, :2] = True
+    second = LayerMaps(net, first, np.zeros(3, np.int64), on, w, net.intercepts[1])
+    maps, scale = second.rows(np.arange(3))
+    exact = F(0.1) * 3 - F(0.3)
+    error = abs(F(float(maps[1, 0, 0])) - exact)
+    assert error > 0 and maps[1, 0, 0] == 0.1 * 3 - 0.3
+    assert error <= F(float(second.errors(maps, scale)[1, 0, 0]))
