@@ -254,6 +254,7 @@ class LayerMaps:
         if self.parent.table is not None:
             assert self.parent.scale is not None
             source, source_scale = self.parent.table[parents], self.parent.scale[parents]
+            largest = self.parent.largest()[parents]
         else:
             # Polygons sharing a root share its maps: compute each root once, the
             # roots in the parent's locality order, so that its runs are neighbours.
@@ -264,6 +265,7 @@ class LayerMaps:
                 unique = self.parent.order[ranks]
             maps, scale = self.parent.rows(unique)
             source, source_scale = maps[inverse], scale[inverse]
+            largest = np.maximum(maps.max(axis=2), -maps.min(axis=2))[inverse]
         slopes = self.network.branch_slopes(self.on[index])[:, None, :]
         source *= slopes
         n_in, n = source.shape[2], index.shape[0]
@@ -272,10 +274,6 @@ class LayerMaps:
         # max_k (E_k s_k + gamma |M_k s_k|), with E_k = scale cn_k + RHO |M_k|, is at
         # most gamma max_k |M_k| + scale max_k cn_k (slopes are at most 1), both
         # known per parent row.
-        if self.parent.table is not None:
-            largest = self.parent.largest()[parents]
-        else:
-            largest = np.maximum(source.max(axis=2), -source.min(axis=2))
         bound = self.gamma * largest
         bound += source_scale * float(self.parent.colnorm.max(initial=0.0))
         return out, bound
