@@ -8,9 +8,14 @@ linear region, with vertices within its certified error bound.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from relumap_service.core.exact import ExactNetwork
 from relumap_service.core.knots import knots_1d
 from relumap_service.core.network import Network
 from relumap_service.core.regions import regions_2d
@@ -308,3 +313,14 @@ def test_region_map_is_a_valid_coverage(net, box):
         (box[1][0] - box[0][0]) * (box[1][1] - box[0][1]),
         rtol=1e-12,
     )
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=40))
+def test_floats_become_the_integers_of_their_exact_values(values):
+    # The exact arithmetic reads every weight as an integer over one power of two.
+    n = len(values)
+    network = Network([np.array([values]), np.ones((n, 1))], [np.zeros(n), np.zeros(1)])
+    exact = ExactNetwork(network, [-1.0, 1.0])
+    ints = exact.weights[0][0].tolist()
+    assert [Fraction(v) for v in values] == [Fraction(i) * Fraction(2) ** exact.e0 for i in ints]
+    assert all(isinstance(i, int) for i in ints)

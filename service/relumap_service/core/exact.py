@@ -48,17 +48,15 @@ ObjectArray = NDArray[np.object_]
 BoolArray = NDArray[np.bool_]
 
 
-def _exponent(value: float) -> int:
-    """Return ``k`` with ``value`` an odd integer times ``2**k`` (0 for zero)."""
-    if value == 0.0:
-        return 0
-    _, denominator = float(value).as_integer_ratio()
-    numerator, _ = float(value).as_integer_ratio()
-    k = -(denominator.bit_length() - 1)
-    while numerator % 2 == 0:
-        numerator //= 2
-        k += 1
-    return k
+def _mantissas(values: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return integers ``m`` and ``k`` with ``values == m * 2**k`` and ``m`` odd (0, 0 for zero)."""
+    fraction, exponent = np.frexp(values)  # exact: |fraction| in [0.5, 1) or 0
+    m = (fraction * 2.0**53).astype(np.int64)  # exact: 53 significant bits
+    k = exponent.astype(np.int64) - 53
+    # Drop the trailing zero bits: the lowest set bit is a power of two, exact in float.
+    low = m & -m
+    zeros = np.log2(np.where(m == 0, 1, low).astype(np.float64)).astype(np.int64)
+    return m >> zeros, np.where(m == 0, 0, k + zeros)
 
 
 def _two_product(a: NDArray[np.float64], b: float) -> tuple[NDArray[np.float64], ...]:
@@ -142,9 +140,9 @@ class ExactNetwork:
         flat = np.concatenate(values)
         if not np.all(np.isfinite(flat)):
             raise ValueError("exact arithmetic needs finite weights and domain")
-        nonzero = np.unique(np.abs(flat[flat != 0.0]))
         # The exponent of the lowest set bit of any of them, at most 0.
-        return min(min((_exponent(v) for v in nonzero.tolist()), default=0), 0)
+        _, exponents = _mantissas(flat[flat != 0.0])
+        return min(int(exponents.min(initial=0)), 0)
 
     @cached_property
     def one(self) -> int:
@@ -172,10 +170,11 @@ class ExactNetwork:
         return numerator * (self.one // denominator)
 
     def _ints(self, array: ArrayLike) -> ObjectArray:
-        flat = [self.integer(v) for v in np.asarray(array, dtype=np.float64).ravel().tolist()]
-        out = np.empty(len(flat), dtype=object)
-        out[:] = flat
-        return out.reshape(np.shape(array))
+        values = np.asarray(array, dtype=np.float64)
+        m, k = _mantissas(values.ravel())
+        # value / 2**e0 = m * 2**(k - e0), k >= e0: Python integers, shifted element by element.
+        out: ObjectArray = m.astype(object) << (k - self.e0).astype(object)
+        return out.reshape(values.shape)
 
     def _slopes(self, on: BoolArray) -> ObjectArray:
         """Branch slopes of a layer's units, as integers over ``2**e0``."""
