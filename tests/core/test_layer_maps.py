@@ -93,3 +93,34 @@ def test_a_row_whose_flipped_terms_cancel_is_within_its_bound() -> None:
     error = abs(F(float(maps[1, 0, 0])) - exact)
     assert error > 0 and maps[1, 0, 0] == 0.1 * 3 - 0.3
     assert error <= F(float(second.errors(maps, scale)[1, 0, 0]))
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_rows_sharing_a_parent_are_within_their_bound_of_the_exact_maps(activation: str) -> None:
+    # A third layer below a second computed on demand (from its neighbours' maps).
+    rng = np.random.default_rng(11)
+    sizes = (2, 12, 9, 2)
+    coefs = [rng.normal(0, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    intercepts = [rng.normal(0, 1, b) for b in sizes[1:]]
+    net = Network(coefs, intercepts, hidden_activation=activation)
+    first = LayerMaps.first(net, net.intercepts[0])
+    on1 = rng.random((6, 12)) > 0.5
+    second = LayerMaps(net, first, np.zeros(6, np.int64), on1, coefs[1], intercepts[1])
+    parent_root = np.repeat(np.arange(6), 5)
+    on2 = np.repeat(rng.random((6, 9)) > 0.5, 5, axis=0)
+    flips = rng.integers(0, 9, (30, 2))
+    on2[np.arange(30), flips[:, 0]] ^= True  # children of a parent differ in a unit or two
+    on2[np.arange(30), flips[:, 1]] ^= True
+    third = LayerMaps(net, second, parent_root, on2, coefs[2], intercepts[2])
+    maps, scale = third.rows(np.arange(30))
+    bound = third.errors(maps, scale)
+
+    exact_coefs, exact_biases, off = _weights(net)
+    first_maps = [(exact_coefs[0][0][k], exact_coefs[0][1][k], exact_biases[0][k]) for k in range(12)]
+    for c in range(30):
+        p = parent_root[c]
+        middle = _next_maps(first_maps, on1[p].tolist(), exact_coefs[1], exact_biases[1], off)
+        exact = _next_maps(middle, on2[c].tolist(), exact_coefs[2], exact_biases[2], off)
+        for j, row in enumerate(exact):
+            for i, value in enumerate(row):
+                assert abs(F(float(maps[c, i, j])) - value) <= F(float(bound[c, i, j])), (c, i, j)
