@@ -116,7 +116,8 @@ def test_rows_sharing_a_parent_are_within_their_bound_of_the_exact_maps(activati
     bound = third.errors(maps, scale)
 
     exact_coefs, exact_biases, off = _weights(net)
-    first_maps = [(exact_coefs[0][0][k], exact_coefs[0][1][k], exact_biases[0][k]) for k in range(12)]
+    (gx, gy), c0 = exact_coefs[0], exact_biases[0]
+    first_maps = [(gx[k], gy[k], c0[k]) for k in range(12)]
     for c in range(30):
         p = parent_root[c]
         middle = _next_maps(first_maps, on1[p].tolist(), exact_coefs[1], exact_biases[1], off)
