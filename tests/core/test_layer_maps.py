@@ -7,6 +7,7 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
+from relumap_service.core import layer_maps
 from relumap_service.core.layer_maps import RUN, LayerMaps
 from relumap_service.core.network import Network
 from tests.core.exact_oracle import _next_maps, _weights
@@ -48,6 +49,7 @@ def _local_patterns(seed: int, n: int, n_units: int) -> np.ndarray:
 def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
     activation: str, weight_scale: float, bias_scale: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)  # this layer is small
     net = _network(7, activation, weight_scale, bias_scale)
     first = LayerMaps.first(net, net.intercepts[0])
     on = _local_patterns(3, 48, N1)
@@ -76,7 +78,10 @@ def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
     assert np.all(maps[:, :, 3] == [0.0, 0.0, 0.0] + np.array([0, 0, 1]) * net.intercepts[1][3])
 
 
-def test_a_row_whose_flipped_terms_cancel_is_within_its_bound() -> None:
+def test_a_row_whose_flipped_terms_cancel_is_within_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)
     # Its run's middle has every unit off; this row turns on two units whose
     # terms nearly cancel, so the rounding of a term is the size of the result.
     coefs0 = np.zeros((2, 16))
@@ -96,8 +101,11 @@ def test_a_row_whose_flipped_terms_cancel_is_within_its_bound() -> None:
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
-def test_rows_sharing_a_parent_are_within_their_bound_of_the_exact_maps(activation: str) -> None:
+def test_rows_sharing_a_parent_are_within_their_bound_of_the_exact_maps(
+    activation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A third layer below a second computed on demand (from its neighbours' maps).
+    monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)
     rng = np.random.default_rng(11)
     sizes = (2, 12, 9, 2)
     coefs = [rng.normal(0, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]

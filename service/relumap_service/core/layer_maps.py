@@ -67,8 +67,10 @@ BoolArray = NDArray[np.bool_]
 
 # Elements per temporary array when computing maps chunk by chunk.
 CHUNK = 1 << 19
-# Rows of a run computed from its middle row (see the module's docstring).
+# Rows of a run computed from its middle row (see the module's docstring), for
+# layers whose weights are at least this many (below, the product costs less).
 RUN = 32
+FLIP_MIN_WEIGHTS = 128 * 128
 # Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
 # The relative part of every map's error bound: the rounding of the last addition.
@@ -197,6 +199,8 @@ class LayerMaps:
             return None
         if self.network.hidden_activation == "identity":
             return None  # every row has the same map
+        if self.w.size < FLIP_MIN_WEIGHTS:
+            return None
         if self._flip_terms is None:
             assert parent.scale is not None
             p = parent.table[0]
