@@ -298,7 +298,7 @@ def test_fit_processes_take_fits_in_turn_and_end_when_killed_retired_or_released
     monkeypatch.setattr(fit_process, "_idle", [])
     monkeypatch.setattr(fit_process, "_busy", 0)
     monkeypatch.setattr(fit_process, "_pool_size", 0)
-    monkeypatch.setattr(fit_process, "FITS_PER_PROCESS", 3)
+    monkeypatch.setattr(fit_process, "FITS_PER_PROCESS", 5)
 
     payload = {
         "X": [[x / 10] for x in range(20)],
@@ -314,8 +314,13 @@ def test_fit_processes_take_fits_in_turn_and_end_when_killed_retired_or_released
         assert time.monotonic() < deadline, "no process waits for the first fit"
         time.sleep(0.01)
     first = _fit_process_pid(payload)
-    # A process that answered takes the next fit, a fit error included ...
+    # A process that answered takes the next fit, a fit error included, and
+    # each fit reports its own warnings ...
     assert _fit_process_pid(payload) == first
+    unconverged = payload | {"params": {"hidden_layer_sizes": [4], "max_iter": 5, "solver": "sgd"}}
+    for _ in range(2):
+        result = fit_process.run_in_fit_process(unconverged, timeout=60, cancelled=lambda: False)
+        assert [w["category"] for w in result["warnings"]] == ["ConvergenceWarning"]
     bad = payload | {"y": [0] * 20, "task": "classification", "classes": [0]}
     with pytest.raises(fit_process.FitError):
         fit_process.run_in_fit_process(bad, timeout=60, cancelled=lambda: False)
