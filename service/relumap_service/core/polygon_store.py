@@ -27,6 +27,9 @@ from relumap_service.core.bits import n_bytes
 __all__ = ["PolygonStore"]
 
 U = 2.0**-53
+# Times a word of eight 0/1 bytes (little-endian), its top byte holds them as bits,
+# the first byte highest, as np.packbits has them: byte i lands on bit 63 - i alone.
+_GATHER = np.uint64(0x8040201008040201)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -201,10 +204,14 @@ class PolygonStore:
         self.bits[new] = self.bits[rows]
 
     def flush(self) -> None:
-        """Pack the byte of units held as booleans into ``patterns`` (the layer's end)."""
+        """Pack the byte of units held as booleans into ``patterns`` (the layer's end).
+
+        Each row's eight booleans are read as one little-endian word; the rows
+        where any is set get their byte (the pattern bytes start at zero).
+        """
         if self.group_byte >= 0:
-            size = self.size
-            group = self.group[:size]
-            self.patterns[:size, self.group_byte] = np.packbits(group, axis=1)[:, 0]
-            group[:] = False
+            words = self.bits[: self.size, self.n_bytes :].view(np.uint64)[:, 0]
+            rows = words.nonzero()[0]
+            self.bits[rows, self.group_byte] = (words[rows] * _GATHER) >> np.uint64(56)
+            words[rows] = 0
             self.group_byte = -1
