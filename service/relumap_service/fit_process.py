@@ -198,10 +198,6 @@ def _end_fit_process(fit: _FitProcess) -> None:
     fit.connection.close()
 
 
-def _end_in_background(fit: _FitProcess) -> None:
-    threading.Thread(target=_end_fit_process, args=(fit,), name="relumap-reap", daemon=True).start()
-
-
 def _refill_pool() -> None:
     """Start a fit process ahead of need, unless one waits or the consumers have enough."""
     with _pool_lock:
@@ -286,7 +282,7 @@ def _give_back(fit: _FitProcess, reusable: bool) -> None:
             return
     if fit.process.is_alive():
         fit.process.kill()
-    _end_in_background(fit)
+    threading.Thread(target=_end_fit_process, args=(fit,), name="relumap-reap", daemon=True).start()
     _refill_in_background()
 
 

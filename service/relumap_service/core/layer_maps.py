@@ -25,8 +25,9 @@ layer's maps are kept as a table only when it is small and otherwise computed
 on demand, chunk by chunk, from the previous layer's maps.
 
 When every polygon shares one parent map (the second layer, whose parent is
-the first layer's single map ``P``), two polygons' maps differ only in the
-units where their patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
+the first layer's single map ``P``) and the layer has ``FLIP_MIN_WEIGHTS``
+weights or more, two polygons' maps differ only in the units where their
+patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
 P_k W_k``. Rows come in runs of ``RUN`` neighbours (``order``, a Z-order of
 the polygons' centres, where neighbours differ in a few units); the middle
 row of each run is computed by the product, the others from it with one
