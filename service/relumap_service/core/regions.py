@@ -46,6 +46,7 @@ from relumap_service.core.bits import (
     Bits,
     LayerPatterns,
     append_bits,
+    bit_at,
     n_bytes,
 )
 from relumap_service.core.clipping import split_convex
@@ -217,6 +218,20 @@ def _vertex_signs(
     return sign
 
 
+class _Bases:
+    """The last layer's share of the output's maps, one row per root (see :func:`_output_maps`).
+
+    ``maps[r]`` (3, n_out) sums the terms of the units whose lines miss root
+    ``r``, each with its one sign there; ``largest`` and ``scale`` (n, 3) are
+    the root's largest map entry over the units and its bound's per-row part.
+    """
+
+    def __init__(self, n_rows: int, n_out: int) -> None:
+        self.maps = np.empty((n_rows, 3, n_out))
+        self.largest = np.empty((n_rows, 3))
+        self.scale = np.empty((n_rows, 3))
+
+
 def _layer_signs(
     engine: SignEngine,
     store: PolygonStore,
@@ -224,10 +239,14 @@ def _layer_signs(
     layer: int,
     history: LayerPatterns,
     budget: WorkBudget | None,
+    bases: _Bases | None = None,
+    out_w: FloatArray | None = None,
 ) -> tuple[Bits, Bits, _Crossings]:
     """Which units' zero lines cross each polygon, and which are positive on it.
 
     Both as packed bits, one row per polygon (:mod:`relumap_service.core.bits`).
+    With ``bases`` (the last hidden layer), each root's share of the output's
+    maps is filled in too, from the same maps, weighted by ``out_w``.
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     margin cannot change sign on it; only the remaining pairs are evaluated at
@@ -281,9 +300,68 @@ def _layer_signs(
         sure_pos[poly, unit] = pos
         crosses[index] = np.packbits(crosses_block, axis=1)
         positive[index] = np.packbits(sure_pos, axis=1)
+        if bases is not None:
+            assert out_w is not None
+            fixed = maps.network.branch_slopes(sure_pos)
+            fixed[crosses_block] = 0.0
+            share = (m * fixed[:, None, :]).reshape(-1, maps.n_units) @ out_w
+            bases.maps[index] = share.reshape(len(index), 3, -1)
+            bases.largest[index], bases.scale[index] = largest, scale
         found.append((rows[cross], unit[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
     return crosses, positive, _Crossings(root, unit, pair_rows, maps.n_units)
+
+
+def _output_maps(
+    store: PolygonStore,
+    maps: LayerMaps,
+    bases: _Bases,
+    crossings: _Crossings,
+    on: BitColumns,
+    w: FloatArray,
+    b: FloatArray,
+) -> LayerMaps:
+    """Return the output's maps on every polygon, not computing the last layer's maps again.
+
+    A polygon's output map is its root's share (the units whose lines miss
+    the root) plus, for each unit whose line crosses the root, that unit's
+    map on the root (kept in ``crossings``) scaled by its slope on the
+    polygon, times the unit's output weights, plus the biases: the sum
+    :meth:`LayerMaps.rows` takes, in another order. Its bound is the
+    product's (``gamma`` times the root's largest entry, plus the root's own
+    error) and ``2u`` times the root's largest entry for each added term and
+    the two last sums.
+    """
+    size = store.size
+    root = store.root[:size].copy()
+    table = bases.maps[root]
+    n_units = maps.n_units
+    unit = np.repeat(np.arange(n_units), np.diff(crossings.start))
+    by_root = np.argsort(crossings.root, kind="stable")
+    pair_root, pair_unit = crossings.root[by_root], unit[by_root]
+    pair_map = crossings.rows[by_root, :3]
+    per_root = np.bincount(pair_root, minlength=bases.maps.shape[0])
+    first = np.cumsum(per_root) - per_root
+    count = per_root[root]
+    on_slope, off_slope = maps.network.branch_slopes(np.array([True, False]))
+    for lo in range(0, size, _HISTORY_CHUNK):
+        n = count[lo : lo + _HISTORY_CHUNK]
+        if not n.any():
+            continue
+        polygon = np.repeat(np.arange(lo, lo + n.size), n)
+        start = np.cumsum(n) - n
+        pair = first[root[polygon]] + np.arange(polygon.size) - np.repeat(start, n)
+        j = pair_unit[pair]
+        slope = np.where(bit_at(store.patterns, polygon, j), on_slope, off_slope)
+        terms = (pair_map[pair] * slope[:, None])[:, :, None] * w[j][:, None, :]
+        some = n > 0
+        table[lo + np.flatnonzero(some)] += np.add.reduceat(terms, start[some], axis=0)
+    table[:, 2] += b
+    out = LayerMaps(maps.network, None, root, on, w, b)
+    largest = bases.largest[root]
+    scale = out.gamma * largest + bases.scale[root] * float(maps.colnorm.max(initial=0.0))
+    scale += (count[:, None] + 2) * (2 * U) * largest
+    return LayerMaps(maps.network, None, root, on, w, b, table, scale)
 
 
 def _next_history(
@@ -392,7 +470,12 @@ def regions_2d(
         if not piecewise:
             store.patterns[: store.size] = np.packbits(np.ones(n_units, dtype=bool))
         else:
-            crosses, positive, crossings = _layer_signs(engine, store, maps, layer, blocks, budget)
+            # Below the last hidden layer, the output's maps are built from each root's.
+            last = layer == len(network.coefs) - 2
+            bases = _Bases(store.size, w.shape[1]) if last else None
+            crosses, positive, crossings = _layer_signs(
+                engine, store, maps, layer, blocks, budget, bases, w
+            )
             # Scratch space: the line of each root (or a row that splits it).
             line_of_root = np.zeros(store.size, np.int64)
         for j in range(n_units if piecewise else 0):
@@ -499,9 +582,12 @@ def regions_2d(
         signs = (crosses, positive) if piecewise else None
         history = _next_history(history, n_history, root, store.patterns, n_units, signs)
         on = BitColumns(history, n_history, n_units)
-        # Below the first layer, rows share one parent map: neighbours' maps follow from each other.
-        order = store.locality_order() if layer == 0 else None
-        maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order)
+        if piecewise and bases is not None:
+            maps = _output_maps(store, maps, bases, crossings, on, w, b)
+        else:
+            # Below the first layer, rows share one parent map: neighbours' maps follow.
+            order = store.locality_order() if layer == 0 else None
+            maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order)
         n_history += n_units
         if piecewise:
             del crosses, positive, crossings, signs
