@@ -109,6 +109,19 @@ def test_random_float_networks(seed):
     assert_matches_oracle(random_network((2, 5, 4, 1), seed), ((-2.0, -1.5), (1.5, 2.0)))
 
 
+@pytest.mark.parametrize(("seed", "activation"), [(0, "relu"), (1, "leaky_relu")])
+def test_maps_computed_on_demand_match_the_oracle(monkeypatch, seed, activation):
+    # Wide maps hold no table of a layer's maps: the second layer's come from
+    # neighbours' and the output's from each root's share; force that here.
+    import relumap_service.core.layer_maps as layer_maps_module
+    import relumap_service.core.regions as regions_module
+
+    monkeypatch.setattr(regions_module, "_TABLE_BYTES", 0)
+    monkeypatch.setattr(layer_maps_module, "FLIP_MIN_WEIGHTS", 0)
+    net = integer_network((2, 24, 4, 2), seed, activation=activation)
+    assert_matches_oracle(net, ((-2.0, -1.5), (1.5, 2.0)))
+
+
 def test_copies_of_a_point_on_a_vertical_line_are_merged():
     # Found by hypothesis: (1/2, 1/2) computed from two pairs of lines as 0.5 and
     # 0.5000000000000002, with four other vertices of the line x = 1/2 between

@@ -470,8 +470,9 @@ def regions_2d(
         if not piecewise:
             store.patterns[: store.size] = np.packbits(np.ones(n_units, dtype=bool))
         else:
-            # Below the last hidden layer, the output's maps are built from each root's.
-            last = layer == len(network.coefs) - 2
+            # Below the last hidden layer, the output's maps are built from each root's
+            # (not below the first: its one root is crossed by every unit's line).
+            last = 0 < layer == len(network.coefs) - 2
             bases = _Bases(store.size, w.shape[1]) if last else None
             crosses, positive, crossings = _layer_signs(
                 engine, store, maps, layer, blocks, budget, bases, w
