@@ -169,6 +169,19 @@ class PolygonStore:
         order: IntArray = np.argsort(code, kind="stable")
         return order
 
+    def finish(self) -> None:
+        """Keep only what the assembly reads, at the polygons' count: the cutting is over.
+
+        Drops the roots, discs and patterns (the finished patterns are in the
+        history) and the spare capacity (up to half the rows), before the
+        assembly's own tables are built.
+        """
+        size = self.size
+        self.verts, self.tags = self.verts[:size].copy(), self.tags[:size].copy()
+        self.counts, self.error = self.counts[:size].copy(), self.error[:size].copy()
+        self.root, self.centre, self.spread = np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0)
+        self.bits = np.zeros((0, 0), np.uint8)
+
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)

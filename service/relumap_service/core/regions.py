@@ -593,4 +593,8 @@ def regions_2d(
         if piecewise:
             del crosses, positive, crossings, signs
 
-    return assemble(engine, store, maps.as_table(), LayerPatterns(history, sizes), box)
+    table = maps.as_table()
+    # The loop's views into the store's tables would keep them alive.
+    maps = root = column = None  # type: ignore[assignment]
+    store.finish()
+    return assemble(engine, store, table, LayerPatterns(history, sizes), box)
