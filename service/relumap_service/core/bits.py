@@ -19,11 +19,10 @@ Examples
 --------
 >>> import numpy as np
 >>> bits = np.packbits(np.array([[True, False, True]]), axis=1)
->>> get_bits(bits, np.array([0]), 2).tolist()
+>>> bit_at(bits, np.array([0]), np.array([2])).tolist()
 [True]
->>> set_bits(bits, np.array([0]), 2, np.array([False]))
->>> unpack_columns(bits, 0, 3).tolist()
-[[True, False, False]]
+>>> unpack_columns(bits, 1, 2).tolist()
+[[False, True]]
 """
 
 from __future__ import annotations
@@ -37,8 +36,6 @@ __all__ = [
     "append_bits",
     "bit_at",
     "n_bytes",
-    "set_bits",
-    "get_bits",
     "unpack_columns",
 ]
 
@@ -50,34 +47,6 @@ Bits = NDArray[np.uint8]
 def n_bytes(n_bits: int) -> int:
     """Bytes of a row of ``n_bits`` bits."""
     return (n_bits + 7) // 8
-
-
-def _mask(bit: int) -> np.uint8:
-    return np.uint8(0x80 >> (bit % 8))
-
-
-# Both index the byte's column (a strided view) with the rows: a third
-# faster than indexing the table with (rows, byte) at the engine's sizes.
-
-
-def get_bits(bits: Bits, rows: IntArray, bit: int) -> BoolArray:
-    """Return bit ``bit`` of ``rows``."""
-    out: BoolArray = (bits[:, bit // 8][rows] & _mask(bit)) != 0
-    return out
-
-
-def set_bits(bits: Bits, rows: IntArray, bit: int, values: BoolArray | bool) -> None:
-    """Set bit ``bit`` of ``rows`` to ``values`` (one per row, or one for all)."""
-    mask, column = _mask(bit), bits[:, bit // 8]
-    if values is True:
-        column[rows] |= mask
-    elif values is False:
-        column[rows] &= ~mask
-    else:
-        found = column[rows]
-        found &= ~mask
-        found |= np.asarray(values, dtype=bool).view(np.uint8) << np.uint8(7 - bit % 8)
-        column[rows] = found
 
 
 def bit_at(bits: Bits, rows: IntArray, columns: IntArray) -> BoolArray:

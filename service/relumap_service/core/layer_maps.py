@@ -173,8 +173,9 @@ class LayerMaps:
         if self.table is not None:
             assert self.scale is not None
             return self.table[index], self.scale[index]
-        if index.size > 1 and self._flips() is not None:
-            return self._rows_by_flips(index)
+        flips = self._flips() if index.size > 1 else None
+        if flips is not None:
+            return self._rows_by_flips(index, *flips)
         return self._product_rows(index)
 
     @property
@@ -219,7 +220,9 @@ class LayerMaps:
             return None
         return self._flip_terms
 
-    def _rows_by_flips(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
+    def _rows_by_flips(
+        self, index: IntArray, terms: FloatArray, flip_scale: FloatArray, extra: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """:meth:`rows` from the middle row of each run of ``RUN``, one sparse product for the rest.
 
         A row whose pattern differs from its run's middle in over an eighth
@@ -228,7 +231,6 @@ class LayerMaps:
         """
         from scipy.sparse import csr_matrix
 
-        terms, flip_scale, extra = self._flip_terms  # type: ignore[misc]
         n, n_parent = index.size, self.w.shape[0]
         on = self.on[index]
         head = np.minimum(np.arange(n) // RUN * RUN + RUN // 2, n - 1)

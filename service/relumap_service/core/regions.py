@@ -70,8 +70,9 @@ SignArray = NDArray[np.int8]
 # Largest table of a layer's maps held in memory; beyond it they are recomputed
 # chunk by chunk (see relumap_service.core.layer_maps).
 _TABLE_BYTES = 256 * 2**20
-# Polygons whose patterns are combined at a time at the end of a layer.
-_HISTORY_CHUNK = 1 << 16
+# Polygons handled at a time at the end of a layer (their patterns combined,
+# the output's maps summed).
+_END_CHUNK = 1 << 16
 
 
 class RegionLimitExceeded(WorkLimitExceeded):
@@ -344,8 +345,8 @@ def _output_maps(
     first = np.cumsum(per_root) - per_root
     count = per_root[root]
     on_slope, off_slope = maps.network.branch_slopes(np.array([True, False]))
-    for lo in range(0, size, _HISTORY_CHUNK):
-        n = count[lo : lo + _HISTORY_CHUNK]
+    for lo in range(0, size, _END_CHUNK):
+        n = count[lo : lo + _END_CHUNK]
         if not n.any():
             continue
         polygon = np.repeat(np.arange(lo, lo + n.size), n)
@@ -381,8 +382,8 @@ def _next_history(
     """
     size = root.size
     out = np.empty((size, n_bytes(n_history + n_units)), np.uint8)
-    for lo in range(0, size, _HISTORY_CHUNK):
-        hi = min(lo + _HISTORY_CHUNK, size)
+    for lo in range(0, size, _END_CHUNK):
+        hi = min(lo + _END_CHUNK, size)
         roots = root[lo:hi]
         block = patterns[lo:hi]
         if signs is not None:
