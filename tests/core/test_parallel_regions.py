@@ -10,7 +10,13 @@ from geometry_oracles import check_partition, he_network
 from relumap_service import fit_process
 from relumap_service.core.limits import DeadlineExceeded, WorkBudget
 from relumap_service.core.network import Network
-from relumap_service.core.parallel_regions import regions_2d_parallel, strip_seams
+from relumap_service.core.parallel_regions import (
+    StripMap,
+    _strip_boxes,
+    regions_2d_parallel,
+    stitch,
+    strip_seams,
+)
 from relumap_service.core.regions import RegionLimitExceeded, regions_2d
 
 BOX = ((-3.0, -3.0), (3.0, 3.0))
@@ -127,6 +133,43 @@ def test_seams_are_inside_the_box():
         regions_2d_parallel(INTEGER, BOX, processes=1, seams=[1.0, 0.0])
     with pytest.raises(ValueError, match="processes"):
         regions_2d_parallel(INTEGER, BOX, processes=0)
+
+
+def _strip_counts(net, seams):
+    return [regions_2d(net, box).n_regions for box in _strip_boxes(BOX, seams)]
+
+
+def test_seams_share_out_the_regions():
+    # He-initialised lines crowd around the origin: equal widths leave the
+    # outer strips almost empty; seams at the first layer's vertices' quantiles
+    # give each strip a fair share of the map.
+    net = he_network((2, 48, 48, 1), 5)
+    even = _strip_counts(net, strip_seams(BOX, 4))
+    balanced = _strip_counts(net, strip_seams(BOX, 4, net))
+    assert max(even) > 5 * min(even)
+    assert max(balanced) < 2 * min(balanced)
+    assert sum(balanced) >= regions_2d(net, BOX).n_regions
+
+
+def test_seams_keep_off_vertical_lines():
+    # Twelve vertical lines at x = -1.5, -1.25, ..., 1.25, each crossed by twelve
+    # slanted ones: a quarter of the vertices lie on each of a few abscissas.
+    k = np.arange(12)
+    w = np.concatenate(
+        [np.stack([np.ones(12), np.zeros(12)]), np.stack([k / 12 - 0.5, np.ones(12)])], 1
+    )
+    b = np.concatenate([1.5 - k / 4, k / 6 - 1])
+    net = Network([w, np.ones((24, 1))], [b, np.zeros(1)])
+    seams = strip_seams(BOX, 4, net)
+    assert len(seams) == 3
+    assert not set(seams) & set((k / 4 - 1.5).tolist())
+    maps = [StripMap.of(regions_2d(net, box)) for box in _strip_boxes(BOX, seams)]
+    same_map(regions_2d(net, BOX), stitch(maps, BOX, seams, net.hidden_layer_sizes))
+
+
+def test_few_vertices_leave_equal_widths():
+    net = Network([np.array([[1.0, 0.0], [0.0, 1.0]]), np.ones((2, 1))], [np.zeros(2), np.zeros(1)])
+    assert strip_seams(BOX, 4, net) == strip_seams(BOX, 4)
 
 
 def _descendants() -> dict[int, bytes]:

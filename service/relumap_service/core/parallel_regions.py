@@ -113,25 +113,70 @@ class StripMap:
 SEAM_OFFSET = 1 / (64 * math.pi)
 
 
-def strip_seams(box: ArrayLike, strips: int) -> list[float]:
-    """Return the ``strips - 1`` seams cutting a box into vertical strips of about equal width.
+def strip_seams(box: ArrayLike, strips: int, network: Network | None = None) -> list[float]:
+    """Return the ``strips - 1`` seams cutting a box into vertical strips.
 
-    Each lies ``SEAM_OFFSET`` of a strip's width right of the equal-width
-    position, rounded to float64, strictly inside the box; too narrow a box
-    gives fewer seams.
+    Without a network, the strips are of about equal width: each seam lies
+    ``SEAM_OFFSET`` of a strip's width right of the equal-width position,
+    rounded to float64, strictly inside the box; too narrow a box gives fewer
+    seams. With one, they hold about equal shares of the vertices of its
+    first layer's lines inside the box (see :func:`_vertex_seams`), where a
+    map's regions crowd; equal widths again if there are too few.
 
     Examples
     --------
     >>> [round(s, 4) for s in strip_seams(((0, 0), (3, 1)), 3)]
     [1.005, 2.005]
     """
-    (x0, _), (x1, _) = _check_box(box)
+    checked = _check_box(box)
+    if network is not None:
+        balanced = _vertex_seams(network, checked, strips)
+        if balanced is not None:
+            return balanced
+    (x0, _), (x1, _) = checked
     seams: list[float] = []
     for i in range(1, strips):
         s = float(x0 + (x1 - x0) * ((i + SEAM_OFFSET) / strips))
         if x0 < s < x1 and (not seams or s > seams[-1]):
             seams.append(s)
     return seams
+
+
+# First-layer lines whose meeting points place the seams: a random sample of
+# this many at most (its meeting points are a sample of all of them).
+SEAM_SAMPLE_LINES = 1024
+
+
+def _vertex_seams(network: Network, box: Box, strips: int) -> list[float] | None:
+    """Seams at the quantiles of the x-coordinates of the first layer's vertices in ``box``.
+
+    Each seam lies halfway between the two distinct vertex abscissas around
+    its quantile, so never on a vertex (nor on a vertical line, whose
+    vertices all share its abscissa). None if there are fewer than ``8 *
+    strips`` vertices, or not enough distinct abscissas for ``strips - 1``
+    seams.
+    """
+    (x0, y0), (x1, y1) = box
+    w, b = network.coefs[0], network.intercepts[0]
+    if w.shape[1] > SEAM_SAMPLE_LINES:
+        keep = np.random.default_rng(0).choice(w.shape[1], SEAM_SAMPLE_LINES, replace=False)
+        w, b = w[:, keep], b[keep]
+    i, j = np.triu_indices(w.shape[1], 1)
+    # Lines w_0 x + w_1 y + b = 0 meet where Cramer's rule puts them (float64
+    # is plenty: these only balance the work).
+    det = w[0, i] * w[1, j] - w[1, i] * w[0, j]
+    with np.errstate(all="ignore"):
+        x = (w[1, i] * b[j] - w[1, j] * b[i]) / det
+        y = (w[0, j] * b[i] - w[0, i] * b[j]) / det
+    x = x[(x > x0) & (x < x1) & (y > y0) & (y < y1)]
+    if x.size < 8 * strips:
+        return None
+    distinct = np.unique(x)
+    at = np.searchsorted(distinct, np.quantile(x, np.arange(1, strips) / strips), side="right")
+    at = np.unique(np.clip(at, 1, distinct.size - 1))
+    if at.size < strips - 1:
+        return None
+    return [float(s) for s in 0.5 * (distinct[at - 1] + distinct[at])]
 
 
 def _strip_map(network: Network, box: Box, max_regions: int, seconds: float | None) -> StripMap:
@@ -420,8 +465,9 @@ def regions_2d_parallel(
     processes : int, default=2
         Worker processes; 1 maps the strips one after the other in this process.
     strips : int, optional
-        Number of strips of about equal width (default: ``2 * processes``, so
-        that a worker done early takes another strip; see :func:`strip_seams`).
+        Number of strips, holding about equal shares of the first layer's
+        vertices (default: ``2 * processes``, so that a worker done early
+        takes another strip; see :func:`strip_seams`).
     seams : list of float, optional
         The strips' borders ``x = s``, increasing, strictly inside the box
         (instead of ``strips``).
@@ -460,7 +506,7 @@ def regions_2d_parallel(
         raise ValueError(f"max_regions must be at least 1, got {max_regions}")
     (x0, _), (x1, _) = checked
     if seams is None:
-        seams = strip_seams(checked, strips or 2 * processes)
+        seams = strip_seams(checked, strips or 2 * processes, network)
     else:
         seams = [float(s) for s in seams]
         if any(not x0 < s < x1 for s in seams) or any(np.diff(seams) <= 0):
