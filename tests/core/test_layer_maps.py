@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from relumap_service.core import layer_maps
-from relumap_service.core.layer_maps import RUN, LayerMaps
+from relumap_service.core.layer_maps import LayerMaps
 from relumap_service.core.network import Network
 from tests.core.exact_oracle import _next_maps, _weights
 
@@ -63,8 +63,9 @@ def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
 
     monkeypatch.setattr(LayerMaps, "_product_rows", spy)
     maps, scale = second.rows(np.arange(48))
-    # Most rows came from a neighbour: the run's middles and the far rows by the product.
-    assert sum(by_product) <= 48 // RUN + 1 + 48 // 17 + 1
+    # Most rows came from the one before; the far rows (every 17th, from the
+    # first) and those after them by the product.
+    assert sum(by_product) == 2 * len(range(0, 48, 17))
     bound = second.errors(maps, scale)
 
     coefs, biases, off = _weights(net)
@@ -76,6 +77,31 @@ def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
                 error = abs(F(float(maps[r, i, j])) - value)
                 assert error <= F(float(bound[r, i, j])), (r, i, j, float(error))
     assert np.all(maps[:, :, 3] == [0.0, 0.0, 0.0] + np.array([0, 0, 1]) * net.intercepts[1][3])
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_a_long_run_turning_the_same_units_on_and_off_stays_within_its_bound(
+    activation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every row flips one of three units from the row before: the running sum
+    # adds and takes away the same terms dozens of times.
+    monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)
+    net = _network(5, activation, 2.0**20, 2.0**-10)
+    rng = np.random.default_rng(1)
+    on = np.tile(rng.random(N1) > 0.5, (120, 1))
+    for r in range(1, 120):
+        on[r:, rng.integers(0, 3)] ^= True
+    first = LayerMaps.first(net, net.intercepts[0])
+    second = LayerMaps(net, first, np.zeros(120, np.int64), on, net.coefs[1], net.intercepts[1])
+    maps, scale = second.rows(np.arange(120))
+    bound = second.errors(maps, scale)
+    coefs, biases, off = _weights(net)
+    first_maps = [(coefs[0][0][k], coefs[0][1][k], biases[0][k]) for k in range(N1)]
+    for r in range(0, 120, 7):
+        exact = _next_maps(first_maps, on[r].tolist(), coefs[1], biases[1], off)
+        for j, row in enumerate(exact):
+            for i, value in enumerate(row):
+                assert abs(F(float(maps[r, i, j])) - value) <= F(float(bound[r, i, j])), (r, i, j)
 
 
 def test_a_row_whose_flipped_terms_cancel_is_within_its_bound(

@@ -28,13 +28,14 @@ When every polygon shares one parent map (the second layer, whose parent is
 the first layer's single map ``P``) and the layer has ``FLIP_MIN_WEIGHTS``
 weights or more, two polygons' maps differ only in the units where their
 patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
-P_k W_k``. Rows come in runs of ``RUN`` neighbours (``order``, a Z-order of
-the polygons' centres, where neighbours differ in a few units); the middle
-row of each run is computed by the product, the others from it with one
-sparse product, which costs a few units' work instead of all of them. Each
-step's rounding adds ``2u`` times ``max_k |P_ik|`` (and the bias's share on
-the offset row) times the column norm to the bound: the sums of any subset
-of the terms are bounded by the sum of their absolute values.
+P_k W_k``. Rows come in a locality order (``order``, a Z-order of the
+polygons' centres, where consecutive rows differ in a few units): the
+first row of a chunk is computed by the product, and each next one from the
+row before it, the differences by one sparse product and then a running
+sum, which costs a few units' work a row instead of all of them. Each
+rounding adds ``2u`` times ``max_k |P_ik|`` (and the bias's share on the
+offset row) times the column norm to the bound: the sums of any subset of
+the terms are bounded by the sum of their absolute values.
 
 Examples
 --------
@@ -57,6 +58,10 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+# At import: the processes mapping strips fork from a server that imported
+# this, and would each import it again on their first layer.
+from scipy.sparse import csr_matrix
+
 from relumap_service.core.bits import BitColumns
 from relumap_service.core.network import Network
 
@@ -68,9 +73,8 @@ BoolArray = NDArray[np.bool_]
 
 # Elements per temporary array when computing maps chunk by chunk.
 CHUNK = 1 << 19
-# Rows of a run computed from its middle row (see the module's docstring), for
-# layers whose weights are at least this many (below, the product costs less).
-RUN = 32
+# Rows computed from their neighbours' (see the module's docstring) for layers
+# whose weights are at least this many (below, the product costs less).
 FLIP_MIN_WEIGHTS = 128 * 128
 # Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
@@ -223,35 +227,49 @@ class LayerMaps:
     def _rows_by_flips(
         self, index: IntArray, terms: FloatArray, flip_scale: FloatArray, extra: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """:meth:`rows` from the middle row of each run of ``RUN``, one sparse product for the rest.
+        """:meth:`rows`, each from the one before it: one sparse product, then running sums.
 
-        A row whose pattern differs from its run's middle in over an eighth
-        of the parent's units (the locality order jumped) is computed by the
-        product too.
+        The first row, and a row whose pattern differs from the one before
+        it in over an eighth of the parent's units (the locality order
+        jumped), are computed by the product; each run after one adds the
+        differences of consecutive rows, one after the other.
         """
-        from scipy.sparse import csr_matrix
-
         n, n_parent = index.size, self.w.shape[0]
         on = self.on[index]
-        head = np.minimum(np.arange(n) // RUN * RUN + RUN // 2, n - 1)
-        diff = on != on[head]
+        diff = np.zeros_like(on)
+        np.not_equal(on[1:], on[:-1], out=diff[1:])
         count = diff.sum(axis=1)
-        far = (count > n_parent // 8).nonzero()[0]
-        head[far], diff[far], count[far] = far, False, 0
-        direct = np.unique(head)
+        head = count > n_parent // 8
+        head[0] = True
+        diff[head], count[head] = False, 0
+        direct = head.nonzero()[0]
         maps, bound = self._product_rows(index[direct])
-        at = np.searchsorted(direct, head)
-        out, scale = maps[at], bound[at]
+        out = np.empty((n, 3, self.n_units))
+        flat = out.reshape(n, -1)
         rows, units = diff.nonzero()
         if rows.size:
             on_slope, off_slope = self.network.branch_slopes(np.array([True, False]))
             step = np.where(on[rows, units], on_slope - off_slope, off_slope - on_slope)
             indptr = np.concatenate([[0], np.cumsum(count)])
-            flips = csr_matrix((step, units, indptr), shape=(n, n_parent))
-            out.reshape(n, -1)[...] += flips @ terms
-            moved = (count > 0).nonzero()[0]
-            grow = (count[moved, None] + 8) * (2 * UNIT_ROUNDOFF) * flip_scale
-            scale[moved] += grow + extra
+            flat[...] = csr_matrix((step, units, indptr), shape=(n, n_parent)) @ terms
+        out[direct] = maps
+        # The running sums, row after row: np.cumsum along the rows walks each
+        # column down in turn, several times slower.
+        for r in (~head).nonzero()[0].tolist():
+            flat[r] += flat[r - 1]
+        # Row r of a run adds its ``steps`` rows' differences, ``flipped`` terms
+        # in all (a unit may come back): at most that many roundings of terms,
+        # the same of the sums within the differences and ``steps`` of the
+        # running sum, each within 2u flip_scale of the column norm, and the
+        # parent's error on each term added.
+        run = np.cumsum(head) - 1
+        flipped = np.cumsum(count)
+        flipped -= flipped[direct][run]
+        steps = np.arange(n) - direct[run]
+        scale = bound[run]
+        moved = (steps > 0).nonzero()[0]
+        grow = (2 * flipped[moved] + steps[moved] + 8) * (2 * UNIT_ROUNDOFF)
+        scale[moved] += grow[:, None] * flip_scale + flipped[moved, None] * extra
         return out, scale
 
     def _product_rows(self, index: IntArray) -> tuple[FloatArray, FloatArray]:

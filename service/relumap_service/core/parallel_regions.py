@@ -243,6 +243,24 @@ def _join(left: IntArray, right: IntArray, points: FloatArray, s: float) -> IntA
     return np.concatenate([first, _cyclic(right, (r_lo + 1) % n, (r_hi - 1) % n)])
 
 
+def _concatenate_kept(arrays: list[NDArray[Any]], dropped: IntArray) -> NDArray[Any]:
+    """``np.concatenate(arrays)`` without its rows ``dropped`` (few, increasing), in one copy.
+
+    Rows are copied in runs between the dropped ones: gathering every row
+    costs several times more for rows of patterns (hundreds of bytes each).
+    """
+    sizes = [a.shape[0] for a in arrays]
+    out = np.empty((sum(sizes) - dropped.size, *arrays[0].shape[1:]), arrays[0].dtype)
+    at = base = 0
+    for array, size in zip(arrays, sizes, strict=True):
+        local = (dropped[(dropped >= base) & (dropped < base + size)] - base).tolist()
+        for lo, hi in zip([0, *(k + 1 for k in local)], [*local, size], strict=True):
+            out[at : at + hi - lo] = array[lo:hi]
+            at += hi - lo
+        base += size
+    return out
+
+
 def stitch(
     strips: list[StripMap], box: Box, seams: list[float], hidden_layer_sizes: tuple[int, ...]
 ) -> Regions2D:
@@ -316,6 +334,7 @@ def stitch(
             ring = _join(ring, ids[offsets[p] : offsets[p + 1]], points, seams[strip - 1])
         rings.append(ring)
     kept = np.flatnonzero(keep)
+    merged = np.flatnonzero(~keep)  # pieces joined to a piece on their left
     is_joined = np.zeros(n_total, dtype=bool)
     is_joined[first_piece[joined]] = True
     lengths = counts.copy()
@@ -339,7 +358,7 @@ def stitch(
 
     areas = np.bincount(region, weights=np.concatenate([s.areas for s in strips])).astype(float)
     region_of_kept = region[kept]
-    interior = np.concatenate([s.interior_points for s in strips])[kept]
+    interior = _concatenate_kept([s.interior_points for s in strips], merged)
     if joined.size:
         at = np.flatnonzero(is_joined[kept])
         lo, hi = out_offsets[at], out_offsets[at + 1]
@@ -357,13 +376,8 @@ def stitch(
     linear = order[inverse].astype(np.int64)
 
     certificates = [s.certificate for s in strips]
-    # The pieces' patterns stay bits: the kept pieces' rows, gathered strip by strip.
-    packed = np.concatenate(
-        [
-            s.packed_patterns[kept[(kept >= lo) & (kept < hi)] - lo]
-            for s, lo, hi in zip(strips, piece_base[:-1], piece_base[1:], strict=True)
-        ]
-    )
+    # The pieces' patterns stay bits.
+    packed = _concatenate_kept([s.packed_patterns for s in strips], merged)
     return Regions2D(
         box=box,
         vertices=table[vertex_ids],
@@ -372,8 +386,8 @@ def stitch(
         vertex_ids=vertex_ids,
         packed_patterns=packed,
         n_hidden=int(sum(hidden_layer_sizes)),
-        gradients=np.concatenate([s.gradients for s in strips])[kept],
-        intercepts=np.concatenate([s.intercepts for s in strips])[kept],
+        gradients=_concatenate_kept([s.gradients for s in strips], merged),
+        intercepts=_concatenate_kept([s.intercepts for s in strips], merged),
         areas=areas[region_of_kept],
         interior_points=interior,
         linear_region=linear,

@@ -93,17 +93,12 @@ class PolygonStore:
         cap, old_width = self.verts.shape[:2]
         if size > cap:
             new_cap = min(max(size, cap + cap // 2), self.limit)
-            grow = new_cap - cap
-            self.verts = np.concatenate([self.verts, np.zeros((grow, old_width, 2))])
-            self.tags = np.concatenate([self.tags, np.full((grow, old_width), -1, np.int32)])
-            self.counts = np.concatenate([self.counts, np.zeros(grow, dtype=np.int64)])
-            self.root = np.concatenate([self.root, np.zeros(grow, dtype=np.int64)])
-            self.error = np.concatenate([self.error, np.zeros(grow)])
-            self.centre = np.concatenate([self.centre, np.zeros((grow, 2))])
-            self.spread = np.concatenate([self.spread, np.zeros(grow)])
-            self.bits = np.concatenate(
-                [self.bits, np.zeros((grow, self.bits.shape[1]), dtype=np.uint8)]
-            )
+            # Rows past ``size`` are written before they are read (put, copy_patterns).
+            for name in ("verts", "tags", "counts", "root", "error", "centre", "spread", "bits"):
+                old = getattr(self, name)
+                grown = np.empty((new_cap, *old.shape[1:]), old.dtype)
+                grown[:cap] = old
+                setattr(self, name, grown)
         if width > old_width:
             extra = width - old_width + 2
             first = np.repeat(self.verts[:, :1], extra, axis=1)

@@ -480,6 +480,9 @@ def regions_2d(
             )
             # Scratch space: the line of each root (or a row that splits it).
             line_of_root = np.zeros(store.size, np.int64)
+        # With one root (the first layer's box) a unit's candidates are all
+        # polygons or none: their rows are read as slices, not gathered.
+        one_root = store.size == 1
         for j in range(n_units if piecewise else 0):
             if budget is not None:
                 budget.check()
@@ -488,24 +491,31 @@ def regions_2d(
             if j % 8 == 0:
                 # The next eight units' crossings of every root, as booleans, unit by unit.
                 crosses_group = np.unpackbits(crosses[:, j // 8, None], axis=1).T.copy().view(bool)
-            cand = crosses_group[j % 8][root].nonzero()[0]
-            if cand.size == 0:
-                continue
-            roots = root[cand]
+            if one_root:
+                if not crosses_group[j % 8][0]:
+                    continue
+                span: IntArray | slice = slice(0, size)
+                cand = np.arange(size)
+            else:
+                cand = crosses_group[j % 8][root].nonzero()[0]
+                if cand.size == 0:
+                    continue
+                span = cand
+            roots = root[span]
             pair = crossings.rows_of(j, roots)
             # The line crosses the root, but most of its polygons lie off it.
-            centre = store.centre[cand]
+            centre = store.centre[span]
             at_centre = centre[:, 0] * pair[:, M0]
             at_centre += centre[:, 1] * pair[:, M1]
             at_centre += pair[:, M2]
             slack = pair[:, P_EXTENT] * store.extent
             slack += pair[:, P_CONST]
-            margin = pair[:, GNORM] * store.spread[cand]
+            margin = pair[:, GNORM] * store.spread[span]
             margin += slack
             near = (np.abs(at_centre) <= margin).nonzero()[0]
             engine.counts.float_signs += cand.size - near.size
             column = store.unit_column(j)
-            column[cand] = at_centre > 0
+            column[span] = at_centre > 0
             if near.size == 0:
                 continue
             cand, pair, slack, roots = cand[near], pair[near], slack[near], roots[near]
