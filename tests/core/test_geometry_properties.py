@@ -82,3 +82,23 @@ def test_knot_invariants(net, lo, width):
     forward = (pre[1:] > 0) != (pre[:-1] > 0)
     np.testing.assert_array_equal(engine[both], forward[both])
     assert k.n_knots <= k.bound
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=60),
+)
+def test_connected_labels_match_scipy_components(n, edges):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from relumap_service.core.adjacency import connected_labels
+
+    a = np.array([u % n for u, _ in edges], np.int64)
+    b = np.array([v % n for _, v in edges], np.int64)
+    labels = connected_labels(n, a, b)
+    _, expected = connected_components(coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)))
+    # The same partition, numbered in order of each component's first node.
+    _, first = np.unique(expected, return_index=True)
+    np.testing.assert_array_equal(labels, np.argsort(np.argsort(first))[expected])

@@ -62,6 +62,9 @@ def same_map(expected, got):
     np.testing.assert_array_equal(np.diff(got.offsets)[mine], np.diff(expected.offsets))
     pairs = set(zip(expected.linear_region.tolist(), got.linear_region[mine].tolist(), strict=True))
     assert len(pairs) == expected.n_linear_regions
+    # Linear regions numbered in order of their first region.
+    assert got.linear_region[0] == 0
+    assert np.diff(np.maximum.accumulate(got.linear_region)).max(initial=1) <= 1
     # Each region's vertices, sorted, within rounding of the other map's.
     np.testing.assert_allclose(sorted_rings(got, mine), sorted_rings(expected), atol=1e-12)
     polygons = shapely.polygons([shapely.linearrings(p) for p in got.polygons])

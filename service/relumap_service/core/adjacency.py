@@ -128,7 +128,25 @@ def connected_labels(n: int, a: IntArray, b: IntArray) -> IntArray:
     -------
     ndarray of int of shape (n,)
         Component of each node, numbered from 0 in order of first node.
+
+    Examples
+    --------
+    >>> connected_labels(5, np.array([4, 1]), np.array([1, 3])).tolist()
+    [0, 1, 2, 1, 1]
     """
+    labels = np.arange(n, dtype=np.int64)
+    if a.size:
+        # Only the nodes on an edge can join another: label those, often few.
+        nodes, ends = np.unique(np.concatenate([a, b]), return_inverse=True)
+        labels[nodes] = nodes[_smallest_in_component(nodes.size, ends[: a.size], ends[a.size :])]
+    # Each component is labelled by its first node: number those in order.
+    first = labels == np.arange(n)
+    out: IntArray = (np.cumsum(first) - 1)[labels]
+    return out
+
+
+def _smallest_in_component(n: int, a: IntArray, b: IntArray) -> IntArray:
+    """The smallest node of each node's component (edges ``a``-``b``), by pointer jumping."""
     labels = np.arange(n, dtype=np.int64)
     while a.size:
         la, lb = labels[a], labels[b]
@@ -143,5 +161,4 @@ def connected_labels(n: int, a: IntArray, b: IntArray) -> IntArray:
             if np.array_equal(jumped, labels):
                 break
             labels = jumped
-    _, inverse = np.unique(labels, return_inverse=True)
-    return inverse.astype(np.int64)
+    return labels

@@ -370,10 +370,10 @@ def stitch(
 
     labels = np.concatenate([s.linear_region + label_base[i] for i, s in enumerate(strips)])
     component = connected_labels(int(label_base[-1]), labels[a], labels[b])
+    # Numbered in order of first region, as each strip's are: a component's
+    # first piece holds its smallest label, and is kept (a piece is dropped
+    # only when joined to one on its left, in the same component).
     linear = component[labels[kept]]
-    _, first, inverse = np.unique(linear, return_index=True, return_inverse=True)
-    order = np.argsort(np.argsort(first))
-    linear = order[inverse].astype(np.int64)
 
     certificates = [s.certificate for s in strips]
     # The pieces' patterns stay bits.
