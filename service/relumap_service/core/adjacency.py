@@ -146,7 +146,7 @@ def connected_labels(n: int, a: IntArray, b: IntArray) -> IntArray:
 
 
 def _smallest_in_component(n: int, a: IntArray, b: IntArray) -> IntArray:
-    """The smallest node of each node's component (edges ``a``-``b``), by pointer jumping."""
+    """Return the smallest node of each node's component (edges ``a``-``b``), by pointer jumping."""
     labels = np.arange(n, dtype=np.int64)
     while a.size:
         la, lb = labels[a], labels[b]
