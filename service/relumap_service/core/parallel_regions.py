@@ -43,6 +43,7 @@ import math
 import multiprocessing
 import multiprocessing.pool
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,110 +299,118 @@ def stitch(
     a = np.concatenate(pair_left or [np.zeros(0, np.int64)])
     b = np.concatenate(pair_right or [np.zeros(0, np.int64)])
     region = connected_labels(n_total, a, b)
-
-    counts = np.concatenate([np.diff(s.offsets) for s in strips])
-    ids = np.concatenate([alias[point_base[i] + s.vertex_ids] for i, s in enumerate(strips)])
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    owner = np.repeat(np.arange(n_total), counts)
-
-    # 2. Which seam points stay: count the regions whose rings hold each.
-    dropped = np.zeros(points.shape[0], dtype=bool)
-    for i, left_ids, _ in seam_points:
-        point = point_base[i] + left_ids
-        rank = np.full(points.shape[0], -1, np.int64)
-        rank[point] = np.arange(point.size)
-        at = np.flatnonzero(rank[ids] >= 0)
-        pairs = np.unique(np.stack([rank[ids[at]], region[owner[at]]], axis=1), axis=0)
-        meeting = np.bincount(pairs[:, 0], minlength=point.size)
-        ends = np.zeros(point.size, dtype=bool)
-        ends[[0, -1]] = True
-        dropped[point] = np.where(ends, meeting == 1, meeting == 2)
-
-    # 1. Rings of joined regions, left to right.
     first_piece = np.full(int(region.max(initial=-1)) + 1, n_total, np.int64)
     np.minimum.at(first_piece, region, np.arange(n_total))
     joined = np.flatnonzero(np.bincount(region) > 1)
     keep = np.zeros(n_total, dtype=bool)
     keep[first_piece] = True
-    rings: list[IntArray] = []
-    members = np.argsort(region, kind="stable")
-    starts = np.searchsorted(region[members], joined)
-    stops = np.searchsorted(region[members], joined, side="right")
-    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
-        ring = ids[offsets[members[lo]] : offsets[members[lo] + 1]]
-        for p in members[lo + 1 : hi].tolist():
-            strip = int(np.searchsorted(piece_base, p, side="right")) - 1
-            ring = _join(ring, ids[offsets[p] : offsets[p + 1]], points, seams[strip - 1])
-        rings.append(ring)
-    kept = np.flatnonzero(keep)
     merged = np.flatnonzero(~keep)  # pieces joined to a piece on their left
-    is_joined = np.zeros(n_total, dtype=bool)
-    is_joined[first_piece[joined]] = True
-    lengths = counts.copy()
-    lengths[first_piece[joined]] = [r.size for r in rings]
-    out_offsets = np.concatenate([[0], np.cumsum(lengths[kept])])
-    index = np.empty(int(out_offsets[-1]), np.int64)
-    plain = np.repeat(~is_joined[kept], lengths[kept])
-    index[plain] = ids[np.repeat(keep & ~is_joined, counts)]
-    if rings:
-        index[~plain] = np.concatenate(rings)
-    # Rings are listed in piece order; joined regions sit at their first piece.
-    stay = ~dropped[index]
-    sizes = np.add.reduceat(stay.astype(np.int64), out_offsets[:-1]) if kept.size else lengths[:0]
-    index = index[stay]
-    out_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    used = np.zeros(points.shape[0], dtype=bool)
-    used[index] = True
-    renumber = np.cumsum(used) - 1
-    table = points[used]
-    vertex_ids = renumber[index]
+    # The kept pieces' rows (the patterns are most of the bytes) are copied on
+    # a thread while the rings are joined: numpy copies without holding the
+    # GIL, and the second core is otherwise idle while this process stitches.
+    with ThreadPoolExecutor(1) as copier:
+        rows = {
+            name: copier.submit(_concatenate_kept, [getattr(s, name) for s in strips], merged)
+            for name in ("packed_patterns", "gradients", "intercepts", "interior_points")
+        }
 
-    areas = np.bincount(region, weights=np.concatenate([s.areas for s in strips])).astype(float)
-    region_of_kept = region[kept]
-    interior = _concatenate_kept([s.interior_points for s in strips], merged)
-    if joined.size:
-        at = np.flatnonzero(is_joined[kept])
-        lo, hi = out_offsets[at], out_offsets[at + 1]
-        member = np.repeat(np.arange(at.size), hi - lo)
-        flat = np.concatenate([np.arange(u, v) for u, v in zip(lo, hi, strict=True)])
-        sums = np.zeros((at.size, 2))
-        np.add.at(sums, member, table[vertex_ids[flat]])
-        interior[at] = sums / (hi - lo)[:, None]
+        counts = np.concatenate([np.diff(s.offsets) for s in strips])
+        ids = np.concatenate([alias[point_base[i] + s.vertex_ids] for i, s in enumerate(strips)])
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        owner = np.repeat(np.arange(n_total), counts)
 
-    labels = np.concatenate([s.linear_region + label_base[i] for i, s in enumerate(strips)])
-    component = connected_labels(int(label_base[-1]), labels[a], labels[b])
-    # Numbered in order of first region, as each strip's are: a component's
-    # first piece holds its smallest label, and is kept (a piece is dropped
-    # only when joined to one on its left, in the same component).
-    linear = component[labels[kept]]
+        # 2. Which seam points stay: count the regions whose rings hold each.
+        dropped = np.zeros(points.shape[0], dtype=bool)
+        for i, left_ids, _ in seam_points:
+            point = point_base[i] + left_ids
+            rank = np.full(points.shape[0], -1, np.int64)
+            rank[point] = np.arange(point.size)
+            at = np.flatnonzero(rank[ids] >= 0)
+            pairs = np.unique(np.stack([rank[ids[at]], region[owner[at]]], axis=1), axis=0)
+            meeting = np.bincount(pairs[:, 0], minlength=point.size)
+            ends = np.zeros(point.size, dtype=bool)
+            ends[[0, -1]] = True
+            dropped[point] = np.where(ends, meeting == 1, meeting == 2)
 
-    certificates = [s.certificate for s in strips]
-    # The pieces' patterns stay bits.
-    packed = _concatenate_kept([s.packed_patterns for s in strips], merged)
-    return Regions2D(
-        box=box,
-        vertices=table[vertex_ids],
-        offsets=out_offsets,
-        points=table,
-        vertex_ids=vertex_ids,
-        packed_patterns=packed,
-        n_hidden=int(sum(hidden_layer_sizes)),
-        gradients=_concatenate_kept([s.gradients for s in strips], merged),
-        intercepts=_concatenate_kept([s.intercepts for s in strips], merged),
-        areas=areas[region_of_kept],
-        interior_points=interior,
-        linear_region=linear,
-        n_linear_regions=int(linear.max(initial=-1)) + 1,
-        bound=strips[0].bound,
-        hidden_layer_sizes=hidden_layer_sizes,
-        certificate=Certificate(
-            exact=all(c.exact for c in certificates),
-            float_decisions=sum(c.float_decisions for c in certificates),
-            exact_decisions=sum(c.exact_decisions for c in certificates),
-            exact_vertices=sum(c.exact_vertices for c in certificates),
-            max_vertex_error=max(c.max_vertex_error for c in certificates),
-        ),
-    )
+        # 1. Rings of joined regions, left to right.
+        rings: list[IntArray] = []
+        members = np.argsort(region, kind="stable")
+        starts = np.searchsorted(region[members], joined)
+        stops = np.searchsorted(region[members], joined, side="right")
+        for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+            ring = ids[offsets[members[lo]] : offsets[members[lo] + 1]]
+            for p in members[lo + 1 : hi].tolist():
+                strip = int(np.searchsorted(piece_base, p, side="right")) - 1
+                ring = _join(ring, ids[offsets[p] : offsets[p + 1]], points, seams[strip - 1])
+            rings.append(ring)
+        kept = np.flatnonzero(keep)
+        is_joined = np.zeros(n_total, dtype=bool)
+        is_joined[first_piece[joined]] = True
+        lengths = counts.copy()
+        lengths[first_piece[joined]] = [r.size for r in rings]
+        out_offsets = np.concatenate([[0], np.cumsum(lengths[kept])])
+        index = np.empty(int(out_offsets[-1]), np.int64)
+        plain = np.repeat(~is_joined[kept], lengths[kept])
+        index[plain] = ids[np.repeat(keep & ~is_joined, counts)]
+        if rings:
+            index[~plain] = np.concatenate(rings)
+        # Rings are listed in piece order; joined regions sit at their first piece.
+        stay = ~dropped[index]
+        sizes = (
+            np.add.reduceat(stay.astype(np.int64), out_offsets[:-1]) if kept.size else lengths[:0]
+        )
+        index = index[stay]
+        out_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        used = np.zeros(points.shape[0], dtype=bool)
+        used[index] = True
+        renumber = np.cumsum(used) - 1
+        table = points[used]
+        vertex_ids = renumber[index]
+
+        areas = np.bincount(region, weights=np.concatenate([s.areas for s in strips])).astype(float)
+        region_of_kept = region[kept]
+        interior = rows["interior_points"].result()
+        if joined.size:
+            at = np.flatnonzero(is_joined[kept])
+            lo, hi = out_offsets[at], out_offsets[at + 1]
+            member = np.repeat(np.arange(at.size), hi - lo)
+            flat = np.concatenate([np.arange(u, v) for u, v in zip(lo, hi, strict=True)])
+            sums = np.zeros((at.size, 2))
+            np.add.at(sums, member, table[vertex_ids[flat]])
+            interior[at] = sums / (hi - lo)[:, None]
+
+        labels = np.concatenate([s.linear_region + label_base[i] for i, s in enumerate(strips)])
+        component = connected_labels(int(label_base[-1]), labels[a], labels[b])
+        # Numbered in order of first region, as each strip's are: a component's
+        # first piece holds its smallest label, and is kept (a piece is dropped
+        # only when joined to one on its left, in the same component).
+        linear = component[labels[kept]]
+
+        certificates = [s.certificate for s in strips]
+        return Regions2D(
+            box=box,
+            vertices=table[vertex_ids],
+            offsets=out_offsets,
+            points=table,
+            vertex_ids=vertex_ids,
+            packed_patterns=rows["packed_patterns"].result(),
+            n_hidden=int(sum(hidden_layer_sizes)),
+            gradients=rows["gradients"].result(),
+            intercepts=rows["intercepts"].result(),
+            areas=areas[region_of_kept],
+            interior_points=interior,
+            linear_region=linear,
+            n_linear_regions=int(linear.max(initial=-1)) + 1,
+            bound=strips[0].bound,
+            hidden_layer_sizes=hidden_layer_sizes,
+            certificate=Certificate(
+                exact=all(c.exact for c in certificates),
+                float_decisions=sum(c.float_decisions for c in certificates),
+                exact_decisions=sum(c.exact_decisions for c in certificates),
+                exact_vertices=sum(c.exact_vertices for c in certificates),
+                max_vertex_error=max(c.max_vertex_error for c in certificates),
+            ),
+        )
 
 
 def _strip_boxes(box: Box, seams: list[float]) -> list[Box]:
