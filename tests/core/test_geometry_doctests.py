@@ -12,6 +12,7 @@ MODULES = [
     "clipping",
     "diagnostics",
     "exact",
+    "indexing",
     "knots",
     "layer_maps",
     "limits",

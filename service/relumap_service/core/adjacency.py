@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from relumap_service.core.indexing import nonzero_2d
+
 __all__ = ["adjacent_pairs", "connected_labels"]
 
 FloatArray = NDArray[np.float64]
@@ -82,7 +84,7 @@ def adjacent_pairs(
     width = verts.shape[1]
     valid = np.arange(width) < counts[:, None]
     edge = valid & (tags >= 0)
-    poly, col = np.nonzero(edge)
+    poly, col = nonzero_2d(edge)
     if poly.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     nxt = np.where(col + 1 < counts[poly], col + 1, 0)

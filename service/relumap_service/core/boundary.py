@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from relumap_geometry import DecisionBoundary
 from relumap_service.core.clipping import pad_polygons, split_by_values
+from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.network import Network
 from relumap_service.core.region_map import Box, Regions2D
 
@@ -81,7 +82,7 @@ def _edge_segments(
     zero_next = np.take_along_axis(zero, nxt, axis=1)
     above = np.any(values > tol[:, None], axis=1)
     positive = above & np.logical_not(np.any(values < -tol[:, None], axis=1))
-    poly, col = np.nonzero(zero & zero_next & valid & positive[:, None])
+    poly, col = nonzero_2d(zero & zero_next & valid & positive[:, None])
     if poly.size == 0:
         return np.zeros((0, 2, 2)), np.zeros(0, np.int64)
     start = verts[poly, col]

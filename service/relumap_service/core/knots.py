@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from relumap_geometry import Pieces1D
 from relumap_service.core.bounds import max_knots_1d
 from relumap_service.core.exact import ExactNetwork, shifted_biases
+from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.layer_maps import RHO
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
@@ -250,7 +251,7 @@ class _Maps:
         unsure = values.size - np.count_nonzero(positive) - np.count_nonzero(negative)
         if unsure == 0:
             return positive, negative
-        rows, units = (~(positive | negative)).nonzero()
+        rows, units = nonzero_2d(~(positive | negative))
         counts["exact"] += rows.size
         counts["float"] -= rows.size
         for r, j in zip(rows.tolist(), units.tolist(), strict=True):
@@ -365,7 +366,7 @@ def knots_1d(
                 counts,
             )
             (left_pos, left_neg), (right_pos, right_neg) = left, right
-            piece, unit = ((left_pos & right_neg) | (left_neg & right_pos)).nonzero()
+            piece, unit = nonzero_2d((left_pos & right_neg) | (left_neg & right_pos))
             a, c = maps.slope[piece, unit], maps.offset[piece, unit]
             ea, ec = maps.errors(piece, unit)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -420,7 +421,7 @@ def knots_1d(
     slope, offset = maps.slope, maps.offset
 
     change = patterns[1:] != patterns[:-1]
-    boundary, column = np.nonzero(change)
+    boundary, column = nonzero_2d(change)
     layer_of, unit_of = unit_labels(network)
     # A knot where some output's slope changes, exactly.
     jump = np.abs(slope[1:] - slope[:-1])

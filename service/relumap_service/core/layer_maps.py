@@ -63,6 +63,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from relumap_service.core.bits import BitColumns
+from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.network import Network
 
 __all__ = ["LayerMaps"]
@@ -246,7 +247,7 @@ class LayerMaps:
         maps, bound = self._product_rows(index[direct])
         out = np.empty((n, 3, self.n_units))
         flat = out.reshape(n, -1)
-        rows, units = diff.nonzero()
+        rows, units = nonzero_2d(diff)
         if rows.size:
             on_slope, off_slope = self.network.branch_slopes(np.array([True, False]))
             step = np.where(on[rows, units], on_slope - off_slope, off_slope - on_slope)

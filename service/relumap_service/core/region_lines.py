@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from relumap_service.core.bits import LayerPatterns, bit_at
 from relumap_service.core.exact import ExactNetwork, Line
+from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.network import Network
 from relumap_service.core.region_map import Box
@@ -254,7 +255,7 @@ class SignEngine:
             self.counts.float_signs += n_valid
             return sign
         valid = np.arange(sign.shape[1]) < counts[:, None]
-        unsure_row, unsure_col = np.nonzero((sign == 0) & valid)
+        unsure_row, unsure_col = nonzero_2d((sign == 0) & valid)
         self.counts.float_signs += n_valid - unsure_row.size
         self.counts.exact_signs += unsure_row.size
         if unsure_row.size:

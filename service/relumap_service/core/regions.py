@@ -51,6 +51,7 @@ from relumap_service.core.bits import (
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
+from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.layer_maps import RHO, LayerMaps
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
@@ -284,7 +285,7 @@ def _layer_signs(
         sure_pos = at_centre > margin
         unsure = np.abs(at_centre) <= margin
         engine.counts.float_signs += int(unsure.size - np.count_nonzero(unsure))
-        poly, unit = np.nonzero(unsure)
+        poly, unit = nonzero_2d(unsure)
         rows = index[poly]
         pair_maps = m[poly, :, unit]
         pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
