@@ -306,8 +306,9 @@ def _layer_signs(
             assert out_w is not None
             fixed = maps.network.branch_slopes(sure_pos)
             fixed[crosses_block] = 0.0
-            share = (m * fixed[:, None, :]).reshape(-1, maps.n_units) @ out_w
-            bases.maps[index] = share.reshape(len(index), 3, -1)
+            # Slopes times output weights first: a third of the products of
+            # scaling the maps (the same roundings, in another order).
+            bases.maps[index] = np.matmul(m, fixed[:, :, None] * out_w)
             bases.largest[index], bases.scale[index] = largest, scale
         found.append((rows[cross], unit[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
