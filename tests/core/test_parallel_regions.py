@@ -156,7 +156,7 @@ def test_seams_share_out_the_regions():
 
 def test_seams_keep_off_vertical_lines():
     # Twelve vertical lines at x = -1.5, -1.25, ..., 1.25, each crossed by twelve
-    # slanted ones: a quarter of the vertices lie on each of a few abscissas.
+    # slanted ones: the quantiles of the vertices' abscissas fall on them.
     k = np.arange(12)
     w = np.concatenate(
         [np.stack([np.ones(12), np.zeros(12)]), np.stack([k / 12 - 0.5, np.ones(12)])], 1
