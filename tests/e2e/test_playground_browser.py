@@ -304,6 +304,29 @@ def test_a_model_of_four_features_is_seen_through_exact_slices(
     knots = api(service, f"/v1/models/{model_id}/knots?axis=0&at=mean")
     assert page.locator("#canvas-main circle.knot").count() == knots["n_knots"]
     shot(page, "09-slice-line")
+    # A slice chosen while the one before still lists its training snapshots:
+    # the page stays busy until the new slice is drawn. Snapshot lists answer a
+    # second late, the new slice's knots 2.5 s late.
+    page.evaluate(
+        """() => {
+          const original = window.fetch;
+          window.fetch = async (input, init) => {
+            const url = String(input);
+            const late = url.includes("/snapshots") ? 1000 : url.includes("at=mean") ? 2500 : 0;
+            await new Promise((resolve) => setTimeout(resolve, late));
+            return original(input, init);
+          };
+        }"""
+    )
+    median = api(service, f"/v1/models/{model_id}/knots?axis=0&at=median")
+    assert median["n_knots"] != knots["n_knots"]
+    page.select_option("#slice-at", "median")
+    page.wait_for_function(
+        f"document.querySelector('#canvas-main svg').dataset.nKnots === '{median['n_knots']}'"
+    )
+    page.select_option("#slice-at", "mean")
+    wait_until_idle(page)
+    assert page.locator("#canvas-main circle.knot").count() == knots["n_knots"]
 
 
 def test_a_validation_error_is_shown_next_to_its_control(page: Any, service: str) -> None:

@@ -46,6 +46,8 @@ export function createLearningView({ load, redraw }) {
     show: (frame, index, last) => redraw(frame, last ? null : index),
   });
   let lastShown = null;
+  // The map whose snapshots are being listed last (see started).
+  let latest = null;
   // Geometry answer -> its thumbnails' nodes (dropped with the answer).
   const thumbnails = new WeakMap();
 
@@ -105,15 +107,18 @@ export function createLearningView({ load, redraw }) {
      */
     async started(shown) {
       const { model } = shown;
+      latest = shown;
       // The previous model's training must not stay on screen while this one's loads.
       player.stop();
       if (!learningSupported() || !model.n_snapshots) return "";
       try {
         const { snapshots } = await api.snapshots(model.id);
+        // Another map was shown meanwhile (a slice chosen quickly): its call starts the player.
+        if (latest !== shown) return "";
         await player.start(model, { model, weights: shown.weights, geometry: shown.geometry }, snapshots);
         return "";
       } catch (error) {
-        player.stop();
+        if (latest === shown) player.stop();
         return ` The training snapshots could not be listed: ${error.message}.`;
       }
     },

@@ -81,6 +81,7 @@ async function runFit() {
     show({ ...main, data, linear: other });
     writeUrl({ source: state.source, dataset: dataset.id });
     const note = await learning.started(state.shown);
+    if (run !== state.run) return;
     setStatus(fitSentence(model) + note);
   } catch (error) {
     if (run !== state.run) return;
@@ -121,8 +122,11 @@ async function reslice() {
     show({ ...shown, ...main, snapshot: null, linear: shown.linear ? await geometryOf(shown.linear.model) : null });
     // The snapshots cached for playback were of the previous slice.
     const note = await learning.started(state.shown);
+    // A slice chosen meanwhile is still loading: its request ends the busy state.
+    if (run !== state.run) return;
     setStatus(`Done: the exact ${main.geometry.knots ? "knots" : "regions"} on the slice.${note}`);
   } catch (error) {
+    if (run !== state.run) return;
     setStatus("");
     placeError(error, "fit", "general");
   }
