@@ -195,11 +195,11 @@ class LayerMaps:
     def _flips(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
         """With one parent map ``P``: each parent unit's terms, and the scales of their bound.
 
-        ``terms[k]`` is ``P_k W_k`` flattened to ``3 * n_units``; the bound of a
-        row ``d`` flips from a computed row adds ``(d + 8) 2u flip_scale``
-        (rounding of the terms and the sums) plus ``extra`` (the parent's own
-        error on the flipped terms), both per map row. None when rows do not
-        share one parent map, or when the scales are not finite.
+        ``terms[k]`` is ``P_k W_k`` flattened to ``3 * n_units``; each term a
+        row adds to the one it is computed from adds ``2u flip_scale`` per
+        rounding to its bound, and ``extra`` (the parent's own error on the
+        term), both per map row (see :meth:`_rows_by_flips`). None when rows
+        do not share one parent map, or when the scales are not finite.
         """
         parent = self.parent
         if parent is None or parent.table is None or parent.table.shape[0] != 1:

@@ -360,11 +360,11 @@ def _output_maps(
         some = n > 0
         table[lo + np.flatnonzero(some)] += np.add.reduceat(terms, start[some], axis=0)
     table[:, 2] += b
-    out = LayerMaps(maps.network, None, root, on, w, b)
+    out = LayerMaps(maps.network, None, root, on, w, b, table)
     largest = bases.largest[root]
-    scale = out.gamma * largest + bases.scale[root] * float(maps.colnorm.max(initial=0.0))
-    scale += (count[:, None] + 2) * (2 * U) * largest
-    return LayerMaps(maps.network, None, root, on, w, b, table, scale)
+    out.scale = out.gamma * largest + bases.scale[root] * float(maps.colnorm.max(initial=0.0))
+    out.scale += (count[:, None] + 2) * (2 * U) * largest
+    return out
 
 
 def _next_history(
