@@ -6,9 +6,7 @@ error, edge tags (the line each edge lies on), vertex count, the index of
 its ancestor at the start of the current layer (its *root*) and the activation
 pattern of the current layer's units, packed into bits
 (:mod:`relumap_service.core.bits`; earlier layers' patterns are those of the
-root). The eight units of the byte being cut are held as booleans
-(:meth:`PolygonStore.unit_column`), where writing one unit's column of many
-rows is one scatter, and packed when the cut moves to the next byte. A disc
+root). A disc
 around each polygon and its *spread* (how far an exact vertex can be from the
 disc's centre) let a line that misses the disc be dismissed at once. Capacity
 grows by half as needed but never exceeds the region limit, so memory stays
@@ -27,9 +25,6 @@ from relumap_service.core.bits import n_bytes
 __all__ = ["PolygonStore"]
 
 U = 2.0**-53
-# Times a word of eight 0/1 bytes (little-endian), its top byte holds them as bits,
-# the first byte highest, as np.packbits has them: byte i lands on bit 63 - i alone.
-_GATHER = np.uint64(0x8040201008040201)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -67,11 +62,8 @@ class PolygonStore:
         self.counts = np.zeros(cap, dtype=np.int64)
         self.counts[0] = 4
         self.root = np.zeros(cap, dtype=np.int64)
-        # Per row: the layer's packed pattern, then the units of byte
-        # ``group_byte`` of it (none while -1) as booleans, so one copy moves both.
-        self.n_bytes = n_bytes(n_units)
-        self.bits = np.zeros((cap, self.n_bytes + 8), dtype=np.uint8)
-        self.group_byte = -1
+        # Per row: the layer's packed pattern.
+        self.bits = np.zeros((cap, n_bytes(n_units)), dtype=np.uint8)
         # A disc around each polygon: a line missing it misses the polygon.
         self.centre = np.zeros((cap, 2))
         self.spread = np.zeros(cap)
@@ -180,46 +172,24 @@ class PolygonStore:
     def start_layer(self, n_units: int) -> None:
         """Make every polygon a root and clear the pattern for a new layer."""
         self.root[: self.size] = np.arange(self.size)
-        self.n_bytes = n_bytes(n_units)
-        self.bits = np.zeros((self.root.shape[0], self.n_bytes + 8), dtype=np.uint8)
-        self.group_byte = -1
+        self.bits = np.zeros((self.root.shape[0], n_bytes(n_units)), dtype=np.uint8)
 
     @property
     def patterns(self) -> NDArray[np.uint8]:
         """The current layer's packed patterns, one row per polygon (a view)."""
-        return self.bits[:, : self.n_bytes]
+        return self.bits
 
-    @property
-    def group(self) -> NDArray[np.bool_]:
-        """The units of byte ``group_byte`` as booleans, one row per polygon (a view)."""
-        return self.bits[:, self.n_bytes :].view(bool)
+    def set_bits(self, rows: IntArray, units: int | IntArray) -> None:
+        """Set the current layer's bit of ``units[i]`` (or of ``units`` in all) in ``rows[i]``.
 
-    def unit_column(self, unit: int) -> NDArray[np.bool_]:
-        """Return the writable boolean column of the current layer's ``unit``, by rows.
-
-        Units must come in increasing order; moving to another byte packs the
-        previous one's eight columns into ``patterns``.
+        ``rows`` must be distinct.
         """
-        byte = unit // 8
-        if byte != self.group_byte:
-            self.flush()
-            self.group_byte = byte
-        column: NDArray[np.bool_] = self.group[:, unit % 8]
-        return column
+        if isinstance(units, int):
+            column = self.bits[:, units >> 3]
+            column[rows] |= np.uint8(128 >> (units & 7))
+        else:
+            self.bits[rows, units >> 3] |= np.uint8(128) >> (units & 7).astype(np.uint8)
 
     def copy_patterns(self, new: IntArray, rows: IntArray) -> None:
         """Give polygons ``new`` the current layer's pattern of ``rows``."""
         self.bits[new] = self.bits[rows]
-
-    def flush(self) -> None:
-        """Pack the byte of units held as booleans into ``patterns`` (the layer's end).
-
-        Each row's eight booleans are read as one little-endian word; the rows
-        where any is set get their byte (the pattern bytes start at zero).
-        """
-        if self.group_byte >= 0:
-            words = self.bits[: self.size, self.n_bytes :].view(np.uint64)[:, 0]
-            rows = words.nonzero()[0]
-            self.bits[rows, self.group_byte] = (words[rows] * _GATHER) >> np.uint64(56)
-            words[rows] = 0
-            self.group_byte = -1

@@ -102,8 +102,8 @@ class LineTable:
         out[:, 1] = norm
         out[:, 2] = norm + 2 * w
 
-    def add(self, rows: FloatArray, layer: int, unit: int, roots: IntArray) -> IntArray:
-        """Record the zero lines of ``unit`` on ``roots`` and return their ids.
+    def add(self, rows: FloatArray, layer: int, unit: IntArray, roots: IntArray) -> IntArray:
+        """Record the zero lines of ``unit[i]`` on ``roots[i]`` and return their ids.
 
         ``rows`` (n, WIDTH) are their rows: coefficients and :meth:`bound_terms`.
         """

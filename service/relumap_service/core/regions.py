@@ -4,8 +4,9 @@ The box is cut layer by layer. At the start of hidden layer ``l`` every
 polygon has an affine map from the input to the layer's pre-activations
 (fixed, since the patterns of layers ``1..l-1`` are constant on it; see
 :mod:`relumap_service.core.layer_maps`). A cheap disc test, then a test at the
-vertices, finds which units' zero lines cross which polygons; then each unit
-of the layer splits every polygon its line crosses, all polygons at once
+vertices, finds which units' zero lines cross which polygons; then the lines
+split the polygons in rounds: round ``k`` splits every polygon by the ``k``-th
+line crossing its root, all polygons at once
 (:func:`relumap_service.core.clipping.split_convex`).
 The resulting pieces have constant activation pattern, are convex, and the
 network is affine on each. Neighbours across a chord whose affine maps agree
@@ -170,35 +171,18 @@ def _pair_rows(m: FloatArray, e: FloatArray) -> FloatArray:
 
 
 class _Crossings:
-    """Rows (see :func:`_pair_rows`) of the (root, unit) pairs whose zero line crosses the root."""
+    """Rows (see :func:`_pair_rows`) of the (root, unit) pairs whose zero line crosses the root.
 
-    def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_units: int) -> None:
-        order = np.lexsort((root, unit))  # by unit, then root: rows_of searches the roots
-        self.root, self.rows = root[order], np.ascontiguousarray(rows[order])
-        self.start = np.searchsorted(unit[order], np.arange(n_units + 1))
+    By root, then by unit: root ``r``'s pairs are ``start[r]:start[r + 1]``,
+    ``count[r]`` of them, its units in increasing order.
+    """
 
-    def one_root(self, j: int) -> bool:
-        """Whether unit ``j``'s line crosses one root only (so all its polygons lie in it)."""
-        return bool(self.start[j + 1] - self.start[j] == 1)
-
-    def rows_of(self, j: int, roots: IntArray) -> FloatArray:
-        """Return the rows (len(roots), N_COLUMNS) of unit ``j`` on ``roots``.
-
-        With one root (the first layer's box) every polygon shares its row:
-        the result is a read-only view repeating it, not a copy.
-        """
-        lo, hi = self.start[j], self.start[j + 1]
-        if hi - lo == 1:
-            # np.broadcast_to(self.rows[lo], ...), built directly: it is called once per unit.
-            rows = self.rows
-            step, column = rows.strides
-            out: FloatArray = np.ndarray(
-                (roots.size, N_COLUMNS), rows.dtype, rows, int(lo) * step, (0, column)
-            )
-            out.flags.writeable = False
-            return out
-        gathered: FloatArray = self.rows[lo + self.root[lo:hi].searchsorted(roots)]
-        return gathered
+    def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_roots: int) -> None:
+        order = np.lexsort((unit, root))
+        self.root, self.unit = root[order], unit[order]
+        self.rows = np.ascontiguousarray(rows[order])
+        self.start = np.searchsorted(self.root, np.arange(n_roots + 1))
+        self.count = np.diff(self.start)
 
 
 def _vertex_signs(
@@ -312,7 +296,7 @@ def _layer_signs(
             bases.largest[index], bases.scale[index] = largest, scale
         found.append((rows[cross], unit[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    return crosses, positive, _Crossings(root, unit, pair_rows, maps.n_units)
+    return crosses, positive, _Crossings(root, unit, pair_rows, n_poly)
 
 
 def _output_maps(
@@ -338,14 +322,8 @@ def _output_maps(
     size = store.size
     root = store.root[:size].copy()
     table = bases.maps[root]
-    n_units = maps.n_units
-    unit = np.repeat(np.arange(n_units), np.diff(crossings.start))
-    by_root = np.argsort(crossings.root, kind="stable")
-    pair_root, pair_unit = crossings.root[by_root], unit[by_root]
-    pair_map = crossings.rows[by_root, :3]
-    per_root = np.bincount(pair_root, minlength=bases.maps.shape[0])
-    first = np.cumsum(per_root) - per_root
-    count = per_root[root]
+    pair_unit, pair_map, first = crossings.unit, crossings.rows[:, :3], crossings.start
+    count = crossings.count[root]
     on_slope, off_slope = maps.network.branch_slopes(np.array([True, False]))
     for lo in range(0, size, _END_CHUNK):
         n = count[lo : lo + _END_CHUNK]
@@ -365,6 +343,146 @@ def _output_maps(
     out.scale = out.gamma * largest + bases.scale[root] * float(maps.colnorm.max(initial=0.0))
     out.scale += (count[:, None] + 2) * (2 * U) * largest
     return out
+
+
+def _cut_near(
+    engine: SignEngine,
+    store: PolygonStore,
+    cand: IntArray,
+    units: IntArray,
+    pair: FloatArray,
+    slack: FloatArray,
+    roots: IntArray,
+    layer: int,
+    blocks: LayerPatterns,
+    line_of_root: IntArray,
+    max_regions: int,
+) -> BoolArray:
+    """Split polygons ``cand`` by their unit's zero line where it crosses them.
+
+    ``units`` and ``pair`` are each
+    polygon's unit and its pair's row on the polygon's root ``roots``; at
+    most one unit per root. A split polygon keeps its positive part and the
+    negative part is appended, with the polygon's pattern. Returns whether
+    each polygon is (or keeps) the positive side. ``line_of_root`` is scratch
+    space of one entry per root.
+    """
+    cand_verts = store.verts[cand]
+    cand_tags = store.tags[cand]
+    cand_counts = store.counts[cand]
+    sign = engine.settle(
+        _vertex_signs(store, cand, cand_verts, pair, slack),
+        cand_tags,
+        cand_counts,
+        (layer, units, roots, blocks),
+    )
+    # Each row's extreme signs: numpy reduces the first axis of the
+    # transpose far faster than the short last axis.
+    columns = np.ascontiguousarray(sign.T)
+    has_pos: BoolArray = columns.max(axis=0) > 0
+    splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
+    # One line per root whose polygons are split: mark each root once.
+    lines = engine.lines
+    split_rows = splits.nonzero()[0]
+    line_of_root[roots[split_rows]] = split_rows
+    first = split_rows[line_of_root[roots[split_rows]] == split_rows]
+    ids = lines.add(pair[first, LINE_ROW], layer, units[first], roots[first])
+    line_of_root[roots[first]] = ids
+    chord = np.full(cand.size, -1, np.int64)
+    chord[split_rows] = line_of_root[roots[split_rows]]
+    extent = store.extent
+
+    def crossing(rows: IntArray, at: IntArray) -> tuple[FloatArray, FloatArray]:
+        edge = cand_tags[rows, at].astype(np.int64)
+        return lines.intersect(edge, chord[rows], extent, engine.counts)
+
+    cut = split_convex(cand_verts, cand_tags, cand_counts, sign, chord, crossing, has_pos, splits)
+    rows = cand[cut.split]
+    n_new = rows.size
+    if n_new == 0:
+        return has_pos
+    size = store.size
+    if size + n_new > max_regions:
+        raise RegionLimitExceeded(size + n_new, max_regions, layer + 1)
+    parts = cut.parts
+    store.reserve(size + n_new, parts.verts.shape[1])
+    new = np.arange(size, size + n_new)
+    error = np.maximum(store.error[rows], cut.chord_error)
+    store.put(
+        np.concatenate([rows, new]),
+        parts.verts,
+        parts.tags,
+        parts.counts,
+        np.concatenate([error, error]),
+    )
+    store.root[new] = store.root[rows]
+    store.copy_patterns(new, rows)
+    store.size = size + n_new
+    return has_pos
+
+
+def _cut_round(
+    engine: SignEngine,
+    store: PolygonStore,
+    crossings: _Crossings,
+    k: int,
+    one_root: bool,
+    layer: int,
+    blocks: LayerPatterns,
+    line_of_root: IntArray,
+    max_regions: int,
+) -> None:
+    """Cut every polygon by the ``k``-th line (by unit) that crosses its root, if any.
+
+    With one root (the first layer's box) every polygon is a candidate and
+    shares its row: the rows are a view, not gathered. Each polygon's bit of
+    its unit is set where it lies on the positive side.
+    """
+    size = store.size
+    root = store.root[:size]
+    if one_root:
+        span: IntArray | slice = slice(0, size)
+        cand = np.arange(size)
+        units = np.broadcast_to(crossings.unit[k], (size,))
+        pair = np.broadcast_to(crossings.rows[k], (size, N_COLUMNS))
+    else:
+        cand = (crossings.count[root] > k).nonzero()[0]
+        span = cand
+        at = crossings.start[root[cand]] + k
+        units, pair = crossings.unit[at], crossings.rows[at]
+    roots = root[span]
+    # The line crosses the root, but most of its polygons lie off it.
+    centre = store.centre[span]
+    at_centre = centre[:, 0] * pair[:, M0]
+    at_centre += centre[:, 1] * pair[:, M1]
+    at_centre += pair[:, M2]
+    slack = pair[:, P_EXTENT] * store.extent
+    slack += pair[:, P_CONST]
+    margin = pair[:, GNORM] * store.spread[span]
+    margin += slack
+    positive_side = at_centre > 0
+    near = (np.abs(at_centre) <= margin).nonzero()[0]
+    engine.counts.float_signs += cand.size - near.size
+    if near.size:
+        positive_side[near] = _cut_near(
+            engine,
+            store,
+            cand[near],
+            units[near],
+            pair[near],
+            slack[near],
+            roots[near],
+            layer,
+            blocks,
+            line_of_root,
+            max_regions,
+        )
+    # Every candidate's bit of its unit was clear: a new part copied its
+    # polygon's pattern before this, and stays on the negative side.
+    if one_root:
+        store.set_bits(positive_side.nonzero()[0], int(crossings.unit[k]))
+    else:
+        store.set_bits(cand[positive_side], units[positive_side])
 
 
 def _next_history(
@@ -413,7 +531,7 @@ def regions_2d(
     max_regions : int, default=200_000
         Stop and raise :class:`RegionLimitExceeded` rather than hold more regions.
     budget : WorkBudget, optional
-        A deadline, checked after every unit's cut and every chunk of a layer's maps.
+        A deadline, checked after every round of cuts and every chunk of a layer's maps.
 
     Returns
     -------
@@ -482,115 +600,17 @@ def regions_2d(
             )
             # Scratch space: the line of each root (or a row that splits it).
             line_of_root = np.zeros(store.size, np.int64)
-        # With one root (the first layer's box) a unit's candidates are all
-        # polygons or none: their rows are read as slices, not gathered.
+        # Round k cuts every polygon by the k-th line (by unit) that crosses its
+        # root: each root meets its lines in the units' order, as one unit at a
+        # time would, with one pass over the polygons a round instead of a unit.
+        rounds = int(crossings.count.max(initial=0)) if piecewise else 0
         one_root = store.size == 1
-        for j in range(n_units if piecewise else 0):
+        for k in range(rounds):
             if budget is not None:
                 budget.check()
-            size = store.size
-            root = store.root[:size]
-            if j % 8 == 0:
-                # The next eight units' crossings of every root, as booleans, unit by unit.
-                crosses_group = np.unpackbits(crosses[:, j // 8, None], axis=1).T.copy().view(bool)
-            if one_root:
-                if not crosses_group[j % 8][0]:
-                    continue
-                span: IntArray | slice = slice(0, size)
-                cand = np.arange(size)
-            else:
-                cand = crosses_group[j % 8][root].nonzero()[0]
-                if cand.size == 0:
-                    continue
-                span = cand
-            roots = root[span]
-            pair = crossings.rows_of(j, roots)
-            # The line crosses the root, but most of its polygons lie off it.
-            centre = store.centre[span]
-            at_centre = centre[:, 0] * pair[:, M0]
-            at_centre += centre[:, 1] * pair[:, M1]
-            at_centre += pair[:, M2]
-            slack = pair[:, P_EXTENT] * store.extent
-            slack += pair[:, P_CONST]
-            margin = pair[:, GNORM] * store.spread[span]
-            margin += slack
-            near = (np.abs(at_centre) <= margin).nonzero()[0]
-            engine.counts.float_signs += cand.size - near.size
-            column = store.unit_column(j)
-            column[span] = at_centre > 0
-            if near.size == 0:
-                continue
-            cand, pair, slack, roots = cand[near], pair[near], slack[near], roots[near]
-            cand_verts = store.verts[cand]
-            cand_tags = store.tags[cand]
-            cand_counts = store.counts[cand]
-            sign = engine.settle(
-                _vertex_signs(store, cand, cand_verts, pair, slack),
-                cand_tags,
-                cand_counts,
-                (layer, j, roots, blocks),
+            _cut_round(
+                engine, store, crossings, k, one_root, layer, blocks, line_of_root, max_regions
             )
-            # Each row's extreme signs: numpy reduces the first axis of the
-            # transpose far faster than the short last axis.
-            columns = np.ascontiguousarray(sign.T)
-            has_pos: BoolArray = columns.max(axis=0) > 0
-            splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
-            # One line per root whose polygons this unit splits: mark each root once.
-            split_rows = splits.nonzero()[0]
-            chord = np.full(cand.size, -1, np.int64)
-            if crossings.one_root(j):
-                # Every polygon lies in the same root: at most one line.
-                first = split_rows[:1]
-                ids = lines.add(pair[first, LINE_ROW], layer, j, roots[first])
-                chord[split_rows] = ids[0] if ids.size else -1
-            else:
-                line_of_root[roots[split_rows]] = split_rows
-                first = split_rows[line_of_root[roots[split_rows]] == split_rows]
-                line = pair[first]
-                ids = lines.add(line[:, LINE_ROW], layer, j, roots[first])
-                line_of_root[roots[first]] = ids
-                chord[split_rows] = line_of_root[roots[split_rows]]
-            extent = store.extent
-
-            def crossing(
-                rows: IntArray,
-                at: IntArray,
-                cand_tags: NDArray[np.int32] = cand_tags,
-                chord: IntArray = chord,
-                extent: float = extent,
-            ) -> tuple[FloatArray, FloatArray]:
-                edge = cand_tags[rows, at].astype(np.int64)
-                return lines.intersect(edge, chord[rows], extent, engine.counts)
-
-            cut = split_convex(
-                cand_verts, cand_tags, cand_counts, sign, chord, crossing, has_pos, splits
-            )
-            column[cand] = cut.positive_side
-            rows = cand[cut.split]
-            n_new = rows.size
-            if n_new == 0:
-                continue
-            if size + n_new > max_regions:
-                raise RegionLimitExceeded(size + n_new, max_regions, layer + 1)
-            parts = cut.parts
-            store.reserve(size + n_new, parts.verts.shape[1])
-            new = np.arange(size, size + n_new)
-            error = np.maximum(store.error[rows], cut.chord_error)
-            store.put(
-                np.concatenate([rows, new]),
-                parts.verts,
-                parts.tags,
-                parts.counts,
-                np.concatenate([error, error]),
-            )
-            store.root[new] = store.root[rows]
-            store.copy_patterns(new, rows)
-            # A split polygon keeps the positive part; the negative one is new.
-            column = store.unit_column(j)
-            column[rows] = True
-            column[new] = False
-            store.size = size + n_new
-        store.flush()
         size = store.size
         root = store.root[:size]
         signs = (crosses, positive) if piecewise else None
@@ -608,6 +628,6 @@ def regions_2d(
 
     table = maps.as_table()
     # The loop's views into the store's tables would keep them alive.
-    maps = root = column = None  # type: ignore[assignment]
+    maps = root = None  # type: ignore[assignment]
     store.finish()
     return assemble(engine, store, table, LayerPatterns(history, sizes), box)
