@@ -80,12 +80,15 @@ def test_maps_from_neighbours_are_within_their_bound_of_the_exact_maps(
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("run", [layer_maps.RUN, 16])
 def test_a_long_run_turning_the_same_units_on_and_off_stays_within_its_bound(
-    activation: str, monkeypatch: pytest.MonkeyPatch
+    activation: str, run: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every row flips one of three units from the row before: the running sum
-    # adds and takes away the same terms dozens of times.
+    # adds and takes away the same terms dozens of times (in runs of 16, the
+    # rows restart from the product every 16 rows).
     monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(layer_maps, "RUN", run)
     net = _network(5, activation, 2.0**20, 2.0**-10)
     rng = np.random.default_rng(1)
     on = np.tile(rng.random(N1) > 0.5, (120, 1))
