@@ -325,7 +325,9 @@ def stitch(
             point = point_base[i] + left_ids
             rank = np.full(points.shape[0], -1, np.int64)
             rank[point] = np.arange(point.size)
-            at = np.flatnonzero(rank[ids] >= 0)
+            # Only the two strips beside the seam have corners on it.
+            lo, hi = offsets[piece_base[i]], offsets[piece_base[i + 2]]
+            at = lo + np.flatnonzero(rank[ids[lo:hi]] >= 0)
             pairs = np.unique(np.stack([rank[ids[at]], region[owner[at]]], axis=1), axis=0)
             meeting = np.bincount(pairs[:, 0], minlength=point.size)
             ends = np.zeros(point.size, dtype=bool)
