@@ -190,16 +190,14 @@ class PolygonStore:
         """The current layer's packed patterns, one row per polygon (a view)."""
         return self.bits
 
-    def set_bits(self, rows: IntArray, units: int | IntArray) -> None:
-        """Set the current layer's bit of ``units[i]`` (or of ``units`` in all) in ``rows[i]``.
+    def set_bits(self, rows: IntArray, units: IntArray) -> None:
+        """Set the current layer's bit of ``units[i]`` in row ``rows[i]`` (rows distinct)."""
+        self.bits[rows, units >> 3] |= np.uint8(128) >> (units & 7).astype(np.uint8)
 
-        ``rows`` must be distinct.
-        """
-        if isinstance(units, int):
-            column = self.bits[:, units >> 3]
-            column[rows] |= np.uint8(128 >> (units & 7))
-        else:
-            self.bits[rows, units >> 3] |= np.uint8(128) >> (units & 7).astype(np.uint8)
+    def set_unit(self, unit: int, on: NDArray[np.bool_]) -> None:
+        """Set the current layer's bit of ``unit`` in the first ``len(on)`` rows where ``on``."""
+        column = self.bits[: on.size, unit >> 3]
+        column |= on.view(np.uint8) << np.uint8(7 - (unit & 7))
 
     def copy_patterns(self, new: IntArray, rows: IntArray) -> None:
         """Give polygons ``new`` the current layer's pattern of ``rows``."""

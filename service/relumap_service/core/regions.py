@@ -53,7 +53,7 @@ from relumap_service.core.bits import (
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
 from relumap_service.core.indexing import nonzero_2d
-from relumap_service.core.layer_maps import RHO, LayerMaps
+from relumap_service.core.layer_maps import FLIP_MIN_WEIGHTS, RHO, LayerMaps
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
 from relumap_service.core.network import Network
@@ -443,8 +443,14 @@ def _cut_round(
     if one_root:
         span: IntArray | slice = slice(0, size)
         cand = np.arange(size)
-        units = np.broadcast_to(crossings.unit[k], (size,))
-        pair = np.broadcast_to(crossings.rows[k], (size, N_COLUMNS))
+        unit = int(crossings.unit[k])
+        # np.broadcast_to(crossings.rows[k], ...), built directly: it costs a
+        # tenth as much, and a one-layer map of 64 units does little else.
+        rows = crossings.rows
+        pair: FloatArray = np.ndarray(
+            (size, N_COLUMNS), rows.dtype, rows, k * rows.strides[0], (0, rows.strides[1])
+        )
+        pair.flags.writeable = False
     else:
         cand = (crossings.count[root] > k).nonzero()[0]
         span = cand
@@ -468,7 +474,7 @@ def _cut_round(
             engine,
             store,
             cand[near],
-            units[near],
+            np.full(near.size, unit) if one_root else units[near],
             pair[near],
             slack[near],
             roots[near],
@@ -480,7 +486,7 @@ def _cut_round(
     # Every candidate's bit of its unit was clear: a new part copied its
     # polygon's pattern before this, and stays on the negative side.
     if one_root:
-        store.set_bits(positive_side.nonzero()[0], int(crossings.unit[k]))
+        store.set_unit(unit, positive_side)
     else:
         store.set_bits(cand[positive_side], units[positive_side])
 
@@ -620,7 +626,8 @@ def regions_2d(
             maps = _output_maps(store, maps, bases, crossings, on, w, b)
         else:
             # Below the first layer, rows share one parent map: neighbours' maps follow.
-            order = store.locality_order() if layer == 0 else None
+            flips = layer == 0 and w.size >= FLIP_MIN_WEIGHTS
+            order = store.locality_order() if flips else None
             maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order)
         n_history += n_units
         if piecewise:
