@@ -2,11 +2,11 @@
 
 A region map holds one pattern per polygon, one bit per hidden unit of every
 layer: for a million regions of a net of 1,600 hidden units, 200 MB as bits
-against 1.6 GB as numpy booleans. The engine (:mod:`relumap_service.core.regions`)
-keeps every per-polygon pattern that lives longer than one unit's cut in this
+against 1.6 GB as numpy booleans. The engine
+(:mod:`relumap_service.core.regions`) keeps every per-polygon pattern in this
 form: the current layer's patterns in the polygon store, which units' lines
-cross each root and their signs on it, and the patterns of all finished
-layers (the *history*), which becomes the map's ``packed_patterns``.
+cross each root and their signs on it, and the patterns of all finished layers
+(the *history*), which becomes the map's ``packed_patterns``.
 
 The layout is ``np.packbits(patterns, axis=1)`` (bit ``k`` of a row is bit
 ``7 - k % 8`` of byte ``k // 8``, unused bits of the last byte zero): the

@@ -360,12 +360,11 @@ def _cut_near(
 ) -> BoolArray:
     """Split polygons ``cand`` by their unit's zero line where it crosses them.
 
-    ``units`` and ``pair`` are each
-    polygon's unit and its pair's row on the polygon's root ``roots``; at
-    most one unit per root. A split polygon keeps its positive part and the
-    negative part is appended, with the polygon's pattern. Returns whether
-    each polygon is (or keeps) the positive side. ``line_of_root`` is scratch
-    space of one entry per root.
+    ``units`` and ``pair`` are each polygon's unit and its pair's row on the
+    polygon's root ``roots``; at most one unit per root. A split polygon
+    keeps its positive part and the negative part is appended, with the
+    polygon's pattern. Returns whether each polygon is (or keeps) the
+    positive side. ``line_of_root`` is scratch space of one entry per root.
     """
     cand_verts = store.verts[cand]
     cand_tags = store.tags[cand]
