@@ -14,6 +14,8 @@ from relumap_service.core.bits import (
     LayerPatterns,
     append_bits,
     bit_at,
+    set_bits_at,
+    set_column,
     unpack_columns,
 )
 from relumap_service.core.diagnostics import neuron_diagnostics
@@ -50,6 +52,24 @@ def test_bit_operations_agree_with_booleans():
     layers = LayerPatterns(bits, (5, 13, 11)).row(7)
     for got, want in zip(layers, np.split(bools[7], [5, 18]), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_bits_set_by_row_and_by_column_are_packbits_of_the_booleans():
+    rng = np.random.default_rng(3)
+    n_rows, n_units = 40, 21
+    bits = np.zeros((n_rows + 5, 3), np.uint8)
+    expected = np.zeros((n_rows + 5, n_units), dtype=bool)
+    # A round sets one unit per row (distinct rows, any units) ...
+    rows = rng.permutation(n_rows)[:25]
+    units = rng.integers(0, n_units, rows.size)
+    set_bits_at(bits, rows, units)
+    expected[rows, units] = True
+    # ... a one-root round one unit in every row where the mask holds.
+    for unit in (0, 7, 8, 20):
+        on = rng.random(n_rows) > 0.5
+        set_column(bits, unit, on)
+        expected[:n_rows, unit] |= on
+    assert np.array_equal(bits, np.packbits(expected, axis=1))
 
 
 @pytest.mark.parametrize(

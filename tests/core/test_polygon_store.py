@@ -33,22 +33,3 @@ def test_the_locality_order_of_one_point_or_equal_points_is_their_order() -> Non
     assert _store_with_centres(np.array([[3.0, -1.0]])).locality_order().tolist() == [0]
     same = _store_with_centres(np.full((5, 2), 2.5))
     assert same.locality_order().tolist() == [0, 1, 2, 3, 4]
-
-
-def test_bits_set_by_row_and_by_column_are_packbits_of_the_booleans() -> None:
-    rng = np.random.default_rng(3)
-    n_rows, n_units = 40, 21
-    store = _store_with_centres(np.zeros((n_rows, 2)))
-    store.start_layer(n_units)
-    expected = np.zeros((store.patterns.shape[0], n_units), dtype=bool)
-    # A round sets one unit per row (distinct rows, any units) ...
-    rows = rng.permutation(n_rows)[:25]
-    units = rng.integers(0, n_units, rows.size)
-    store.set_bits(rows, units)
-    expected[rows, units] = True
-    # ... a one-root round one unit in every row where the mask holds.
-    for unit in (0, 7, 8, 20):
-        on = rng.random(n_rows) > 0.5
-        store.set_unit(unit, on)
-        expected[:n_rows, unit] |= on
-    assert np.array_equal(store.patterns, np.packbits(expected, axis=1))

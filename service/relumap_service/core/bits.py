@@ -36,6 +36,8 @@ __all__ = [
     "append_bits",
     "bit_at",
     "n_bytes",
+    "set_bits_at",
+    "set_column",
     "unpack_columns",
 ]
 
@@ -54,6 +56,17 @@ def bit_at(bits: Bits, rows: IntArray, columns: IntArray) -> BoolArray:
     shift = (7 - columns % 8).astype(np.uint8)
     out: BoolArray = ((bits[rows, columns // 8] >> shift) & 1).astype(bool)
     return out
+
+
+def set_bits_at(bits: Bits, rows: IntArray, columns: IntArray) -> None:
+    """Set bit ``columns[i]`` of row ``rows[i]`` for every ``i`` (``rows`` distinct)."""
+    bits[rows, columns // 8] |= np.uint8(1) << (7 - columns % 8).astype(np.uint8)
+
+
+def set_column(bits: Bits, column: int, on: BoolArray) -> None:
+    """Set bit ``column`` of the first ``len(on)`` rows where ``on``."""
+    byte = bits[: on.size, column // 8]
+    byte |= on.view(np.uint8) << np.uint8(7 - column % 8)
 
 
 def unpack_columns(bits: Bits, start: int, count: int) -> BoolArray:

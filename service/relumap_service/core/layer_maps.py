@@ -33,10 +33,10 @@ through the polygons' centres, where consecutive rows differ in a few
 units): the first row of a chunk (and of every ``RUN`` rows) is computed by
 the product, and each next one from the row before it, the differences by
 one sparse product and then a running sum, which costs a few units' work a
-row instead of all of them. Each
-rounding adds ``2u`` times ``max_k |P_ik|`` (and the bias's share on the
-offset row) times the column norm to the bound: the sums of any subset of
-the terms are bounded by the sum of their absolute values.
+row instead of all of them. Each rounding adds ``2u`` times ``max_k |P_ik|``
+(and the bias's share on the offset row) times the column norm to the bound:
+the sums of any subset of the terms are bounded by the sum of their absolute
+values.
 
 Examples
 --------

@@ -190,15 +190,6 @@ class PolygonStore:
         """The current layer's packed patterns, one row per polygon (a view)."""
         return self.bits
 
-    def set_bits(self, rows: IntArray, units: IntArray) -> None:
-        """Set the current layer's bit of ``units[i]`` in row ``rows[i]`` (rows distinct)."""
-        self.bits[rows, units >> 3] |= np.uint8(128) >> (units & 7).astype(np.uint8)
-
-    def set_unit(self, unit: int, on: NDArray[np.bool_]) -> None:
-        """Set the current layer's bit of ``unit`` in the first ``len(on)`` rows where ``on``."""
-        column = self.bits[: on.size, unit >> 3]
-        column |= on.view(np.uint8) << np.uint8(7 - (unit & 7))
-
     def copy_patterns(self, new: IntArray, rows: IntArray) -> None:
         """Give polygons ``new`` the current layer's pattern of ``rows``."""
         self.bits[new] = self.bits[rows]

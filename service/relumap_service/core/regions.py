@@ -49,6 +49,8 @@ from relumap_service.core.bits import (
     append_bits,
     bit_at,
     n_bytes,
+    set_bits_at,
+    set_column,
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
@@ -179,9 +181,8 @@ class _Crossings:
 
     def __init__(self, root: IntArray, unit: IntArray, rows: FloatArray, n_roots: int) -> None:
         order = np.lexsort((unit, root))
-        self.root, self.unit = root[order], unit[order]
-        self.rows = np.ascontiguousarray(rows[order])
-        self.start = np.searchsorted(self.root, np.arange(n_roots + 1))
+        self.unit, self.rows = unit[order], np.ascontiguousarray(rows[order])
+        self.start = np.searchsorted(root[order], np.arange(n_roots + 1))
         self.count = np.diff(self.start)
 
 
@@ -485,9 +486,9 @@ def _cut_round(
     # Every candidate's bit of its unit was clear: a new part copied its
     # polygon's pattern before this, and stays on the negative side.
     if one_root:
-        store.set_unit(unit, positive_side)
+        set_column(store.patterns, unit, positive_side)
     else:
-        store.set_bits(cand[positive_side], units[positive_side])
+        set_bits_at(store.patterns, cand[positive_side], units[positive_side])
 
 
 def _next_history(
