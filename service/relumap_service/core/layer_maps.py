@@ -64,6 +64,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from relumap_service.core.bits import BitColumns
+from relumap_service.core.flip_tree import FlipTree
 from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.network import Network
 
@@ -82,6 +83,9 @@ FLIP_MIN_WEIGHTS = 128 * 128
 # the run (on 2-128-128-1, unbounded runs along a Hilbert curve tripled the largest
 # vertex error bound).
 RUN = 256
+# A flip tree's level of more than this many chunks of rows is not kept: the
+# next level is computed by the product (see LayerMaps._tree_chunks).
+KEEP_ROWS = 16
 # Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
 # The relative part of every map's error bound: the rounding of the last addition.
@@ -111,6 +115,10 @@ class LayerMaps:
     order : ndarray of int of shape (n_rows,), optional
         The rows in an order where neighbours come together (a locality
         order); tables and chunks are built in it.
+    tree : FlipTree, optional
+        With one parent map, the rows level by level, each one flip from its
+        parent (:mod:`relumap_service.core.flip_tree`): chunks then follow
+        the tree instead of ``order``.
     """
 
     def __init__(
@@ -124,9 +132,11 @@ class LayerMaps:
         table: FloatArray | None = None,
         scale: FloatArray | None = None,
         order: IntArray | None = None,
+        tree: FlipTree | None = None,
     ) -> None:
         self.network, self.parent, self.parent_root, self.on = network, parent, parent_root, on
         self.w, self.b, self.table, self.scale, self.order = w, b, table, scale, order
+        self.tree = tree
         self.colnorm = np.abs(w).sum(axis=0)
         self._largest: FloatArray | None = None
         self._rank: IntArray | None = None
@@ -278,6 +288,81 @@ class LayerMaps:
         scale[moved] += grow[:, None] * flip_scale + flipped[moved, None] * extra
         return out, scale
 
+    def _tree_chunks(
+        self,
+        tree: FlipTree,
+        step: int,
+        terms: FloatArray,
+        flip_scale: FloatArray,
+        extra: FloatArray,
+    ) -> Iterator[tuple[IntArray, FloatArray, FloatArray, FloatArray]]:
+        """:meth:`chunks` along a flip tree: each level's maps are its parents' plus one term.
+
+        The first level, every ``RUN``-th after it and a level after one too
+        large to keep (over ``KEEP_ROWS`` chunks of rows) are computed by the
+        product; the bound is :meth:`_rows_by_flips`'s with one unit flipped
+        a step. Small levels share a chunk: levels are written one after the
+        other into it, and a level larger than a chunk is cut into chunks.
+        """
+        n_units, width = self.n_units, 3 * self.n_units
+        on_slope, off_slope = self.network.branch_slopes(np.array([True, False]))
+        # A flip's term with its step's sign: the rows gain it or lose it.
+        gain = (on_slope - off_slope) * terms
+        step_terms = np.concatenate([gain, -gain])
+        signed = np.where(tree.on, tree.unit, tree.unit + terms.shape[0])
+
+        def chunk(
+            lo: int, hi: int, flat: FloatArray, scale: FloatArray
+        ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+            maps = flat.reshape(hi - lo, 3, n_units)
+            return tree.rows[lo:hi], maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
+
+        prev: FloatArray | None = None
+        prev_head = np.zeros((0, 3))
+        steps = 0  # levels since the last one computed by the product
+        buffer, buffer_scale = np.empty((step, width)), np.empty((step, 3))
+        filled = buffer_start = 0
+        for level in range(tree.n_levels):
+            first, last = int(tree.starts[level]), int(tree.starts[level + 1])
+            n = last - first
+            steps = 0 if prev is None or steps + 1 == RUN else steps + 1
+            if filled and filled + n > step:
+                yield chunk(buffer_start, first, buffer[:filled], buffer_scale[:filled])
+                buffer, buffer_scale, filled = np.empty((step, width)), np.empty((step, 3)), 0
+            big, keep = n > step, n <= KEEP_ROWS * step
+            if not big:
+                buffer_start = first if not filled else buffer_start
+                rows, rows_scale = buffer[filled : filled + n], buffer_scale[filled : filled + n]
+                filled += n
+            elif keep:  # a level of its own, yielded chunk by chunk
+                rows, rows_scale = np.empty((n, width)), np.empty((n, 3))
+            heads = np.empty((n, 3))
+            grow = (3 * steps + 8) * (2 * UNIT_ROUNDOFF) * flip_scale + steps * extra
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                index = tree.rows[first + lo : first + hi]
+                if keep:
+                    out, out_scale = rows[lo:hi], rows_scale[lo:hi]
+                else:
+                    out, out_scale = np.empty((hi - lo, width)), np.empty((hi - lo, 3))
+                if steps == 0:
+                    maps, heads[lo:hi] = self._product_rows(index)
+                    out[...] = maps.reshape(hi - lo, width)
+                    out_scale[...] = heads[lo:hi]
+                else:
+                    assert prev is not None
+                    parent = tree.parent[first + lo : first + hi]
+                    # Assigning the gathered rows is faster than np.take(..., out=).
+                    out[...] = step_terms[signed[first + lo : first + hi]]
+                    out += prev[parent]
+                    heads[lo:hi] = prev_head[parent]
+                    np.add(heads[lo:hi], grow, out=out_scale)
+                if big:
+                    yield chunk(first + lo, first + hi, out, out_scale)
+            prev, prev_head = (rows, heads) if keep else (None, heads)
+        if filled:
+            yield chunk(buffer_start, int(tree.starts[-1]), buffer[:filled], buffer_scale[:filled])
+
     def _product_rows(self, index: IntArray) -> tuple[FloatArray, FloatArray]:
         """:meth:`rows` by the product of each row's parent map, scaled, with ``W``."""
         assert self.parent is not None
@@ -317,28 +402,24 @@ class LayerMaps:
         return self._largest
 
     def chunks(self) -> Iterator[tuple[IntArray, FloatArray, FloatArray, FloatArray]]:
-        """Yield ``(index, maps, scale, largest)`` for chunks of rows, in ``order`` if given.
+        """Yield ``(index, maps, scale, largest)`` for chunks of rows, every row once.
 
         ``largest`` (n, 3) is the largest ``|map|`` of each row over the units.
+        A table is read in its rows' order; maps computed on demand follow
+        the flip tree if given, else ``order`` if given, else their roots.
         """
         step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
-        for lo in range(0, self.n_rows, step):
-            hi = min(lo + step, self.n_rows)
-            if self.table is not None:
-                assert self.scale is not None
-                index = np.arange(lo, hi)
-                yield index, self.table[lo:hi], self.scale[lo:hi], self.largest()[lo:hi]
-            else:
-                index = np.arange(lo, hi) if self.order is None else self.order[lo:hi]
-                maps, scale = self.rows(index)
-                yield index, maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
-
-    def as_table(self, budget: float = np.inf) -> LayerMaps:
-        """Return these maps held as a table if that takes at most ``budget`` bytes."""
-        if self.table is not None or self.nbytes > budget:
-            return self
-        table = np.empty((self.n_rows, 3, self.n_units))
-        scale = np.empty((self.n_rows, 3))
+        if self.table is not None:
+            assert self.scale is not None
+            for lo in range(0, self.n_rows, step):
+                hi = min(lo + step, self.n_rows)
+                yield np.arange(lo, hi), self.table[lo:hi], self.scale[lo:hi], self.largest()[lo:hi]
+            return
+        flips = self._flips() if self.tree is not None else None
+        if flips is not None:
+            assert self.tree is not None
+            yield from self._tree_chunks(self.tree, step, *flips)
+            return
         # In root order, so that each chunk needs few rows of the parent (in the
         # parent's locality order, if it has one), or in this layer's own.
         if self.order is not None:
@@ -347,10 +428,19 @@ class LayerMaps:
             order = np.argsort(self.parent.rank[self.parent_root], kind="stable")
         else:
             order = np.argsort(self.parent_root, kind="stable")
-        step = max(1, CHUNK // (3 * max(self.n_units, self.w.shape[0], 1)))
         for lo in range(0, self.n_rows, step):
             index = order[lo : lo + step]
-            table[index], scale[index] = self.rows(index)
+            maps, scale = self.rows(index)
+            yield index, maps, scale, np.maximum(maps.max(axis=2), -maps.min(axis=2))
+
+    def as_table(self, budget: float = np.inf) -> LayerMaps:
+        """Return these maps held as a table if that takes at most ``budget`` bytes."""
+        if self.table is not None or self.nbytes > budget:
+            return self
+        table = np.empty((self.n_rows, 3, self.n_units))
+        scale = np.empty((self.n_rows, 3))
+        for index, maps, row_scale, _ in self.chunks():
+            table[index], scale[index] = maps, row_scale
         return LayerMaps(
             self.network, None, self.parent_root, self.on, self.w, self.b, table, scale
         )

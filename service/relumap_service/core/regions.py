@@ -54,6 +54,7 @@ from relumap_service.core.bits import (
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
+from relumap_service.core.flip_tree import FlipTree, flip_tree
 from relumap_service.core.indexing import nonzero_2d
 from relumap_service.core.layer_maps import FLIP_MIN_WEIGHTS, RHO, LayerMaps
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
@@ -519,6 +520,24 @@ def _next_history(
     return out
 
 
+def _edge_flip_tree(store: PolygonStore, lines: LineTable, patterns: Bits) -> FlipTree:
+    """Return the first layer's polygons as a flip tree over their edges' units.
+
+    Polygons on the two sides of an edge on a unit's zero line differ in
+    that unit alone (:func:`relumap_service.core.flip_tree.flip_tree`). The
+    root is the polygon nearest the box's centre: the tree has the fewest
+    levels from there.
+    """
+    size = store.size
+    tags = store.tags[:size]
+    slot = np.arange(tags.shape[1])
+    rows, at = nonzero_2d((tags >= 4) & (slot < store.counts[:size, None]))
+    units = lines.source[1][tags[rows, at]]
+    centre = store.centre[:size]
+    root = int(np.argmin(np.abs(centre[:, 0]) + np.abs(centre[:, 1])))
+    return flip_tree(patterns, rows, units, root)
+
+
 def regions_2d(
     network: Network,
     box: ArrayLike,
@@ -626,9 +645,13 @@ def regions_2d(
             maps = _output_maps(store, maps, bases, crossings, on, w, b)
         else:
             # Below the first layer, rows share one parent map: neighbours' maps follow.
-            flips = layer == 0 and w.size >= FLIP_MIN_WEIGHTS
-            order = store.locality_order() if flips else None
-            maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order)
+            flips = layer == 0 and w.size >= FLIP_MIN_WEIGHTS and piecewise
+            # The tree serves the sweeps over all rows; rows asked for by a
+            # deeper layer's product follow the locality order.
+            deeper = layer + 1 < len(network.coefs) - 2
+            order = store.locality_order() if flips and deeper else None
+            tree = _edge_flip_tree(store, lines, history) if flips else None
+            maps = LayerMaps(network, maps, root.copy(), on, w, b, order=order, tree=tree)
         n_history += n_units
         if piecewise:
             del crosses, positive, crossings, signs
