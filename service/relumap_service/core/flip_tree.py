@@ -90,10 +90,12 @@ def _flip_pairs(bits: Bits, rows: IntArray, units: IntArray) -> tuple[IntArray, 
     at = np.minimum(np.searchsorted(code[order], target), code.size - 1)
     hit = (code[order[at]] == target).nonzero()[0]
     rows, units, other = rows[hit], units[hit], order[at[hit]]
-    # The hashes point; the bytes decide.
+    # The hashes point; the bytes decide (each row one fixed-size value: a
+    # byte comparison instead of a reduction over a short axis).
     flipped = bits[rows]
     flipped[np.arange(rows.size), units >> 3] ^= np.uint8(128) >> (units & 7).astype(np.uint8)
-    same = (flipped == bits[other]).all(axis=1)
+    as_value = f"V{bits.shape[1]}"
+    same = flipped.view(as_value)[:, 0] == np.ascontiguousarray(bits).view(as_value)[other, 0]
     return rows[same], other[same], units[same]
 
 

@@ -262,16 +262,29 @@ def _layer_signs(
         slack *= extent
         slack += (4 * U) * largest[:, 2] + err[:, 2]
         slack *= SAFETY
-        # sqrt of the sum of squares, in place: np.hypot is several times slower.
-        margin = m[:, 0] * m[:, 0]
-        margin += m[:, 1] * m[:, 1]
+        spread = store.spread[index] * ((1 + 4 * U) * SAFETY)
+        # Each unit's gradient is at most the row's largest in each coordinate:
+        # the row's margin, rounded the same way (sqrt of the sum of squares, in
+        # place: np.hypot is several times slower), is never below a unit's, and
+        # dismisses most pairs without their own norms.
+        row_margin = largest[:, 0] * largest[:, 0]
+        row_margin += largest[:, 1] * largest[:, 1]
+        np.sqrt(row_margin, out=row_margin)
+        row_margin *= spread
+        row_margin += slack
+        sure_pos = at_centre > row_margin[:, None]
+        poly, unit = nonzero_2d(np.abs(at_centre) <= row_margin[:, None])
+        value = at_centre[poly, unit]
+        gx, gy = m[poly, 0, unit], m[poly, 1, unit]
+        margin = gx * gx
+        margin += gy * gy
         np.sqrt(margin, out=margin)
-        margin *= (store.spread[index] * ((1 + 4 * U) * SAFETY))[:, None]
-        margin += slack[:, None]
-        sure_pos = at_centre > margin
-        unsure = np.abs(at_centre) <= margin
-        engine.counts.float_signs += int(unsure.size - np.count_nonzero(unsure))
-        poly, unit = nonzero_2d(unsure)
+        margin *= spread[poly]
+        margin += slack[poly]
+        sure_pos[poly, unit] = value > margin
+        unsure = np.abs(value) <= margin
+        engine.counts.float_signs += int(at_centre.size - np.count_nonzero(unsure))
+        poly, unit = poly[unsure], unit[unsure]
         rows = index[poly]
         pair_maps = m[poly, :, unit]
         pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
@@ -283,7 +296,7 @@ def _layer_signs(
         columns = np.ascontiguousarray(sign.T)
         pos = columns.max(axis=0) > 0
         cross = pos & (columns.min(axis=0) < 0)
-        crosses_block = np.zeros(unsure.shape, dtype=bool)
+        crosses_block = np.zeros(at_centre.shape, dtype=bool)
         crosses_block[poly, unit] = cross
         sure_pos[poly, unit] = pos
         crosses[index] = np.packbits(crosses_block, axis=1)
@@ -291,7 +304,7 @@ def _layer_signs(
         if bases is not None:
             assert out_w is not None
             fixed = maps.network.branch_slopes(sure_pos)
-            fixed[crosses_block] = 0.0
+            fixed[poly[cross], unit[cross]] = 0.0
             # Slopes times output weights first: a third of the products of
             # scaling the maps (the same roundings, in another order).
             bases.maps[index] = np.matmul(m, fixed[:, :, None] * out_w)
