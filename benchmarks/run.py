@@ -160,10 +160,16 @@ def big_map_child(sizes: tuple[int, ...], processes: int) -> dict[str, Any]:
     net = he_network(sizes)
     me = os.getpid()
     # The service starts its forkserver once; here too, before the clock starts.
+    # ensure_running returns before the server has imported the engine: a first
+    # process waits for that (half a second), as the service's first fit
+    # process does at startup.
     if processes > 1:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+        ready = context.Process(target=os.getpid)
+        ready.start()
+        ready.join()
     cpu_before = {pid: _rss_and_cpu(pid)[1] for pid in _tree(me) if pid != me}
     peak, cpu_of, sampler_cpu = [0], dict(cpu_before), [0.0]
     done = threading.Event()
