@@ -391,7 +391,7 @@ def stitch(
         certificates = [s.certificate for s in strips]
         return Regions2D(
             box=box,
-            vertices=table[vertex_ids],
+            vertices=np.take(table, vertex_ids, axis=0),
             offsets=out_offsets,
             points=table,
             vertex_ids=vertex_ids,

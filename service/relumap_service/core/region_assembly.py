@@ -172,7 +172,7 @@ def assemble(
     c = engine.counts
     return Regions2D(
         box=box,
-        vertices=subdivision.points[subdivision.index],
+        vertices=np.take(subdivision.points, subdivision.index, axis=0),
         offsets=subdivision.offsets,
         points=subdivision.points,
         vertex_ids=subdivision.index,
