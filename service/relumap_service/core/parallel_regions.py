@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from relumap_service.core.adjacency import connected_labels
+from relumap_service.core.indexing import take_rows
 from relumap_service.core.limits import WorkBudget
 from relumap_service.core.network import Network
 from relumap_service.core.region_map import Box, Certificate, Regions2D
@@ -391,7 +392,7 @@ def stitch(
         certificates = [s.certificate for s in strips]
         return Regions2D(
             box=box,
-            vertices=np.take(table, vertex_ids, axis=0),
+            vertices=take_rows(table, vertex_ids),
             offsets=out_offsets,
             points=table,
             vertex_ids=vertex_ids,

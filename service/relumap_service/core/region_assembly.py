@@ -11,6 +11,7 @@ from relumap_service.core.adjacency import adjacent_pairs, connected_labels
 from relumap_service.core.bits import LayerPatterns, bit_at
 from relumap_service.core.bounds import serra_bound
 from relumap_service.core.clipping import polygon_areas
+from relumap_service.core.indexing import take_rows
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.layer_maps import LayerMaps
 from relumap_service.core.polygon_store import PolygonStore
@@ -172,7 +173,7 @@ def assemble(
     c = engine.counts
     return Regions2D(
         box=box,
-        vertices=np.take(subdivision.points, subdivision.index, axis=0),
+        vertices=take_rows(subdivision.points, subdivision.index),
         offsets=subdivision.offsets,
         points=subdivision.points,
         vertex_ids=subdivision.index,

@@ -55,7 +55,7 @@ from relumap_service.core.bits import (
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
 from relumap_service.core.flip_tree import FlipTree, flip_tree
-from relumap_service.core.indexing import nonzero_2d
+from relumap_service.core.indexing import nonzero_2d, take_rows
 from relumap_service.core.layer_maps import FLIP_MIN_WEIGHTS, RHO, LayerMaps
 from relumap_service.core.layer_maps import UNIT_ROUNDOFF as U
 from relumap_service.core.limits import WorkBudget, WorkLimitExceeded
@@ -252,7 +252,7 @@ def _layer_signs(
     for index, m, scale, largest in maps.chunks():
         if budget is not None:
             budget.check()
-        centre = store.centre[index]
+        centre = take_rows(store.centre, index)
         at_centre = centre[:, 0, None] * m[:, 0]
         at_centre += centre[:, 1, None] * m[:, 1]
         at_centre += m[:, 2]
@@ -289,9 +289,9 @@ def _layer_signs(
         pair_maps = m[poly, :, unit]
         pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
         slack = pair[:, P_EXTENT] * extent + pair[:, P_CONST]
-        sign = _vertex_signs(store, rows, store.verts[rows], pair, slack)
+        sign = _vertex_signs(store, rows, take_rows(store.verts, rows), pair, slack)
         sign = engine.settle(
-            sign, store.tags[rows], store.counts[rows], (layer, unit, rows, history)
+            sign, take_rows(store.tags, rows), store.counts[rows], (layer, unit, rows, history)
         )
         columns = np.ascontiguousarray(sign.T)
         pos = columns.max(axis=0) > 0
@@ -381,8 +381,8 @@ def _cut_near(
     polygon's pattern. Returns whether each polygon is (or keeps) the
     positive side. ``line_of_root`` is scratch space of one entry per root.
     """
-    cand_verts = store.verts[cand]
-    cand_tags = store.tags[cand]
+    cand_verts = take_rows(store.verts, cand)
+    cand_tags = take_rows(store.tags, cand)
     cand_counts = store.counts[cand]
     sign = engine.settle(
         _vertex_signs(store, cand, cand_verts, pair, slack),
@@ -469,7 +469,7 @@ def _cut_round(
         cand = (crossings.count[root] > k).nonzero()[0]
         span = cand
         at = crossings.start[root[cand]] + k
-        units, pair = crossings.unit[at], crossings.rows[at]
+        units, pair = crossings.unit[at], take_rows(crossings.rows, at)
     roots = root[span]
     # The line crosses the root, but most of its polygons lie off it.
     centre = store.centre[span]
@@ -527,9 +527,9 @@ def _next_history(
         roots = root[lo:hi]
         block = patterns[lo:hi]
         if signs is not None:
-            crosses, positive = signs[0][roots], signs[1][roots]
+            crosses, positive = take_rows(signs[0], roots), take_rows(signs[1], roots)
             block = (block & crosses) | (positive & ~crosses)
-        out[lo:hi] = append_bits(history[roots], n_history, block, n_units)
+        out[lo:hi] = append_bits(take_rows(history, roots), n_history, block, n_units)
     return out
 
 
