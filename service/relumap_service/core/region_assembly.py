@@ -155,7 +155,8 @@ def assemble(
         directions = np.stack([coef[:, 1], -coef[:, 0]], axis=1)
         directions /= np.hypot(directions[:, 0], directions[:, 1])[:, None]
         a, b = adjacent_pairs(verts, chord_tags, counts, directions, store.error[:size])
-    differ = (np.abs(table[a] - table[b]) > (errors[a] + errors[b]) * SAFETY).any(axis=(1, 2))
+    gap = np.abs(take_rows(table, a) - take_rows(table, b))
+    differ = (gap > (take_rows(errors, a) + take_rows(errors, b)) * SAFETY).any(axis=(1, 2))
     unsure = np.flatnonzero(~differ)
     engine.counts.float_maps += int(np.count_nonzero(differ))
     engine.counts.exact_maps += unsure.size
