@@ -454,9 +454,19 @@ def _map_strips(
     seconds = _seconds_left(budget)
     # The pool is this call's: leaving the block ends its processes, also on an
     # error or a deadline in another strip.
+    # Widest strips first: the seams share out the first layer's vertices, and
+    # the deeper layers' regions spread over the area, so a wider strip holds
+    # more of them; a worker done early then takes a narrower one (on
+    # 2-800-800-1 the outer strips hold 340k and 344k regions, the inner 291k
+    # and 272k: in order, one worker mapped 684k and the other 563k).
+    widths = [b[1][0] - b[0][0] for b in boxes]
+    order = sorted(range(len(boxes)), key=lambda i: -widths[i])
     with _StripPool(min(processes, len(boxes)), context=context) as pool:
-        pending = [pool.apply_async(_strip_map, (network, b, max_regions, seconds)) for b in boxes]
-        maps = [job.get() for job in pending]
+        pending = {
+            i: pool.apply_async(_strip_map, (network, boxes[i], max_regions, seconds))
+            for i in order
+        }
+        maps = [pending[i].get() for i in range(len(boxes))]
         pool.close()
         pool.join()
     return maps
