@@ -125,6 +125,7 @@ def test_hashes_that_collide_never_join_rows_that_differ_in_more_than_the_unit(
         return np.zeros(bits.shape[1] * 8, np.uint64), np.zeros(bits.shape[0], np.uint64)
 
     monkeypatch.setattr(flip_tree_module, "_hashes", equal_hashes)
+    monkeypatch.setattr(flip_tree_module, "_VERIFY_CHUNK", 7)  # pairs checked in many chunks
     on, rows, units = _grid_patterns(5, 12, seed=2)
     tree = flip_tree(np.packbits(on, axis=1), rows, units, root=12)
     _check_flips(tree, on)

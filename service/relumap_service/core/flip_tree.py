@@ -37,6 +37,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from relumap_service.core.bits import Bits, bit_at
+from relumap_service.core.indexing import take_rows
 
 __all__ = ["FlipTree", "flip_tree"]
 
@@ -91,12 +92,22 @@ def _flip_pairs(bits: Bits, rows: IntArray, units: IntArray) -> tuple[IntArray, 
     hit = (code[order[at]] == target).nonzero()[0]
     rows, units, other = rows[hit], units[hit], order[at[hit]]
     # The hashes point; the bytes decide (each row one fixed-size value: a
-    # byte comparison instead of a reduction over a short axis).
-    flipped = bits[rows]
-    flipped[np.arange(rows.size), units >> 3] ^= np.uint8(128) >> (units & 7).astype(np.uint8)
+    # byte comparison instead of a reduction over a short axis), a chunk of
+    # pairs at a time: a copy of every candidate's pattern would be the
+    # largest array of a big map's first layer.
     as_value = f"V{bits.shape[1]}"
-    same = flipped.view(as_value)[:, 0] == np.ascontiguousarray(bits).view(as_value)[other, 0]
+    values = np.ascontiguousarray(bits).view(as_value)[:, 0]
+    same = np.empty(rows.size, bool)
+    for lo in range(0, rows.size, _VERIFY_CHUNK):
+        part = slice(lo, lo + _VERIFY_CHUNK)
+        flipped = take_rows(bits, rows[part])
+        column, bit = units[part] >> 3, (units[part] & 7).astype(np.uint8)
+        flipped[np.arange(flipped.shape[0]), column] ^= np.uint8(128) >> bit
+        same[part] = flipped.view(as_value)[:, 0] == values[other[part]]
     return rows[same], other[same], units[same]
+
+
+_VERIFY_CHUNK = 1 << 16
 
 
 def flip_tree(bits: Bits, rows: IntArray, units: IntArray, root: int) -> FlipTree:

@@ -307,9 +307,11 @@ class LayerMaps:
         n_units, width = self.n_units, 3 * self.n_units
         on_slope, off_slope = self.network.branch_slopes(np.array([True, False]))
         # A flip's term with its step's sign: the rows gain it or lose it.
-        gain = (on_slope - off_slope) * terms
-        step_terms = np.concatenate([gain, -gain])
-        signed = np.where(tree.on, tree.unit, tree.unit + terms.shape[0])
+        n_parent = terms.shape[0]
+        step_terms = np.empty((2 * n_parent, terms.shape[1]))
+        np.multiply(terms, on_slope - off_slope, out=step_terms[:n_parent])
+        np.negative(step_terms[:n_parent], out=step_terms[n_parent:])
+        signed = np.where(tree.on, tree.unit, tree.unit + n_parent)
 
         def chunk(
             lo: int, hi: int, flat: FloatArray, scale: FloatArray
