@@ -33,8 +33,8 @@ def nonzero_2d(mask: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
     return rows, cols
 
 
-def take_rows(array: NDArray[Any], index: IntArray) -> NDArray[Any]:
-    """Return ``array[index]`` for an integer ``index`` into the first axis.
+def take_rows(array: NDArray[Any], index: NDArray[np.integer[Any]]) -> NDArray[Any]:
+    """Return ``array[index]`` for integers ``index`` (any shape) into the first axis.
 
     The same rows as indexing, gathered by ``np.take``: for rows of a few
     numbers (a vertex, a polygon's padded corners, a pattern's bytes) it

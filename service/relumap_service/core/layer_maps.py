@@ -28,15 +28,18 @@ When every polygon shares one parent map (the second layer, whose parent is
 the first layer's single map ``P``) and the layer has ``FLIP_MIN_WEIGHTS``
 weights or more, two polygons' maps differ only in the units where their
 patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
-P_k W_k``. Rows come in a locality order (``order``, a Hilbert curve
-through the polygons' centres, where consecutive rows differ in a few
-units): the first row of a chunk (and of every ``RUN`` rows) is computed by
-the product, and each next one from the row before it, the differences by
-one sparse product and then a running sum, which costs a few units' work a
-row instead of all of them. Each rounding adds ``2u`` times ``max_k |P_ik|``
-(and the bias's share on the offset row) times the column norm to the bound:
-the sums of any subset of the terms are bounded by the sum of their absolute
-values.
+P_k W_k``. A sweep over all rows (:meth:`LayerMaps.chunks`) follows a
+flip tree (``tree``, :mod:`relumap_service.core.flip_tree`): level by level,
+each row is its parent's plus one term, a few numpy passes a level. Rows
+asked for one by one (:meth:`LayerMaps.rows`) come in a locality order
+(``order``, a Hilbert curve through the polygons' centres, where consecutive
+rows differ in a few units): the first row of a chunk (and of every ``RUN``
+rows) is computed by the product, and each next one from the row before it,
+the differences by one sparse product and then a running sum, which costs a
+few units' work a row instead of all of them. Each rounding adds ``2u`` times
+``max_k |P_ik|`` (and the bias's share on the offset row) times the column
+norm to the bound: the sums of any subset of the terms are bounded by the sum
+of their absolute values.
 
 Examples
 --------

@@ -238,7 +238,9 @@ def _layer_signs(
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     margin cannot change sign on it; only the remaining pairs are evaluated at
-    every vertex. The margin's small terms are bounded per polygon over all
+    every vertex. Each value is first compared with the polygon's margin for
+    its largest gradient, then the pairs within it with their own. The
+    margin's small terms are bounded per polygon over all
     units (:meth:`LayerMaps.largest`, the per-row scale and the largest
     column norm), looser than per pair by a few roundings, so a pair in doubt
     goes on to the vertex test.
