@@ -122,6 +122,35 @@ def test_maps_computed_on_demand_match_the_oracle(monkeypatch, seed, activation)
     assert_matches_oracle(net, ((-2.0, -1.5), (1.5, 2.0)))
 
 
+@pytest.mark.parametrize(
+    ("net", "box"),
+    [
+        *[(integer_network((2, 12, 4, 1), seed), ((-2.0, -2.0), (2.0, 2.0))) for seed in range(4)],
+        (integer_network((2, 12, 3, 2), 5, activation="leaky_relu"), ((-1.5, -2.0), (2.0, 1.0))),
+        (integer_network((2, 10, 3, 2), 6, scale=0.25), ((-0.75, -0.5), (1.0, 1.25))),
+        *[(random_network((2, 10, 4, 1), seed), ((-2.0, -1.5), (1.5, 2.0))) for seed in range(3)],
+    ],
+)
+def test_first_layer_cells_as_roots_match_the_oracle(monkeypatch, net, box):
+    # After three of the first layer's lines its cells become roots for the
+    # rest (a wide first layer's path): lines through their corners included.
+    import relumap_service.core.layer_maps as layer_maps_module
+    import relumap_service.core.regions as regions_module
+
+    monkeypatch.setattr(regions_module, "FIRST_LAYER_ROOT_LINES", 3)
+    monkeypatch.setattr(layer_maps_module, "FLIP_MIN_WEIGHTS", 0)
+    cut_rounds: list[bool] = []
+    cut_round = regions_module._cut_round
+
+    def spy(engine, store, crossings, k, one_root, *rest):
+        cut_rounds.append(one_root)
+        return cut_round(engine, store, crossings, k, one_root, *rest)
+
+    monkeypatch.setattr(regions_module, "_cut_round", spy)
+    assert_matches_oracle(net, box)
+    assert cut_rounds[:3] == [True] * 3 and len(cut_rounds) > 3 and not any(cut_rounds[3:])
+
+
 def test_copies_of_a_point_on_a_vertical_line_are_merged():
     # Found by hypothesis: (1/2, 1/2) computed from two pairs of lines as 0.5 and
     # 0.5000000000000002, with four other vertices of the line x = 1/2 between

@@ -51,6 +51,7 @@ from relumap_service.core.bits import (
     n_bytes,
     set_bits_at,
     set_column,
+    unpack_columns,
 )
 from relumap_service.core.clipping import split_convex
 from relumap_service.core.exact import shifted_biases
@@ -229,12 +230,15 @@ def _layer_signs(
     budget: WorkBudget | None,
     bases: _Bases | None = None,
     out_w: FloatArray | None = None,
+    units: IntArray | None = None,
 ) -> tuple[Bits, Bits, _Crossings]:
     """Which units' zero lines cross each polygon, and which are positive on it.
 
     Both as packed bits, one row per polygon (:mod:`relumap_service.core.bits`).
     With ``bases`` (the last hidden layer), each root's share of the output's
-    maps is filled in too, from the same maps, weighted by ``out_w``.
+    maps is filled in too, from the same maps, weighted by ``out_w``. With
+    ``units``, the maps' columns are those units of the layer (the bits are
+    by column, the crossings name the units).
 
     A unit whose value at the centre of the disc around a polygon exceeds its
     margin cannot change sign on it; only the remaining pairs are evaluated at
@@ -294,8 +298,9 @@ def _layer_signs(
         pair = _pair_rows(pair_maps, maps.errors(pair_maps, scale[poly], unit))
         slack = pair[:, P_EXTENT] * extent + pair[:, P_CONST]
         sign = _vertex_signs(store, rows, take_rows(store.verts, rows), pair, slack)
+        of_layer = unit if units is None else units[unit]
         sign = engine.settle(
-            sign, take_rows(store.tags, rows), store.counts[rows], (layer, unit, rows, history)
+            sign, take_rows(store.tags, rows), store.counts[rows], (layer, of_layer, rows, history)
         )
         columns = np.ascontiguousarray(sign.T)
         pos = columns.max(axis=0) > 0
@@ -313,7 +318,7 @@ def _layer_signs(
             # scaling the maps (the same roundings, in another order).
             bases.maps[index] = np.matmul(m, fixed[:, :, None] * out_w)
             bases.largest[index], bases.scale[index] = largest, scale
-        found.append((rows[cross], unit[cross], pair[cross]))
+        found.append((rows[cross], of_layer[cross], pair[cross]))
     root, unit, pair_rows = (np.concatenate(parts) for parts in zip(*found, strict=True))
     return crosses, positive, _Crossings(root, unit, pair_rows, n_poly)
 
@@ -546,6 +551,57 @@ def _next_history(
     return out
 
 
+# After this many of the first layer's lines, its cells become roots of their own.
+FIRST_LAYER_ROOT_LINES = 64
+
+
+def _first_layer_roots(
+    engine: SignEngine,
+    store: PolygonStore,
+    maps: LayerMaps,
+    signs: tuple[Bits, Bits],
+    cut: IntArray,
+    blocks: LayerPatterns,
+    budget: WorkBudget | None,
+) -> tuple[Bits, Bits, _Crossings]:
+    """Make the first layer's cells roots for its lines not yet cut (units not in ``cut``).
+
+    A round of the box's one root tests every polygon against its line,
+    though a line crosses few of them. As roots, the cells of the first
+    lines meet only the lines that cross them, in rounds of their own (each
+    root still meets its lines in the units' order). Every
+    polygon becomes its own root; returned are the crosses and positive bits
+    of every unit on each (the units cut so far keep each polygon's own bit,
+    the lines that miss the box their one sign) and the crossings of the
+    rest.
+    """
+    size, n_units = store.size, maps.n_units
+    store.root[:size] = np.arange(size)
+    assert maps.table is not None and maps.scale is not None
+    box_crosses = unpack_columns(signs[0], 0, n_units)[0]
+    rest = np.setdiff1d(np.flatnonzero(box_crosses), cut)
+    # The one map of the first layer, seen from every root (a view, no copies).
+    table = np.broadcast_to(maps.table[:, :, rest], (size, 3, rest.size))
+    scale = np.broadcast_to(maps.scale, (size, 3))
+    roots = LayerMaps(
+        maps.network,
+        None,
+        np.zeros(size, np.int64),
+        maps.on,
+        maps.w[:, rest],
+        maps.b[rest],
+        table,
+        scale,
+    )
+    crosses, positive, crossings = _layer_signs(engine, store, roots, 0, blocks, budget, units=rest)
+    cross = np.zeros((size, n_units), bool)
+    cross[:, cut] = True
+    cross[:, rest] = unpack_columns(crosses, 0, rest.size)
+    on = np.repeat(unpack_columns(signs[1], 0, n_units), size, axis=0)
+    on[:, rest] = unpack_columns(positive, 0, rest.size)
+    return np.packbits(cross, axis=1), np.packbits(on, axis=1), crossings
+
+
 def _edge_flip_tree(store: PolygonStore, lines: LineTable, patterns: Bits) -> FlipTree:
     """Return the first layer's polygons as a flip tree over their edges' units.
 
@@ -656,16 +712,34 @@ def regions_2d(
         # time would, with one pass over the polygons a round instead of a unit.
         rounds = int(crossings.count.max(initial=0)) if piecewise else 0
         one_root = store.size == 1
-        for k in range(rounds):
+        # The first layer's cells after its first lines become roots (see
+        # _first_layer_roots) when many lines are left.
+        reroot = layer == 0 and one_root and rounds > 2 * FIRST_LAYER_ROOT_LINES
+        first = FIRST_LAYER_ROOT_LINES if reroot else rounds
+        for k in range(first):
             if budget is not None:
                 budget.check()
             _cut_round(
                 engine, store, crossings, k, one_root, layer, blocks, line_of_root, max_regions
             )
+        if first < rounds:
+            crosses, positive, crossings = _first_layer_roots(
+                engine, store, maps, (crosses, positive), crossings.unit[:first], blocks, budget
+            )
+            history = np.zeros((store.size, 0), np.uint8)  # no finished layers, per root
+            line_of_root = np.zeros(store.size, np.int64)
+            for k in range(int(crossings.count.max(initial=0))):
+                if budget is not None:
+                    budget.check()
+                _cut_round(
+                    engine, store, crossings, k, False, layer, blocks, line_of_root, max_regions
+                )
         size = store.size
         root = store.root[:size]
         signs = (crosses, positive) if piecewise else None
         history = _next_history(history, n_history, root, store.patterns, n_units, signs)
+        if layer == 0:
+            root = np.zeros(size, np.int64)  # every polygon's parent is the one first map
         on = BitColumns(history, n_history, n_units)
         if piecewise and bases is not None:
             maps = _output_maps(store, maps, bases, crossings, on, w, b)
