@@ -381,6 +381,7 @@ def _cut_near(
     blocks: LayerPatterns,
     line_of_root: IntArray,
     max_regions: int,
+    unit_lines: IntArray | None = None,
 ) -> BoolArray:
     """Split polygons ``cand`` by their unit's zero line where it crosses them.
 
@@ -389,6 +390,8 @@ def _cut_near(
     keeps its positive part and the negative part is appended, with the
     polygon's pattern. Returns whether each polygon is (or keeps) the
     positive side. ``line_of_root`` is scratch space of one entry per root.
+    With ``unit_lines`` (the first layer's line of each unit, -1 until it is
+    recorded), a unit's line is one line on every root.
     """
     cand_verts = take_rows(store.verts, cand)
     cand_tags = take_rows(store.tags, cand)
@@ -404,15 +407,23 @@ def _cut_near(
     columns = np.ascontiguousarray(sign.T)
     has_pos: BoolArray = columns.max(axis=0) > 0
     splits: BoolArray = has_pos & (columns.min(axis=0) < 0)
-    # One line per root whose polygons are split: mark each root once.
     lines = engine.lines
     split_rows = splits.nonzero()[0]
-    line_of_root[roots[split_rows]] = split_rows
-    first = split_rows[line_of_root[roots[split_rows]] == split_rows]
-    ids = lines.add(pair[first, LINE_ROW], layer, units[first], roots[first])
-    line_of_root[roots[first]] = ids
     chord = np.full(cand.size, -1, np.int64)
-    chord[split_rows] = line_of_root[roots[split_rows]]
+    if unit_lines is None:
+        # One line per root whose polygons are split: mark each root once.
+        line_of_root[roots[split_rows]] = split_rows
+        first = split_rows[line_of_root[roots[split_rows]] == split_rows]
+        ids = lines.add(pair[first, LINE_ROW], layer, units[first], roots[first])
+        line_of_root[roots[first]] = ids
+        chord[split_rows] = line_of_root[roots[split_rows]]
+    else:
+        split_units, at = np.unique(units[split_rows], return_index=True)
+        first = split_rows[at[unit_lines[split_units] < 0]]
+        unit_lines[units[first]] = lines.add(
+            pair[first, LINE_ROW], layer, units[first], roots[first]
+        )
+        chord[split_rows] = unit_lines[units[split_rows]]
     extent = store.extent
 
     def crossing(rows: IntArray, at: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -454,6 +465,7 @@ def _cut_round(
     blocks: LayerPatterns,
     line_of_root: IntArray,
     max_regions: int,
+    unit_lines: IntArray | None = None,
 ) -> None:
     """Cut every polygon by the ``k``-th line (by unit) that crosses its root, if any.
 
@@ -514,6 +526,7 @@ def _cut_round(
             blocks,
             line_of_root,
             max_regions,
+            unit_lines,
         )
     # Every candidate's bit of its unit was clear: a new part copied its
     # polygon's pattern before this, and stays on the negative side.
@@ -728,11 +741,22 @@ def regions_2d(
             )
             history = np.zeros((store.size, 0), np.uint8)  # no finished layers, per root
             line_of_root = np.zeros(store.size, np.int64)
+            # A first-layer unit's line is the same on every root: one line each.
+            unit_lines = np.full(n_units, -1, np.int64)
             for k in range(int(crossings.count.max(initial=0))):
                 if budget is not None:
                     budget.check()
                 _cut_round(
-                    engine, store, crossings, k, False, layer, blocks, line_of_root, max_regions
+                    engine,
+                    store,
+                    crossings,
+                    k,
+                    False,
+                    layer,
+                    blocks,
+                    line_of_root,
+                    max_regions,
+                    unit_lines,
                 )
         size = store.size
         root = store.root[:size]
