@@ -129,6 +129,7 @@ def test_maps_computed_on_demand_match_the_oracle(monkeypatch, seed, activation)
         (integer_network((2, 12, 3, 2), 5, activation="leaky_relu"), ((-1.5, -2.0), (2.0, 1.0))),
         (integer_network((2, 10, 3, 2), 6, scale=0.25), ((-0.75, -0.5), (1.0, 1.25))),
         *[(random_network((2, 10, 4, 1), seed), ((-2.0, -1.5), (1.5, 2.0))) for seed in range(3)],
+        (integer_network((2, 12, 1), 7), ((-2.0, -2.0), (2.0, 2.0))),  # one hidden layer
     ],
 )
 def test_first_layer_cells_as_roots_match_the_oracle(monkeypatch, net, box):

@@ -735,7 +735,7 @@ def regions_2d(
             _cut_round(
                 engine, store, crossings, k, one_root, layer, blocks, line_of_root, max_regions
             )
-        if first < rounds:
+        if reroot:
             crosses, positive, crossings = _first_layer_roots(
                 engine, store, maps, (crosses, positive), crossings.unit[:first], blocks, budget
             )
