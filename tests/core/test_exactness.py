@@ -364,6 +364,10 @@ def test_floats_become_the_integers_of_their_exact_values(values):
     n = len(values)
     network = Network([np.array([values]), np.ones((n, 1))], [np.zeros(n), np.zeros(1)])
     exact = ExactNetwork(network, [-1.0, 1.0])
-    ints = exact.weights[0][0].tolist()
+    ints = exact.weights(0)[0].tolist()
     assert [Fraction(v) for v in values] == [Fraction(i) * Fraction(2) ** exact.e0 for i in ints]
     assert all(isinstance(i, int) for i in ints)
+    # A unit's line from its own column, the matrix not converted, is the same.
+    fresh = ExactNetwork(network, [-1.0, 1.0])
+    for unit in range(n):
+        assert fresh.unit_line(0, unit, []) == exact.unit_line(0, unit, [])

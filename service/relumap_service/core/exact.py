@@ -128,6 +128,7 @@ class ExactNetwork:
         self.n_inputs = network.n_inputs
         self.activation = network.hidden_activation
         self._cache: dict[tuple[int, bytes], ObjectArray] = {}
+        self._weights: dict[int, ObjectArray] = {}
 
     @cached_property
     def e0(self) -> int:
@@ -149,10 +150,16 @@ class ExactNetwork:
         """The integer standing for 1.0."""
         return int(2 ** (-self.e0))
 
-    @cached_property
-    def weights(self) -> list[ObjectArray]:
-        """Weight matrices as integers."""
-        return [self._ints(w) for w in self.network.coefs]
+    def weights(self, layer: int) -> ObjectArray:
+        """Weight matrix of ``layer`` as integers, converted on first use.
+
+        A wide layer's are many Python integers (640,000 for 800 x 800): a
+        unit's line needs only its column (:meth:`unit_line`).
+        """
+        out = self._weights.get(layer)
+        if out is None:
+            out = self._weights[layer] = self._ints(self.network.coefs[layer])
+        return out
 
     @cached_property
     def biases(self) -> list[ObjectArray]:
@@ -211,13 +218,13 @@ class ExactNetwork:
         if cached is not None:
             return cached
         if layer == 0:
-            w, b = self.weights[0], self.biases[0]
+            w, b = self.weights(0), self.biases[0]
             out = np.concatenate([w, b[None, :]], axis=0)
         else:
             parent = self.layer_map(layer - 1, patterns)
             slopes = self._slopes(patterns[layer - 1])
             scaled = parent * slopes[None, :]
-            out = scaled.dot(self.weights[layer])
+            out = scaled.dot(self.weights(layer))
             # The parent's scale is 2**((2 layer - 1) e0); the product's 2**((2 layer + 1) e0).
             shift = self.one ** (2 * layer)
             out[-1, :] = out[-1, :] + self.biases[layer] * shift
@@ -232,13 +239,15 @@ class ExactNetwork:
         Only this unit's column of its layer is computed; the earlier layers'
         maps are computed once per pattern and cached.
         """
+        held = self._weights.get(layer)
+        weights = self._ints(self.network.coefs[layer][:, unit]) if held is None else held[:, unit]
         if layer == 0:
-            column = np.append(self.weights[0][:, unit], self.biases[0][unit])
+            column = np.append(weights, self.biases[0][unit])
         else:
             patterns = [np.asarray(p, dtype=bool) for p in history[:layer]]
             parent = self.layer_map(layer - 1, patterns)
             scaled = parent * self._slopes(patterns[layer - 1])[None, :]
-            column = scaled.dot(self.weights[layer][:, unit])
+            column = scaled.dot(weights)
             column[-1] = column[-1] + self.biases[layer][unit] * self.one ** (2 * layer)
         return tuple(int(v) for v in column.tolist())
 
