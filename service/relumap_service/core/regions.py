@@ -466,62 +466,60 @@ def _cut_round(
     line_of_root: IntArray,
     max_regions: int,
     unit_lines: IntArray | None = None,
+    budget: WorkBudget | None = None,
 ) -> None:
     """Cut every polygon by the ``k``-th line (by unit) that crosses its root, if any.
 
     With one root (the first layer's box) every polygon is a candidate and
-    shares its row: the rows are a view, not gathered. Each polygon's bit of
-    its unit is set where it lies on the positive side.
+    shares its one row. Each polygon's bit of its unit is set where it lies
+    on the positive side. ``budget``'s deadline is checked first.
     """
+    if budget is not None:
+        budget.check()
     size = store.size
     root = store.root[:size]
     if one_root:
-        span: IntArray | slice = slice(0, size)
-        cand = np.arange(size)
-        unit = int(crossings.unit[k])
-        # np.broadcast_to(crossings.rows[k], ...), built directly: it costs a
-        # tenth as much, and a one-layer map of 64 units does little else.
-        rows = crossings.rows
-        pair: FloatArray = np.ndarray(
-            (size, N_COLUMNS), rows.dtype, rows, k * rows.strides[0], (0, rows.strides[1])
-        )
-        pair.flags.writeable = False
-    else:
-        cand = (crossings.count[root] > k).nonzero()[0]
-        span = cand
-        at = crossings.start[root[cand]] + k
-        units, pair = crossings.unit[at], take_rows(crossings.rows, at)
-    roots = root[span]
-    # The line crosses the root, but most of its polygons lie off it.
-    centre = store.centre[span]
-    if one_root:
         # One line for all: its values at the centres are one matrix-vector
         # product, its slack one number.
+        cand = np.arange(size)
+        unit = int(crossings.unit[k])
         row = crossings.rows[k]
-        at_centre = centre @ row[M0:M2]
+        at_centre = store.centre[:size] @ row[M0:M2]
         at_centre += row[M2]
-        slack = np.broadcast_to(row[P_EXTENT] * store.extent + row[P_CONST], (size,))
-        margin = store.spread[span] * row[GNORM]
+        slack_all = row[P_EXTENT] * store.extent + row[P_CONST]
+        margin = store.spread[:size] * row[GNORM]
+        margin += slack_all
     else:
+        cand = (crossings.count[root] > k).nonzero()[0]
+        at = crossings.start[root[cand]] + k
+        units, pair = crossings.unit[at], take_rows(crossings.rows, at)
+        # The line crosses the root, but most of its polygons lie off it.
+        centre = store.centre[cand]
         at_centre = centre[:, 0] * pair[:, M0]
         at_centre += centre[:, 1] * pair[:, M1]
         at_centre += pair[:, M2]
         slack = pair[:, P_EXTENT] * store.extent
         slack += pair[:, P_CONST]
-        margin = pair[:, GNORM] * store.spread[span]
-    margin += slack
+        margin = pair[:, GNORM] * store.spread[cand]
+        margin += slack
     positive_side = at_centre > 0
     near = (np.abs(at_centre) <= margin).nonzero()[0]
     engine.counts.float_signs += cand.size - near.size
     if near.size:
+        if one_root:
+            near_units = np.full(near.size, unit)
+            near_pair: FloatArray = np.broadcast_to(row, (near.size, N_COLUMNS))
+            near_slack = np.full(near.size, slack_all)
+        else:
+            near_units, near_pair, near_slack = units[near], pair[near], slack[near]
         positive_side[near] = _cut_near(
             engine,
             store,
             cand[near],
-            np.full(near.size, unit) if one_root else units[near],
-            pair[near],
-            slack[near],
-            roots[near],
+            near_units,
+            near_pair,
+            near_slack,
+            root[cand[near]],
             layer,
             blocks,
             line_of_root,
@@ -730,10 +728,18 @@ def regions_2d(
         reroot = layer == 0 and one_root and rounds > 2 * FIRST_LAYER_ROOT_LINES
         first = FIRST_LAYER_ROOT_LINES if reroot else rounds
         for k in range(first):
-            if budget is not None:
-                budget.check()
             _cut_round(
-                engine, store, crossings, k, one_root, layer, blocks, line_of_root, max_regions
+                engine,
+                store,
+                crossings,
+                k,
+                one_root,
+                layer,
+                blocks,
+                line_of_root,
+                max_regions,
+                None,
+                budget,
             )
         if reroot:
             crosses, positive, crossings = _first_layer_roots(
@@ -744,8 +750,6 @@ def regions_2d(
             # A first-layer unit's line is the same on every root: one line each.
             unit_lines = np.full(n_units, -1, np.int64)
             for k in range(int(crossings.count.max(initial=0))):
-                if budget is not None:
-                    budget.check()
                 _cut_round(
                     engine,
                     store,
@@ -757,6 +761,7 @@ def regions_2d(
                     line_of_root,
                     max_regions,
                     unit_lines,
+                    budget,
                 )
         size = store.size
         root = store.root[:size]
