@@ -129,6 +129,7 @@ class ExactNetwork:
         self.activation = network.hidden_activation
         self._cache: dict[tuple[int, bytes], ObjectArray] = {}
         self._weights: dict[int, ObjectArray] = {}
+        self._columns: dict[tuple[int, int], ObjectArray] = {}
 
     @cached_property
     def e0(self) -> int:
@@ -240,7 +241,12 @@ class ExactNetwork:
         maps are computed once per pattern and cached.
         """
         held = self._weights.get(layer)
-        weights = self._ints(self.network.coefs[layer][:, unit]) if held is None else held[:, unit]
+        if held is not None:
+            weights = held[:, unit]
+        elif (layer, unit) in self._columns:
+            weights = self._columns[layer, unit]
+        else:
+            weights = self._columns[layer, unit] = self._ints(self.network.coefs[layer][:, unit])
         if layer == 0:
             column = np.append(weights, self.biases[0][unit])
         else:
