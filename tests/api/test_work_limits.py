@@ -76,7 +76,7 @@ def test_the_zigzag_network_has_6_to_the_depth_pieces(client: FlaskClient, layer
 def test_the_deep_zigzag_answers_422_for_knots_and_plots_quickly(client: FlaskClient) -> None:
     model_id = post_network(client, zigzag(8))
     # The work the refusal costs, in this process's CPU seconds: a loaded machine
-    # stretches wall time, not the work done (about 0.1 s; the full map, hours).
+    # stretches wall time, not the work done (about 1 s; the full map, hours).
     started = time.process_time()
     knots = client.get(f"/v1/models/{model_id}/knots")
     knots_seconds = time.process_time() - started

@@ -3,8 +3,11 @@ import json
 import numpy as np
 import pytest
 from geometry_oracles import all_patterns, he_network, oracle_breakpoints_1d
+from hypothesis import given
+from hypothesis import strategies as st
 
-from relumap_service.core.knots import knots_1d
+from relumap_service.core.knots import _distinct_at_least, knots_1d
+from relumap_service.core.limits import WorkLimitExceeded
 from relumap_service.core.network import Network
 
 DEEP = [
@@ -181,3 +184,54 @@ def test_to_dict_is_compact_json():
     }
     assert len(doc["patterns"]) == k.n_pieces and len(doc["patterns"][0]) == 12
     assert np.asarray(doc["slopes"]).shape == (k.n_pieces, 1)
+
+
+def test_a_refusal_comes_at_the_first_layer_beyond_the_limit_with_a_true_lower_bound():
+    net = he_network((1, 16, 16, 16, 1), 7)
+    # Pieces after each hidden layer: the network cut after it, summed to one output.
+    after = [
+        knots_1d(
+            Network([*net.coefs[:k], np.ones((16, 1))], [*net.intercepts[:k], np.zeros(1)]),
+            -3.0,
+            3.0,
+        ).n_pieces
+        for k in (1, 2, 3)
+    ]
+    assert after == sorted(after) and after[0] < after[-1]
+    for limit in sorted({*after, *(n - 1 for n in after), 1, 30, 200, after[-1] + 5}):
+        beyond = [n for n in after if n > limit]
+        if not beyond:
+            assert knots_1d(net, -3.0, 3.0, max_pieces=limit).n_pieces == after[-1]
+            continue
+        with pytest.raises(WorkLimitExceeded) as refused:
+            knots_1d(net, -3.0, 3.0, max_pieces=limit)
+        assert refused.value.limit == limit < refused.value.count <= beyond[0]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 6),
+            st.sampled_from([0.0, 1e-9, 0.01, 0.3, 2.0, np.inf, np.nan]),
+            st.floats(-1, 1),
+        ),
+        max_size=30,
+    )
+)
+def test_the_distinct_root_bound_never_exceeds_the_distinct_roots(rows):
+    # Pieces [k, k + 1] of [0, 4]; exact roots on a grid of sevenths inside
+    # them, with repeats; each float root within its error of the exact one.
+    x = np.arange(5.0)
+    x_err = np.full(5, 1e-3)
+    piece = np.array([r[0] for r in rows], dtype=np.int64)
+    exact = piece + (np.array([r[1] for r in rows]) + 0.5) / 7
+    root_err = np.array([r[2] for r in rows])
+    with np.errstate(invalid="ignore"):
+        root = np.where(
+            np.isfinite(root_err), exact + np.array([r[3] for r in rows]) * root_err, 9.0
+        )
+    at_least = _distinct_at_least(x, x_err, piece, root, root_err)
+    assert at_least <= np.unique(exact).size
+    if rows and np.all(root_err <= 1e-9):
+        assert at_least == np.unique(exact).size

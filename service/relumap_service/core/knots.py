@@ -224,13 +224,13 @@ class _Maps:
         return e_slope, e_offset
 
     def signs(
-        self, x: FloatArray, error: FloatArray, exact_value: Any, counts: dict[str, int]
+        self, x: FloatArray, error: FloatArray, counts: dict[str, int]
     ) -> tuple[BoolArray, BoolArray]:
-        """Where every unit is positive, and where negative, at points ``x`` (exactly).
+        """Where every unit is surely positive, and where surely negative, at points ``x``.
 
         ``x`` holds one point per piece, each within ``error`` of the exact
         one. One bound per piece covers all its units: the float value's sign
-        is certain beyond it. ``exact_value(row, unit)`` settles the others.
+        is certain beyond it. :func:`_settle` decides the units in neither mask.
         """
         ax = np.abs(x)
         largest = self.largest()
@@ -248,17 +248,21 @@ class _Maps:
         positive = values > column
         negative = values < -column
         counts["float"] += values.size
-        unsure = values.size - np.count_nonzero(positive) - np.count_nonzero(negative)
-        if unsure == 0:
-            return positive, negative
-        rows, units = nonzero_2d(~(positive | negative))
-        counts["exact"] += rows.size
-        counts["float"] -= rows.size
-        for r, j in zip(rows.tolist(), units.tolist(), strict=True):
-            sign = exact_value(r, j)
-            positive[r, j] = sign > 0
-            negative[r, j] = sign < 0
         return positive, negative
+
+    def roots(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Where the given (piece, unit) pairs' maps are zero, with error bounds.
+
+        A bound is infinite or NaN where the map's slope is too close to zero
+        for the float root to be trusted.
+        """
+        a, c = self.slope[piece, unit], self.offset[piece, unit]
+        ea, ec = self.errors(piece, unit)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            root = -c / a
+            root_err = (np.abs(c) * ea + np.abs(a) * ec) / (np.abs(a) * (np.abs(a) - ea))
+            root_err = (root_err + 2 * U * np.abs(root)) * _SAFETY
+        return root, root_err
 
     def propagate(self, gain: FloatArray, w: FloatArray, b: FloatArray) -> _Maps:
         """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
@@ -276,6 +280,51 @@ class _Maps:
         return _Maps(
             out[:n], out[n:], np.stack([scale[:n], scale[n:]], axis=1), np.abs(w).sum(axis=0)
         )
+
+
+def _settle(
+    positive: BoolArray,
+    negative: BoolArray,
+    undecided: BoolArray,
+    exact_value: Any,
+    counts: dict[str, int],
+) -> None:
+    """Decide, in place, the signs floats left open: ``exact_value(row, unit)`` gives each."""
+    rows, units = nonzero_2d(undecided)
+    counts["exact"] += rows.size
+    counts["float"] -= rows.size
+    for r, j in zip(rows.tolist(), units.tolist(), strict=True):
+        sign = exact_value(r, j)
+        positive[r, j] = sign > 0
+        negative[r, j] = sign < 0
+
+
+def _distinct_at_least(
+    x: FloatArray,
+    x_err: FloatArray,
+    piece: IntArray,
+    root: FloatArray,
+    root_err: FloatArray,
+) -> int:
+    """Return a lower bound on the distinct exact roots among these, inside their pieces.
+
+    Each exact root lies in its float root's interval, cut to its piece's
+    (which holds the piece whatever the rounding). Intervals in different
+    connected parts of their union are disjoint: one of each part gives that
+    many distinct roots.
+    """
+    if root.size == 0:
+        return 0
+    floor = x[piece] - x_err[piece]
+    ceiling = x[piece + 1] + x_err[piece + 1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo = np.maximum(root - root_err, floor)
+        hi = np.minimum(root + root_err, ceiling)
+    unknown = ~(np.isfinite(lo) & np.isfinite(hi))
+    lo[unknown], hi[unknown] = floor[unknown], ceiling[unknown]
+    order = np.argsort(lo, kind="stable")
+    lo, reach = lo[order], np.maximum.accumulate(hi[order])
+    return 1 + int(np.count_nonzero(lo[1:] > reach[:-1]))
 
 
 def knots_1d(
@@ -348,31 +397,32 @@ def knots_1d(
         edges.histories.append(list(blocks))
         n_pieces = x.size - 1
         if piecewise:
-            # Every unit's sign at both ends of every piece.
-            left = maps.signs(
-                x[:-1],
-                x_err[:-1],
-                lambda r, j, layer=layer, ids=ids: exact_sign(
-                    layer, j, r, edges.exact(int(ids[r]))
-                ),
-                counts,
-            )
-            right = maps.signs(
-                x[1:],
-                x_err[1:],
-                lambda r, j, layer=layer, ids=ids: exact_sign(
-                    layer, j, r, edges.exact(int(ids[r + 1]))
-                ),
-                counts,
-            )
-            (left_pos, left_neg), (right_pos, right_neg) = left, right
+            # Every unit's sign at both ends of every piece. Where floats leave
+            # some open, the crossings they decide already bound this layer's
+            # pieces: a layer beyond max_pieces is refused before exact arithmetic.
+            (left_pos, left_neg), (right_pos, right_neg) = ends = [
+                maps.signs(x[:-1], x_err[:-1], counts),
+                maps.signs(x[1:], x_err[1:], counts),
+            ]
+            undecided = [~(pos | neg) for pos, neg in ends]
+            if max_pieces is not None and any(u.any() for u in undecided):
+                piece, unit = nonzero_2d((left_pos & right_neg) | (left_neg & right_pos))
+                at_least = n_pieces + _distinct_at_least(x, x_err, piece, *maps.roots(piece, unit))
+                if at_least > max_pieces:
+                    raise WorkLimitExceeded("max_pieces", at_least, max_pieces)
+            for shift, ((pos, neg), open_) in enumerate(zip(ends, undecided, strict=True)):
+                _settle(
+                    pos,
+                    neg,
+                    open_,
+                    lambda r, j, layer=layer, ids=ids, shift=shift: exact_sign(
+                        layer, j, r, edges.exact(int(ids[r + shift]))
+                    ),
+                    counts,
+                )
             piece, unit = nonzero_2d((left_pos & right_neg) | (left_neg & right_pos))
-            a, c = maps.slope[piece, unit], maps.offset[piece, unit]
-            ea, ec = maps.errors(piece, unit)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                root = -c / a
-                root_err = (np.abs(c) * ea + np.abs(a) * ec) / (np.abs(a) * (np.abs(a) - ea))
-                root_err = (root_err + 2 * U * np.abs(root)) * _SAFETY
+            root, root_err = maps.roots(piece, unit)
+            a, ea = maps.slope[piece, unit], maps.errors(piece, unit)[0]
             new_ids = edges.add(layer, unit, piece)
             bad = np.flatnonzero(~((np.abs(a) > 2 * ea) & np.isfinite(root_err)))
             counts["points"] += bad.size
@@ -393,9 +443,11 @@ def knots_1d(
             # A unit is on a piece when it is positive inside it: at the midpoint.
             mid = x[:-1] / 2 + x[1:] / 2
             mid_err = (x_err[:-1] + x_err[1:]) / 2 + 2 * U * np.abs(mid)
-            on = maps.signs(
-                mid,
-                mid_err,
+            on, off = maps.signs(mid, mid_err, counts)
+            _settle(
+                on,
+                off,
+                ~(on | off),
                 lambda r, j, layer=layer, ids=ids: exact_sign(
                     layer,
                     j,
@@ -403,7 +455,7 @@ def knots_1d(
                     (edges.exact(int(ids[r])) + edges.exact(int(ids[r + 1]))) / 2,
                 ),
                 counts,
-            )[0]
+            )
         else:
             on = np.ones(maps.slope.shape, dtype=bool)
         blocks.append(on)
