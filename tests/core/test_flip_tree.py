@@ -142,14 +142,17 @@ def _network(seed: int, activation: str) -> Network:
     return Network(coefs, intercepts, hidden_activation=activation)
 
 
+@pytest.mark.parametrize("row_by_row", [0, 1 << 30], ids=["rows", "chunks"])
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 def test_maps_along_the_tree_are_within_their_bound_of_the_exact_maps(
-    activation: str, monkeypatch: pytest.MonkeyPatch
+    activation: str, row_by_row: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Chunks of 8 rows: small levels share a chunk, larger ones are cut; levels
     # of over 16 rows are not kept (the next comes from the product), and every
-    # 5th level restarts from the product.
+    # 5th level restarts from the product. Rows are summed one by one or a
+    # chunk at a time.
     monkeypatch.setattr(layer_maps, "FLIP_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(layer_maps, "ROW_BY_ROW", row_by_row)
     monkeypatch.setattr(layer_maps, "CHUNK", 8 * 3 * N1)
     monkeypatch.setattr(layer_maps, "KEEP_ROWS", 2)
     monkeypatch.setattr(layer_maps, "RUN", 5)
