@@ -43,8 +43,10 @@ import math
 import multiprocessing
 import multiprocessing.pool
 import time
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -219,30 +221,29 @@ def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, I
     return seam_ids, owner
 
 
-def _cyclic(ring: IntArray, start: int, stop: int) -> IntArray:
+def _cyclic(ring: list[int], start: int, stop: int) -> list[int]:
     """Entries of ``ring`` from position ``start`` to ``stop`` inclusive, going round."""
     if start <= stop:
         return ring[start : stop + 1]
-    return np.concatenate([ring[start:], ring[: stop + 1]])
+    return ring[start:] + ring[: stop + 1]
 
 
-def _join(left: IntArray, right: IntArray, points: FloatArray, s: float) -> IntArray:
+def _join(left: list[int], right: list[int], x: FloatArray, y: FloatArray, s: float) -> list[int]:
     """Join two counter-clockwise rings (point ids) that share an edge on the seam ``x = s``.
 
     The shared edge runs up ``left``'s boundary and down ``right``'s; the
-    result keeps its ends.
+    result keeps its ends. Rings are a few dozen points: Python lists, as
+    numpy's calls on arrays this small cost more than the work.
     """
-    y = points[:, 1]
-    at = np.flatnonzero(points[left, 0] == s)
-    lo, hi = at[np.argmin(y[left[at]])], at[np.argmax(y[left[at]])]
-    low_point, high_point = left[lo], left[hi]
-    r_lo = int(np.flatnonzero(right == low_point)[0])
-    r_hi = int(np.flatnonzero(right == high_point)[0])
-    first = _cyclic(left, int(hi), int(lo))
-    n = right.size
+    heights = y[left].tolist()
+    at = [k for k, value in enumerate(x[left].tolist()) if value == s]
+    lo, hi = min(at, key=heights.__getitem__), max(at, key=heights.__getitem__)
+    r_lo, r_hi = right.index(left[lo]), right.index(left[hi])
+    first = _cyclic(left, hi, lo)
+    n = len(right)
     if (r_lo + 1) % n == r_hi:
         return first
-    return np.concatenate([first, _cyclic(right, (r_lo + 1) % n, (r_hi - 1) % n)])
+    return first + _cyclic(right, (r_lo + 1) % n, (r_hi - 1) % n)
 
 
 def _concatenate_kept(arrays: list[NDArray[Any]], dropped: IntArray) -> NDArray[Any]:
@@ -336,27 +337,29 @@ def stitch(
             dropped[point] = np.where(ends, meeting == 1, meeting == 2)
 
         # 1. Rings of joined regions, left to right.
-        rings: list[IntArray] = []
+        rings: list[list[int]] = []
         members = np.argsort(region, kind="stable")
         starts = np.searchsorted(region[members], joined)
         stops = np.searchsorted(region[members], joined, side="right")
+        x, y = points[:, 0], points[:, 1]
+        bases = piece_base.tolist()
         for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
-            ring = ids[offsets[members[lo]] : offsets[members[lo] + 1]]
+            ring = ids[offsets[members[lo]] : offsets[members[lo] + 1]].tolist()
             for p in members[lo + 1 : hi].tolist():
-                strip = int(np.searchsorted(piece_base, p, side="right")) - 1
-                ring = _join(ring, ids[offsets[p] : offsets[p + 1]], points, seams[strip - 1])
+                right = ids[offsets[p] : offsets[p + 1]].tolist()
+                ring = _join(ring, right, x, y, seams[bisect_right(bases, p) - 2])
             rings.append(ring)
         kept = np.flatnonzero(keep)
         is_joined = np.zeros(n_total, dtype=bool)
         is_joined[first_piece[joined]] = True
         lengths = counts.copy()
-        lengths[first_piece[joined]] = [r.size for r in rings]
+        lengths[first_piece[joined]] = [len(r) for r in rings]
         out_offsets = np.concatenate([[0], np.cumsum(lengths[kept])])
         index = np.empty(int(out_offsets[-1]), np.int64)
         plain = np.repeat(~is_joined[kept], lengths[kept])
         index[plain] = ids[np.repeat(keep & ~is_joined, counts)]
         if rings:
-            index[~plain] = np.concatenate(rings)
+            index[~plain] = list(chain.from_iterable(rings))
         # Rings are listed in piece order; joined regions sit at their first piece.
         stay = ~dropped[index]
         sizes = (
@@ -377,7 +380,10 @@ def stitch(
             at = np.flatnonzero(is_joined[kept])
             lo, hi = out_offsets[at], out_offsets[at + 1]
             member = np.repeat(np.arange(at.size), hi - lo)
-            flat = np.concatenate([np.arange(u, v) for u, v in zip(lo, hi, strict=True)])
+            # The positions lo..hi - 1 of each ring, all at once.
+            flat = np.arange(member.size) + np.repeat(
+                lo - (np.cumsum(hi - lo) - (hi - lo)), hi - lo
+            )
             sums = np.zeros((at.size, 2))
             np.add.at(sums, member, table[vertex_ids[flat]])
             interior[at] = sums / (hi - lo)[:, None]
