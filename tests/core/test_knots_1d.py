@@ -215,23 +215,25 @@ def test_a_refusal_comes_at_the_first_layer_beyond_the_limit_with_a_true_lower_b
             st.integers(0, 6),
             st.sampled_from([0.0, 1e-9, 0.01, 0.3, 2.0, np.inf, np.nan]),
             st.floats(-1, 1),
+            st.booleans(),
         ),
         max_size=30,
     )
 )
 def test_the_distinct_root_bound_never_exceeds_the_distinct_roots(rows):
     # Pieces [k, k + 1] of [0, 4]; exact roots on a grid of sevenths inside
-    # them, with repeats; each float root within its error of the exact one.
+    # them, with repeats; each trusted float root within its error of the
+    # exact one, the others anything (here far outside, with a negative bound).
     x = np.arange(5.0)
     x_err = np.full(5, 1e-3)
     piece = np.array([r[0] for r in rows], dtype=np.int64)
     exact = piece + (np.array([r[1] for r in rows]) + 0.5) / 7
     root_err = np.array([r[2] for r in rows])
+    trusted = np.isfinite(root_err) & np.array([r[4] for r in rows], dtype=bool)
     with np.errstate(invalid="ignore"):
-        root = np.where(
-            np.isfinite(root_err), exact + np.array([r[3] for r in rows]) * root_err, 9.0
-        )
-    at_least = _distinct_at_least(x, x_err, piece, root, root_err)
+        root = np.where(trusted, exact + np.array([r[3] for r in rows]) * root_err, 9.0)
+    root_err[~trusted] = -1.0
+    at_least = _distinct_at_least(x, x_err, piece, root, root_err, trusted)
     assert at_least <= np.unique(exact).size
-    if rows and np.all(root_err <= 1e-9):
+    if rows and np.all(trusted) and np.all(root_err <= 1e-9):
         assert at_least == np.unique(exact).size

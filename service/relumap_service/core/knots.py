@@ -250,11 +250,11 @@ class _Maps:
         counts["float"] += values.size
         return positive, negative
 
-    def roots(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray]:
+    def roots(self, piece: IntArray, unit: IntArray) -> tuple[FloatArray, FloatArray, BoolArray]:
         """Where the given (piece, unit) pairs' maps are zero, with error bounds.
 
-        A bound is infinite or NaN where the map's slope is too close to zero
-        for the float root to be trusted.
+        Also return which roots are trusted: elsewhere the map's slope is too
+        close to its error for the float root and its bound to mean anything.
         """
         a, c = self.slope[piece, unit], self.offset[piece, unit]
         ea, ec = self.errors(piece, unit)
@@ -262,7 +262,7 @@ class _Maps:
             root = -c / a
             root_err = (np.abs(c) * ea + np.abs(a) * ec) / (np.abs(a) * (np.abs(a) - ea))
             root_err = (root_err + 2 * U * np.abs(root)) * _SAFETY
-        return root, root_err
+        return root, root_err, (np.abs(a) > 2 * ea) & np.isfinite(root_err)
 
     def propagate(self, gain: FloatArray, w: FloatArray, b: FloatArray) -> _Maps:
         """Return the next layer's maps: ``(M s) W + b``, with their bounds."""
@@ -305,13 +305,14 @@ def _distinct_at_least(
     piece: IntArray,
     root: FloatArray,
     root_err: FloatArray,
+    trusted: BoolArray,
 ) -> int:
     """Return a lower bound on the distinct exact roots among these, inside their pieces.
 
-    Each exact root lies in its float root's interval, cut to its piece's
-    (which holds the piece whatever the rounding). Intervals in different
-    connected parts of their union are disjoint: one of each part gives that
-    many distinct roots.
+    Each exact root lies in its trusted float root's interval, cut to its
+    piece's (which holds the piece whatever the rounding), or else anywhere
+    in that. Intervals in different connected parts of their union are
+    disjoint: one of each part gives that many distinct roots.
     """
     if root.size == 0:
         return 0
@@ -320,7 +321,7 @@ def _distinct_at_least(
     with np.errstate(invalid="ignore", over="ignore"):
         lo = np.maximum(root - root_err, floor)
         hi = np.minimum(root + root_err, ceiling)
-    unknown = ~(np.isfinite(lo) & np.isfinite(hi))
+    unknown = ~(trusted & np.isfinite(lo) & np.isfinite(hi))
     lo[unknown], hi[unknown] = floor[unknown], ceiling[unknown]
     order = np.argsort(lo, kind="stable")
     lo, reach = lo[order], np.maximum.accumulate(hi[order])
@@ -421,10 +422,9 @@ def knots_1d(
                     counts,
                 )
             piece, unit = nonzero_2d((left_pos & right_neg) | (left_neg & right_pos))
-            root, root_err = maps.roots(piece, unit)
-            a, ea = maps.slope[piece, unit], maps.errors(piece, unit)[0]
+            root, root_err, trusted = maps.roots(piece, unit)
             new_ids = edges.add(layer, unit, piece)
-            bad = np.flatnonzero(~((np.abs(a) > 2 * ea) & np.isfinite(root_err)))
+            bad = np.flatnonzero(~trusted)
             counts["points"] += bad.size
             for i in bad.tolist():
                 root[i] = float(edges.exact(int(new_ids[i])) - Fraction(origin))
