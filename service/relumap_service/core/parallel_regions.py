@@ -202,20 +202,20 @@ def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, I
     seam_ids = seam_ids[np.argsort(points[seam_ids, 1], kind="stable")]
     rank = np.full(points.shape[0], -1, np.int64)
     rank[seam_ids] = np.arange(seam_ids.size)
-    counts = np.diff(offsets)
-    piece = np.repeat(np.arange(counts.size), counts)
-    nxt = np.arange(ids.size) + 1
-    last = offsets[1:] - 1
-    nxt[last] = offsets[:-1]
-    edge = on_seam[ids] & on_seam[ids[nxt]]
+    # Only the corners on the seam, and the next corner of each, are looked at.
+    corner = np.flatnonzero(on_seam[ids])
+    piece = np.searchsorted(offsets, corner, side="right") - 1
+    nxt = np.where(corner + 1 < offsets[piece + 1], corner + 1, offsets[piece])
+    edge = on_seam[ids[nxt]]
+    corner, nxt, piece = corner[edge], nxt[edge], piece[edge]
     # Counter-clockwise rings run up the right side of a strip and down its left side.
-    low, high = (ids[edge], ids[nxt][edge]) if right else (ids[nxt][edge], ids[edge])
+    low, high = (ids[corner], ids[nxt]) if right else (ids[nxt], ids[corner])
     if np.any(rank[high] - rank[low] != 1):
         raise _SeamOnLine
     owner = np.full(max(seam_ids.size - 1, 0), -1, np.int64)
     if np.bincount(rank[low], minlength=owner.size).max(initial=1) != 1:
         raise _SeamOnLine
-    owner[rank[low]] = piece[edge]
+    owner[rank[low]] = piece
     if np.any(owner < 0):
         raise _SeamOnLine
     return seam_ids, owner
