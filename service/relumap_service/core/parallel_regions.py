@@ -46,7 +46,6 @@ import time
 from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -189,12 +188,13 @@ def _strip_map(network: Network, box: Box, max_regions: int, seconds: float | No
     return StripMap.of(regions_2d(network, box, max_regions, budget=budget))
 
 
-def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, IntArray]:
+def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, IntArray, IntArray]:
     """Seam points of a strip on ``x = s`` (by increasing y) and the piece on each interval.
 
     ``right`` is True for the seam on the strip's right side. Returns the
-    points' ids in the strip's table and, per interval between consecutive
-    points, the piece touching it with an edge.
+    points' ids in the strip's table, per interval between consecutive
+    points the piece touching it with an edge, and the corners (positions in
+    ``vertex_ids``) on the seam.
     """
     points, ids, offsets = strip.points, strip.vertex_ids, strip.offsets
     on_seam = points[:, 0] == s
@@ -203,11 +203,11 @@ def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, I
     rank = np.full(points.shape[0], -1, np.int64)
     rank[seam_ids] = np.arange(seam_ids.size)
     # Only the corners on the seam, and the next corner of each, are looked at.
-    corner = np.flatnonzero(on_seam[ids])
-    piece = np.searchsorted(offsets, corner, side="right") - 1
-    nxt = np.where(corner + 1 < offsets[piece + 1], corner + 1, offsets[piece])
+    on_it = np.flatnonzero(on_seam[ids])
+    piece = np.searchsorted(offsets, on_it, side="right") - 1
+    nxt = np.where(on_it + 1 < offsets[piece + 1], on_it + 1, offsets[piece])
     edge = on_seam[ids[nxt]]
-    corner, nxt, piece = corner[edge], nxt[edge], piece[edge]
+    corner, nxt, piece = on_it[edge], nxt[edge], piece[edge]
     # Counter-clockwise rings run up the right side of a strip and down its left side.
     low, high = (ids[corner], ids[nxt]) if right else (ids[nxt], ids[corner])
     if np.any(rank[high] - rank[low] != 1):
@@ -218,7 +218,7 @@ def _seam_intervals(strip: StripMap, s: float, right: bool) -> tuple[IntArray, I
     owner[rank[low]] = piece
     if np.any(owner < 0):
         raise _SeamOnLine
-    return seam_ids, owner
+    return seam_ids, owner, on_it
 
 
 def _cyclic(ring: list[int], start: int, stop: int) -> list[int]:
@@ -283,11 +283,11 @@ def stitch(
     alias = np.arange(points.shape[0])
     pair_left: list[IntArray] = []
     pair_right: list[IntArray] = []
-    seam_points: list[tuple[int, IntArray, IntArray]] = []
+    seam_points: list[tuple[int, IntArray, IntArray, IntArray]] = []
     for i, s in enumerate(seams):
         left, right = strips[i], strips[i + 1]
-        left_ids, left_owner = _seam_intervals(left, s, right=True)
-        right_ids, right_owner = _seam_intervals(right, s, right=False)
+        left_ids, left_owner, left_corners = _seam_intervals(left, s, right=True)
+        right_ids, right_owner, right_corners = _seam_intervals(right, s, right=False)
         if left_ids.size != right_ids.size:
             raise _SeamOnLine
         same = left.packed_patterns[left_owner] == right.packed_patterns[right_owner]
@@ -296,7 +296,7 @@ def stitch(
         alias[point_base[i + 1] + right_ids] = point_base[i] + left_ids
         pair_left.append(piece_base[i] + left_owner)
         pair_right.append(piece_base[i + 1] + right_owner)
-        seam_points.append((i, left_ids, right_ids))
+        seam_points.append((i, left_ids, left_corners, right_corners))
     n_total = int(piece_base[-1])
     a = np.concatenate(pair_left or [np.zeros(0, np.int64)])
     b = np.concatenate(pair_right or [np.zeros(0, np.int64)])
@@ -319,18 +319,19 @@ def stitch(
         counts = np.concatenate([np.diff(s.offsets) for s in strips])
         ids = np.concatenate([alias[point_base[i] + s.vertex_ids] for i, s in enumerate(strips)])
         offsets = np.concatenate([[0], np.cumsum(counts)])
-        owner = np.repeat(np.arange(n_total), counts)
 
         # 2. Which seam points stay: count the regions whose rings hold each.
         dropped = np.zeros(points.shape[0], dtype=bool)
-        for i, left_ids, _ in seam_points:
+        for i, left_ids, left_corners, right_corners in seam_points:
             point = point_base[i] + left_ids
             rank = np.full(points.shape[0], -1, np.int64)
             rank[point] = np.arange(point.size)
             # Only the two strips beside the seam have corners on it.
-            lo, hi = offsets[piece_base[i]], offsets[piece_base[i + 2]]
-            at = lo + np.flatnonzero(rank[ids[lo:hi]] >= 0)
-            pairs = np.unique(np.stack([rank[ids[at]], region[owner[at]]], axis=1), axis=0)
+            at = np.concatenate(
+                [offsets[piece_base[i]] + left_corners, offsets[piece_base[i + 1]] + right_corners]
+            )
+            owner = np.searchsorted(offsets, at, side="right") - 1
+            pairs = np.unique(np.stack([rank[ids[at]], region[owner]], axis=1), axis=0)
             meeting = np.bincount(pairs[:, 0], minlength=point.size)
             ends = np.zeros(point.size, dtype=bool)
             ends[[0, -1]] = True
@@ -355,11 +356,18 @@ def stitch(
         lengths = counts.copy()
         lengths[first_piece[joined]] = [len(r) for r in rings]
         out_offsets = np.concatenate([[0], np.cumsum(lengths[kept])])
-        index = np.empty(int(out_offsets[-1]), np.int64)
-        plain = np.repeat(~is_joined[kept], lengths[kept])
-        index[plain] = ids[np.repeat(keep & ~is_joined, counts)]
-        if rings:
-            index[~plain] = list(chain.from_iterable(rings))
+        # The corners of the pieces as they are, in runs between the few
+        # pieces dropped (merged into one on their left) or replaced by
+        # their region's ring.
+        ring_at = dict(zip(first_piece[joined].tolist(), rings, strict=True))
+        runs, start = [], 0
+        for p in np.union1d(merged, first_piece[joined]).tolist():
+            runs.append(ids[offsets[start] : offsets[p]])
+            if p in ring_at:
+                runs.append(np.array(ring_at[p], np.int64))
+            start = p + 1
+        runs.append(ids[offsets[start] :])
+        index = np.concatenate(runs)
         # Rings are listed in piece order; joined regions sit at their first piece.
         stay = ~dropped[index]
         sizes = (
