@@ -8,11 +8,14 @@ import shapely
 from geometry_oracles import check_partition, he_network
 
 from relumap_service import fit_process
+from relumap_service.core import parallel_regions
 from relumap_service.core.limits import DeadlineExceeded, WorkBudget
 from relumap_service.core.network import Network
 from relumap_service.core.parallel_regions import (
     StripMap,
+    _Cancelled,
     _strip_boxes,
+    _StripBudget,
     regions_2d_parallel,
     stitch,
     strip_seams,
@@ -225,3 +228,37 @@ def test_worker_processes_give_the_same_map_and_end():
     spares |= _spare_pids()
     assert _descendants().keys() - spares == before.keys() - spares
     assert all(b"forkserver" not in before[pid] for pid in before.keys() - spares)
+
+
+def test_a_strip_stops_at_its_next_check_once_another_has_failed(monkeypatch):
+    cancel = multiprocessing.get_context("forkserver").Event()
+    monkeypatch.setattr(parallel_regions, "_cancel", cancel)
+    budget = _StripBudget(None)
+    budget.check()
+    cancel.set()
+    with pytest.raises(_Cancelled):
+        budget.check()
+
+
+@pytest.mark.parametrize("failure", ["limit", "deadline"])
+def test_a_failing_strip_kills_no_worker(failure, monkeypatch):
+    # Workers killed while they send an answer can leave the results queue's
+    # lock held and the pool's terminate waiting forever (CPython gh-96995):
+    # the other strips stop and the workers leave on their own.
+    killed = []
+    terminate = multiprocessing.process.BaseProcess.terminate
+
+    def spy(process):
+        if process.exitcode is None:
+            killed.append(process.pid)
+        terminate(process)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "terminate", spy)
+    net = he_network((2, 24, 24, 1), 3)
+    if failure == "limit":
+        with pytest.raises(RegionLimitExceeded):
+            regions_2d_parallel(net, BOX, 20, processes=2, strips=4)
+    else:
+        with pytest.raises(DeadlineExceeded):
+            regions_2d_parallel(net, BOX, processes=2, strips=4, budget=WorkBudget(0.0))
+    assert killed == []

@@ -69,6 +69,32 @@ class _SeamOnLine(Exception):
     """A seam lies (in part) on a line of the map: strips cannot be joined by patterns."""
 
 
+class _Cancelled(Exception):
+    """Another strip failed: this one stopped at its next check."""
+
+
+# Set in a worker by the pool's initializer: once set, its strip stops.
+_cancel: Any = None
+# How long the other strips may take to stop and answer after one fails.
+CANCEL_GRACE = 10.0
+
+
+def _watch(cancel: Any) -> None:
+    """Keep the event that stops this worker's strips (the pool's initializer)."""
+    global _cancel
+    _cancel = cancel
+
+
+class _StripBudget(WorkBudget):
+    """A strip's deadline, which also ends when another strip has failed."""
+
+    def check(self) -> None:
+        """Raise :class:`_Cancelled` once another strip has failed, else as a deadline."""
+        if _cancel is not None and _cancel.is_set():
+            raise _Cancelled
+        super().check()
+
+
 @dataclass(frozen=True, eq=False)
 class StripMap:
     """The region map of one strip, as sent back by a worker (patterns packed into bits)."""
@@ -184,7 +210,7 @@ def _vertex_seams(network: Network, box: Box, strips: int) -> list[float] | None
 
 def _strip_map(network: Network, box: Box, max_regions: int, seconds: float | None) -> StripMap:
     """Map one strip (run in a worker process)."""
-    budget = WorkBudget(seconds)
+    budget = _StripBudget(seconds)
     return StripMap.of(regions_2d(network, box, max_regions, budget=budget))
 
 
@@ -475,12 +501,29 @@ def _map_strips(
     # and 272k: in order, one worker mapped 684k and the other 563k).
     widths = [b[1][0] - b[0][0] for b in boxes]
     order = sorted(range(len(boxes)), key=lambda i: -widths[i])
-    with _StripPool(min(processes, len(boxes)), context=context) as pool:
+    cancel = context.Event()
+    n_workers = min(processes, len(boxes))
+    with _StripPool(n_workers, initializer=_watch, initargs=(cancel,), context=context) as pool:
         pending = {
             i: pool.apply_async(_strip_map, (network, boxes[i], max_regions, seconds))
             for i in order
         }
-        maps = [pending[i].get() for i in range(len(boxes))]
+        try:
+            maps = [pending[i].get() for i in range(len(boxes))]
+        except BaseException:
+            # The other strips stop at their next check and answer; the
+            # workers then leave as after a success. Killing a worker while
+            # it sends an answer would keep the results queue's lock held
+            # forever, and the pool's terminate waits on it (CPython
+            # gh-96995): the pool is only terminated if a strip does not stop.
+            cancel.set()
+            stop = time.monotonic() + CANCEL_GRACE
+            for result in pending.values():
+                result.wait(max(0.0, stop - time.monotonic()))
+            if all(result.ready() for result in pending.values()):
+                pool.close()
+                pool.join()
+            raise
         pool.close()
         pool.join()
     return maps
