@@ -30,7 +30,8 @@ weights or more, two polygons' maps differ only in the units where their
 patterns differ: ``maps[r] = maps[h] + sum_k (s_rk - s_hk)
 P_k W_k``. A sweep over all rows (:meth:`LayerMaps.chunks`) follows a
 flip tree (``tree``, :mod:`relumap_service.core.flip_tree`): level by level,
-each row is its parent's plus one term, a few numpy passes a level. Rows
+each row is its parent's plus one term (a few numpy passes a level, or a row
+at a time for wide layers, ``ROW_BY_ROW``). Rows
 asked for one by one (:meth:`LayerMaps.rows`) come in a locality order
 (``order``, a Hilbert curve through the polygons' centres, where consecutive
 rows differ in a few units): the first row of a chunk (and of every ``RUN``

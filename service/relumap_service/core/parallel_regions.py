@@ -520,12 +520,11 @@ def _map_strips(
             stop = time.monotonic() + CANCEL_GRACE
             for result in pending.values():
                 result.wait(max(0.0, stop - time.monotonic()))
+            raise
+        finally:
             if all(result.ready() for result in pending.values()):
                 pool.close()
                 pool.join()
-            raise
-        pool.close()
-        pool.join()
     return maps
 
 
