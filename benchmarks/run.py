@@ -321,6 +321,40 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
     }
 
 
+def _busy_cores() -> float | None:
+    """Cores busy on this machine over the last quarter second (None without /proc/stat)."""
+    try:
+        counts = []
+        for _ in range(2):
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+            # user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+            counts.append((sum(fields[:8]) - fields[3] - fields[4], sum(fields[:8])))
+            time.sleep(0.25)
+    except (OSError, ValueError, IndexError):
+        return None
+    (busy0, total0), (busy1, total1) = counts
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def settle(limit: float = 30.0) -> None:
+    """Wait until the machine is quiet: a server just started still warms up in the background.
+
+    ``/readyz`` answers as soon as one web process is up; the other one and
+    the fit process server (which imports scikit-learn and fits two tiny
+    networks) go on starting for about a second, and the first maps timed then
+    took twice as long as later ones. Returns after two quarter seconds in a
+    row with under a fifth of a core busy, or after ``limit`` seconds.
+    """
+    deadline, quiet = time.monotonic() + limit, 0
+    while time.monotonic() < deadline and quiet < 2:
+        busy = _busy_cores()
+        if busy is None:
+            time.sleep(2.0)
+            return
+        quiet = quiet + 1 if busy < 0.2 else 0
+
+
 def end_to_end_rows(repeats: int) -> list[dict[str, Any]]:
     """Run :func:`end_to_end` on each case against two gunicorn workers on loopback."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -329,6 +363,7 @@ def end_to_end_rows(repeats: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as data_dir:
         # Two workers (the default): a repeat may reach the one that did not compute it.
         with running_service(Path(data_dir), "--workers", "2") as url:
+            settle()
             return [end_to_end(sizes, url, repeats) for sizes in E2E_CASES]
 
 
