@@ -116,11 +116,17 @@ def test_affine_map_reads_both_layouts() -> None:
     assert f.gradient.shape == (2, 3)
 
 
+# Blocks of one vertex (each polygon a block of its own), of 20 (polygons of
+# several blocks' worth in one), and the default (one block).
+@pytest.mark.parametrize("block", [1, 20, relumap_geometry.regions.BLOCK])
 @pytest.mark.parametrize(("centre", "radius"), [(0.0, 1.0), (1e9, 2.0), (0.5, 1e-12), (-3e5, 40.0)])
-def test_areas_and_interior_points_of_convex_polygons(centre: float, radius: float) -> None:
+def test_areas_and_interior_points_of_convex_polygons(
+    centre: float, radius: float, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Independent: shapely's area and containment, on convex polygons of 3 to 9 sides
     # scattered in a box far from or near the origin.
     shapely = pytest.importorskip("shapely")
+    monkeypatch.setattr(relumap_geometry.regions, "BLOCK", block)
     rng = np.random.default_rng(7)
     polygons = []
     for _ in range(40):
