@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import struct
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,47 @@ NPZ = "application/x-npz"
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+
+_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _npz_arrays(data: bytes) -> dict[str, NDArray[Any]]:
+    """Read an .npz's arrays: views of ``data`` where a member is stored, as the service's are.
+
+    ``np.load`` copies each member twice (out of the zip, then into its
+    array): on a million-region map that is most of the reading. A stored
+    member's ``.npy`` header is read with numpy's own reader and its array
+    is a read-only view of the body. Other members (deflated, or of another
+    ``.npy`` version) go through numpy's ``read_array``; no member can hold
+    Python objects either way. The zip's CRCs are not checked (``np.load``
+    checks them): the body has passed HTTP's checks.
+    """
+    arrays: dict[str, NDArray[Any]] = {}
+    buffer = memoryview(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type == zipfile.ZIP_STORED:
+                # A local file header is 30 bytes, then the name and an extra field.
+                lengths = struct.unpack_from("<HH", buffer, info.header_offset + 26)
+                start = info.header_offset + 30 + sum(lengths)
+                member = io.BytesIO(buffer[start : start + info.file_size])
+                header = _HEADERS.get(np.lib.format.read_magic(member))
+                if header is not None:
+                    shape, fortran, dtype = header(member)
+                    if dtype.hasobject:
+                        raise ValueError(f"member {name!r} holds Python objects")
+                    array = np.frombuffer(
+                        buffer, dtype, math.prod(shape), offset=start + member.tell()
+                    )
+                    arrays[name] = array.reshape(shape, order="F" if fortran else "C")
+                    continue
+            with archive.open(info) as stream:
+                arrays[name] = np.lib.format.read_array(stream, allow_pickle=False)
+    return arrays
 
 
 class DecisionBoundary(relumap_geometry.DecisionBoundary):
@@ -189,8 +233,9 @@ class Regions(RegionMap):
         rest of the document as JSON in ``document``. Areas and interior
         points are not in it: they are computed here from the vertices
         (:func:`relumap_geometry.areas_and_interior_points`), equal to the
-        JSON's up to the rounding of the vertices to float64. It is read with
-        ``allow_pickle=False``: no member can run code.
+        JSON's up to the rounding of the vertices to float64. No member can
+        hold Python objects, so none can run code; the arrays read straight
+        from the archive are read-only views of ``data``.
 
         Parameters
         ----------
@@ -202,8 +247,7 @@ class Regions(RegionMap):
         Regions
             The same object as :meth:`from_dict` builds from the JSON answer.
         """
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        arrays = _npz_arrays(data)
         document: dict[str, Any] = json.loads(arrays.pop("document").tobytes())
         document.update(arrays)
         document["vertices"] = arrays["points"][arrays["vertex_ids"]]

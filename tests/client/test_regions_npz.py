@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 import relumap
-from relumap.regions import NPZ, Regions
+from relumap.regions import NPZ, Regions, _npz_arrays
 
 
 def he_layers(sizes: tuple[int, ...], seed: int) -> tuple[list[Any], list[Any]]:
@@ -80,3 +81,44 @@ def test_regions_from_npz_equal_regions_from_json(
     logits = h @ coefs[-1] + intercepts[-1]
     evaluated = got.evaluate(got.interior_points, np.arange(got.n_regions))
     np.testing.assert_allclose(evaluated, logits, rtol=1e-9, atol=1e-9)
+
+
+def _npz(save: Any, **arrays: Any) -> bytes:
+    stream = io.BytesIO()
+    save(stream, **arrays)
+    return stream.getvalue()
+
+
+# Every layout a member can take: 0-d, empty, Fortran order, several dtypes,
+# a structured dtype.
+MEMBERS = {
+    "scalar": np.float64(2.5),
+    "empty": np.zeros((0, 3), dtype=np.int32),
+    "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    "bits": np.packbits(np.eye(9, dtype=bool), axis=1),
+    "structured": np.zeros(2, dtype=[(f"field_{i}", "<f8") for i in range(50)]),
+    "big_endian": np.arange(5, dtype=">i8"),
+}
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+def test_npz_members_read_as_numpy_reads_them(save: Any) -> None:
+    data = _npz(save, **MEMBERS)
+    with np.load(io.BytesIO(data), allow_pickle=False) as expected:
+        got = _npz_arrays(data)
+        assert sorted(got) == sorted(expected.files)
+        for name in expected.files:
+            assert got[name].dtype == expected[name].dtype, name
+            assert got[name].shape == expected[name].shape, name
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+    if save is np.savez:
+        # Views of the body, not copies: read-only.
+        assert not got["fortran"].flags.writeable
+        assert got["fortran"].flags.f_contiguous
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+def test_npz_members_holding_python_objects_are_refused(save: Any) -> None:
+    data = _npz(save, points=np.zeros(2), document=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="(?i)object"):
+        _npz_arrays(data)
