@@ -240,7 +240,18 @@ def big_map_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]:
+def _server_ms(log: Path, request_ids: list[str]) -> float:
+    """Median of the server's own durations (its JSON request log) of these requests."""
+    wanted, durations = set(request_ids), []
+    for line in log.read_text().splitlines():
+        if line.startswith("{") and '"duration_ms"' in line:
+            entry = json.loads(line)
+            if entry.get("request_id") in wanted:
+                durations.append(entry["duration_ms"])
+    return statistics.median(durations)
+
+
+def end_to_end(sizes: tuple[int, ...], url: str, repeats: int, log: Path) -> dict[str, Any]:
     """Time ``GET /regions`` to the client's arrays beside the core's time for the same map.
 
     ``first``: a map the server has not computed yet (each run asks with another
@@ -252,6 +263,10 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
     ``If-None-Match`` (a 304), also on a new connection. ``json first``: the
     JSON answer, uncompressed, parsed with ``Regions.from_dict``. Bytes per
     region: the JSON answer as sent with each ``Accept-Encoding``, and the .npz.
+    ``server first`` and ``server repeat``: the server's own medians of the same
+    requests (from request to answer, in its request log, found by request id):
+    what the caches save the service, without the client's HTTP exchange and
+    decoding, which both pay alike.
     """
     import requests
 
@@ -267,8 +282,13 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
             [b.tolist() for b in net.intercepts],
             domain=[list(BOX[0]), list(BOX[1])],
         )
+        seen: list[str] = []
+        api.session.hooks["response"].append(
+            lambda r, *a, **k: seen.append(r.headers.get("X-Request-ID", ""))
+        )
         fresh = iter(range(200_000, 0, -1))  # a new query each time: never cached
         first = _median_time(lambda: model.regions(max_regions=next(fresh)), repeats)
+        first_ids = seen[-repeats:]
         model.regions(max_regions=150_000)  # computed and cached once
 
         def repeated() -> Regions:
@@ -276,6 +296,7 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
             return model.regions(max_regions=150_000)
 
         repeat = _median_time(repeated, repeats)
+        repeat_ids = seen[-repeats:]
         path = f"{url}/v1/models/{model.id}/regions"
         etag = requests.get(
             path, params={"max_regions": 150_000}, headers={"Accept": NPZ}, timeout=120
@@ -315,6 +336,8 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int) -> dict[str, Any]
         "core_s": core,
         "first_s": first,
         "repeat_s": repeat,
+        "server_first_ms": _server_ms(log, first_ids),
+        "server_repeat_ms": _server_ms(log, repeat_ids),
         "not_modified_s": not_modified,
         "json_first_s": json_first,
         "bytes_per_region": {k: v / count for k, v in sizes_sent.items()},
@@ -364,7 +387,8 @@ def end_to_end_rows(repeats: int) -> list[dict[str, Any]]:
         # Two workers (the default): a repeat may reach the one that did not compute it.
         with running_service(Path(data_dir), "--workers", "2") as url:
             settle()
-            return [end_to_end(sizes, url, repeats) for sizes in E2E_CASES]
+            log = Path(data_dir) / "server.log"
+            return [end_to_end(sizes, url, repeats, log) for sizes in E2E_CASES]
 
 
 def _fit_data() -> tuple[np.ndarray, np.ndarray]:
@@ -515,7 +539,8 @@ def fit_table(rows: list[dict[str, Any]]) -> str:
 def e2e_table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'network':16} {'regions':>7} {'core ms':>8} {'first ms':>9} {'x core':>6} "
-        f"{'repeat ms':>9} {'/first':>6} {'304 ms':>7} {'/first':>6} {'json ms':>8} "
+        f"{'repeat ms':>9} {'/first':>6} {'server ms':>9} {'repeat':>6} {'/first':>6} "
+        f"{'304 ms':>7} {'/first':>6} {'json ms':>8} "
         + " ".join(f"{'B/r ' + e:>10}" for e in (*ENCODINGS, "npz"))
     )
     lines = [head, "-" * len(head)]
@@ -525,6 +550,8 @@ def e2e_table(rows: list[dict[str, Any]]) -> str:
             f"{r['network']:16} {r['count']:>7} {1e3 * r['core_s']:>8.1f} "
             f"{1e3 * r['first_s']:>9.1f} {r['first_s'] / r['core_s']:>6.2f} "
             f"{1e3 * r['repeat_s']:>9.1f} {r['repeat_s'] / r['first_s']:>6.3f} "
+            f"{r['server_first_ms']:>9.1f} {r['server_repeat_ms']:>6.1f} "
+            f"{r['server_repeat_ms'] / r['server_first_ms']:>6.3f} "
             f"{1e3 * r['not_modified_s']:>7.1f} {r['not_modified_s'] / r['first_s']:>6.3f} "
             f"{1e3 * r['json_first_s']:>8.1f} "
             + " ".join(f"{per[e]:>10.1f}" for e in (*ENCODINGS, "npz"))
@@ -644,7 +671,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "end to end: median of runs; first = a query the server has not answered yet, "
             "repeat = the same again on a new connection (either worker; the caches), and "
-            "304 = the same with If-None-Match,\nboth also as a fraction of first; json ms = "
+            "304 = the same with If-None-Match,\nboth also as a fraction of first; server ms, "
+            "repeat: the server's own time for first and repeat (its request log); json ms = "
             "first, uncompressed JSON to Regions.from_dict;\nB/r = bytes sent per region: "
             "JSON by Accept-Encoding, and the .npz"
         )
