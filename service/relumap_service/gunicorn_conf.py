@@ -22,6 +22,7 @@ such requests are refused before any of them reaches a worker thread.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -119,11 +120,21 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Log the thread pools of native libraries once the app is loaded."""
+    """Once the app is loaded: freeze its objects out of the garbage collector, log.
+
+    The app's imports (numpy, scikit-learn, SQLAlchemy, marshmallow...) leave
+    several hundred thousand objects that live as long as the process, and
+    every full collection walked them all: 112-115 ms, added to whatever
+    request ran then (two in thirty region maps of about 55 ms). Frozen
+    (``gc.freeze``), they are skipped: a full collection takes 0.4-0.7 ms.
+    The log line says how many were frozen, and the native thread pools.
+    """
     from relumap_service.config import native_thread_pools
 
+    gc.freeze()
     logging.getLogger("relumap_service.web").info(
-        "web process ready", extra={"native_threads": native_thread_pools()}
+        "web process ready",
+        extra={"native_threads": native_thread_pools(), "gc_frozen": gc.get_freeze_count()},
     )
 
 

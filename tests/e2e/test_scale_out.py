@@ -280,7 +280,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 # -- the tests ---------------------------------------------------------------------------
-def test_web_and_worker_processes_run_blas_on_one_thread(stack: Stack) -> None:
+def test_web_and_worker_processes_run_blas_on_one_thread_and_web_ones_freeze_the_app(
+    stack: Stack,
+) -> None:
     # Each process logs its native thread pools (threadpoolctl) once it has loaded numpy.
     deadline = time.monotonic() + 60
     while True:
@@ -292,6 +294,9 @@ def test_web_and_worker_processes_run_blas_on_one_thread(stack: Stack) -> None:
         time.sleep(0.2)
     for line in web + fits:
         assert line["native_threads"] and set(line["native_threads"].values()) == {1}, line
+    # Each web process froze its loaded app out of the garbage collector's full passes.
+    for line in web:
+        assert line["gc_frozen"] > 100_000, line
 
 
 def test_forty_concurrent_fits_all_succeed_once_and_predict_like_their_weights(
