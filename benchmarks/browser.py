@@ -9,7 +9,9 @@ not in it), decodes it and draws it with the playground's own modules
   (``requestAnimationFrame`` then a task), decoding included;
 - ``decode``: the part of it spent decoding the .npz;
 - ``hover``: from a mouse move's event time to the region's formula shown, over
-  30 moves to random points of the plot.
+  30 moves to random points of the plot;
+- ``core``: the engine's time for the same map in the benchmark's process
+  (``regions_2d``), and drawing's time as a multiple of it.
 
 Medians over ``repeats`` page loads. Run with ``make bench`` (skip with
 ``--no-browser``) or ``.venv/bin/python benchmarks/run.py --browser-only``.
@@ -56,6 +58,16 @@ def _document(sizes: tuple[int, ...]) -> dict[str, Any]:
         "intercepts": [b.tolist() for b in net.intercepts],
         "domain": [list(BOX[0]), list(BOX[1])],
     }
+
+
+def _core_ms(sizes: tuple[int, ...], repeats: int) -> float:
+    """The engine's time for the same map in this process (``regions_2d``), median, in ms."""
+    from benchmarks.run import BOX, _median_time, he_network
+
+    from relumap_service.core import regions_2d
+
+    net = he_network(sizes)
+    return 1e3 * _median_time(lambda: regions_2d(net, BOX, max_regions=200_000), repeats)
 
 
 def _measure(context: Any, url: str, model_id: str, repeats: int, color: str) -> dict[str, Any]:
@@ -116,23 +128,25 @@ def browser_rows(repeats: int) -> list[dict[str, Any]]:
                         timeout=1200,
                     )
                     warm.raise_for_status()
+                    core = _core_ms(sizes, repeats)
                     for color in ("linear_region", "value"):
                         row = _measure(context, url, model_id, repeats, color)
-                        rows.append({"network": "-".join(map(str, sizes)), **row})
+                        rows.append({"network": "-".join(map(str, sizes)), "core_ms": core, **row})
                 browser.close()
     return rows
 
 
 def browser_table(rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'network':14} {'regions':>7} {'colour':>13} {'.npz B/r':>8} {'response→drawn ms':>18} "
-        f"{'decode ms':>9} {'hover ms':>8} {'hover max':>9}"
+        f"{'network':14} {'regions':>7} {'colour':>13} {'.npz B/r':>8} {'core ms':>8} "
+        f"{'response→drawn ms':>18} {'x core':>6} {'decode ms':>9} {'hover ms':>8} {'hover max':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['network']:14} {r['count']:>7} {r['color']:>13} {r['npz_bytes_per_region']:>8.1f} "
-            f"{r['response_to_drawn_ms']:>18.0f} {r['decode_ms']:>9.0f} "
+            f"{r['core_ms']:>8.0f} {r['response_to_drawn_ms']:>18.0f} "
+            f"{r['response_to_drawn_ms'] / r['core_ms']:>6.2f} {r['decode_ms']:>9.0f} "
             f"{r['hover_median_ms']:>8.1f} {r['hover_max_ms']:>9.1f}"
         )
     return "\n".join(lines)
