@@ -263,7 +263,7 @@ def end_to_end(sizes: tuple[int, ...], url: str, repeats: int, log: Path) -> dic
     ``If-None-Match`` (a 304), also on a new connection. ``json first``: the
     JSON answer, uncompressed, parsed with ``Regions.from_dict``. Bytes per
     region: the JSON answer as sent with each ``Accept-Encoding``, and the .npz.
-    ``server first`` and ``server repeat``: the server's own medians of the same
+    ``server_first_ms`` and ``server_repeat_ms``: the server's own medians of the same
     requests (from request to answer, in its request log, found by request id):
     what the caches save the service, without the client's HTTP exchange and
     decoding, which both pay alike.
